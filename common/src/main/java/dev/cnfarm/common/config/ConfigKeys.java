@@ -1,0 +1,79 @@
+package dev.cnfarm.common.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Every configuration key the farm knows. A key not listed here is refused, so typos surface at once. */
+public final class ConfigKeys {
+    public static final ConfigKey KAFKA_BOOTSTRAP = key("kafka.bootstrap-servers", "localhost:9092",
+            "Kafka bootstrap servers, host:port[,host:port]");
+    public static final ConfigKey KAFKA_TOPIC_PREFIX = key("kafka.topic-prefix", "farm.",
+            "prefix of every topic name");
+    public static final ConfigKey KAFKA_PARTITIONS = key("kafka.partitions", "6",
+            "partitions of the topics the farm creates");
+    public static final ConfigKey KAFKA_REPLICATION = key("kafka.replication-factor", "1",
+            "replication factor of the topics the farm creates");
+    public static final ConfigKey KAFKA_SHARE_GROUP = key("kafka.share-group", "farm-workers",
+            "share group the workers take tasks from");
+    public static final ConfigKey KAFKA_LOCK_MS = key("kafka.task-lock-ms", "30000",
+            "how long a worker holds a task before the broker gives it to another (15000..60000 on a stock broker)");
+    public static final ConfigKey KAFKA_DELIVERY_LIMIT = key("kafka.delivery-limit", "5",
+            "deliveries of one task before it is given up (2..10)");
+
+    public static final ConfigKey S3_ENDPOINT = key("s3.endpoint", "http://localhost:9000",
+            "S3 endpoint URL (MinIO, S3Proxy, AWS)");
+    public static final ConfigKey S3_REGION = key("s3.region", "us-east-1", "S3 region");
+    public static final ConfigKey S3_BUCKET = key("s3.bucket", "farm", "bucket for uploads and outputs");
+    public static final ConfigKey S3_ACCESS_KEY = key("s3.access-key", "farm-access", "S3 access key");
+    public static final ConfigKey S3_SECRET_KEY = new ConfigKey("s3.secret-key", "farm-secret-key",
+            "S3 secret key", true);
+
+    public static final ConfigKey COORDINATOR_HOST = key("coordinator.host", "127.0.0.1",
+            "address the coordinator's HTTP server binds to");
+    public static final ConfigKey COORDINATOR_PORT = key("coordinator.port", "8080",
+            "port of the coordinator's HTTP server (0 picks a free one)");
+    public static final ConfigKey COORDINATOR_MAX_TASKS = key("coordinator.max-tasks-per-job", "100000",
+            "largest job (prompts x control images x seeds) the coordinator accepts");
+
+    public static final ConfigKey WORKER_ID = key("worker.id", "",
+            "worker id in events and heartbeats (empty: host-pid)");
+    public static final ConfigKey WORKER_MODEL_DIR = key("worker.model-dir", "",
+            "where the worker keeps model bundles (empty: <data-dir>/models)");
+    public static final ConfigKey WORKER_HEARTBEAT_MS = key("worker.heartbeat-ms", "2000",
+            "interval between worker heartbeats");
+    public static final ConfigKey WORKER_PROGRESS_EVERY = key("worker.progress-every-steps", "1",
+            "emit a progress event every N denoising steps");
+
+    public static final ConfigKey API_URL = key("api.url", "http://127.0.0.1:8080",
+            "the coordinator URL the CLI talks to");
+    public static final ConfigKey DATA_DIR = key("data-dir", ".farm",
+            "local folder for the embedded broker, S3 data and model cache");
+
+    public static final List<ConfigKey> ALL = List.of(
+            KAFKA_BOOTSTRAP, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_REPLICATION, KAFKA_SHARE_GROUP,
+            KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT,
+            S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
+            COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS,
+            WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
+            API_URL, DATA_DIR);
+
+    private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();
+
+    static {
+        for (ConfigKey k : ALL) {
+            BY_NAME.put(k.name(), k);
+        }
+    }
+
+    private ConfigKeys() {}
+
+    public static Optional<ConfigKey> byName(String name) {
+        return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    private static ConfigKey key(String name, String def, String description) {
+        return new ConfigKey(name, def, description, false);
+    }
+}

@@ -1,0 +1,139 @@
+package dev.cnfarm.common.config;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The farm's typed configuration, one object for every process (coordinator, worker, CLI, local
+ * mode). Immutable; {@link #with} returns a copy with one setting replaced, which is how the local
+ * mode points everything at the embedded broker and S3 server it has just started.
+ */
+public final class FarmConfig {
+    private final Map<String, ConfigValue> values;
+
+    FarmConfig(Map<String, ConfigValue> values) {
+        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    }
+
+    public FarmConfig with(ConfigKey key, String value) {
+        Map<String, ConfigValue> copy = new LinkedHashMap<>(values);
+        copy.put(key.name(), new ConfigValue(value, ConfigSource.FLAG));
+        return new FarmConfig(copy);
+    }
+
+    public String get(ConfigKey key) {
+        ConfigValue v = values.get(key.name());
+        return v == null ? key.defaultValue() : v.value();
+    }
+
+    public int getInt(ConfigKey key, int min, int max) {
+        String raw = get(key);
+        int v;
+        try {
+            v = Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be a whole number, got '" + raw + "'");
+        }
+        if (v < min || v > max) {
+            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
+    }
+
+    public ConfigSource sourceOf(ConfigKey key) {
+        ConfigValue v = values.get(key.name());
+        return v == null ? ConfigSource.DEFAULT : v.source();
+    }
+
+    /** Where a value was set, in words for error messages. */
+    private String where(ConfigKey key) {
+        return switch (sourceOf(key)) {
+            case DEFAULT -> "the default";
+            case FILE -> "set in the config file";
+            case ENVIRONMENT -> "set in the environment as " + key.envName();
+            case FLAG -> "set with --set " + key.name();
+        };
+    }
+
+    public KafkaSettings kafka() {
+        return new KafkaSettings(
+                nonBlank(ConfigKeys.KAFKA_BOOTSTRAP),
+                get(ConfigKeys.KAFKA_TOPIC_PREFIX),
+                getInt(ConfigKeys.KAFKA_PARTITIONS, 1, 1000),
+                (short) getInt(ConfigKeys.KAFKA_REPLICATION, 1, 7),
+                nonBlank(ConfigKeys.KAFKA_SHARE_GROUP),
+                getInt(ConfigKeys.KAFKA_LOCK_MS, 1000, 3_600_000),
+                getInt(ConfigKeys.KAFKA_DELIVERY_LIMIT, 2, 10));
+    }
+
+    public S3Settings s3() {
+        return new S3Settings(nonBlank(ConfigKeys.S3_ENDPOINT), nonBlank(ConfigKeys.S3_REGION),
+                nonBlank(ConfigKeys.S3_BUCKET), nonBlank(ConfigKeys.S3_ACCESS_KEY), nonBlank(ConfigKeys.S3_SECRET_KEY));
+    }
+
+    public CoordinatorSettings coordinator() {
+        return new CoordinatorSettings(nonBlank(ConfigKeys.COORDINATOR_HOST),
+                getInt(ConfigKeys.COORDINATOR_PORT, 0, 65535),
+                getInt(ConfigKeys.COORDINATOR_MAX_TASKS, 1, 100_000_000));
+    }
+
+    public WorkerSettings worker() {
+        String id = get(ConfigKeys.WORKER_ID);
+        if (id.isBlank()) {
+            id = defaultWorkerId();
+        }
+        String modelDir = get(ConfigKeys.WORKER_MODEL_DIR);
+        Path models = modelDir.isBlank() ? dataDir().resolve("models") : Path.of(modelDir);
+        return new WorkerSettings(id, models, getInt(ConfigKeys.WORKER_HEARTBEAT_MS, 100, 600_000),
+                getInt(ConfigKeys.WORKER_PROGRESS_EVERY, 1, 1000));
+    }
+
+    public String apiUrl() {
+        String url = nonBlank(ConfigKeys.API_URL);
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    }
+
+    public Path dataDir() {
+        return Path.of(nonBlank(ConfigKeys.DATA_DIR));
+    }
+
+    /** The effective settings with their sources, secrets masked: what `farm config` prints. */
+    public List<String> describe() {
+        List<String> lines = new ArrayList<>();
+        for (ConfigKey k : ConfigKeys.ALL) {
+            String v = k.secret() ? "********" : get(k);
+            lines.add(String.format("%-32s %-28s (%s; env %s)  %s", k.name(), v,
+                    sourceOf(k).name().toLowerCase(), k.envName(), k.description()));
+        }
+        return lines;
+    }
+
+    @Override
+    public String toString() {
+        return String.join("\n", describe());
+    }
+
+    private String nonBlank(ConfigKey key) {
+        String v = get(key);
+        if (v == null || v.isBlank()) {
+            throw new ConfigException("setting '" + key.name() + "' must not be empty; set it in the config file, with "
+                    + key.envName() + " or with --set " + key.name() + "=...");
+        }
+        return v.trim();
+    }
+
+    private static String defaultWorkerId() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            host = "worker";
+        }
+        return host + "-" + ProcessHandle.current().pid();
+    }
+}

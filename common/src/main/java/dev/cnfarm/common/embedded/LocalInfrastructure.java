@@ -1,0 +1,92 @@
+package dev.cnfarm.common.embedded;
+
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.kafka.KafkaClients;
+import dev.cnfarm.common.kafka.TopicSetup;
+import dev.cnfarm.common.kafka.Topics;
+import dev.cnfarm.common.storage.MinioObjectStore;
+import dev.cnfarm.common.storage.ObjectStore;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * The embedded infrastructure of the local mode and the tests: a Kafka broker and an S3 server
+ * under one data folder, with the farm's topics and bucket created. {@link #config()} is the
+ * given configuration pointed at both.
+ */
+public final class LocalInfrastructure implements AutoCloseable {
+    private final EmbeddedKafka kafka;
+    private final EmbeddedS3 s3;
+    private final FarmConfig config;
+
+    private LocalInfrastructure(EmbeddedKafka kafka, EmbeddedS3 s3, FarmConfig config) {
+        this.kafka = kafka;
+        this.s3 = s3;
+        this.config = config;
+    }
+
+    /**
+     * Starts both servers under {@code dataDir} (subfolders {@code kafka} and {@code s3}).
+     *
+     * @param kafkaPort 0 for a free port
+     * @param s3Port    0 for a free port
+     */
+    public static LocalInfrastructure start(FarmConfig base, Path dataDir, int kafkaPort, int s3Port,
+                                            Map<String, String> brokerOverrides) {
+        EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), kafkaPort, brokerOverrides);
+        EmbeddedS3 s3;
+        try {
+            s3 = EmbeddedS3.start(dataDir.resolve("s3"), s3Port, base.s3().accessKey(), base.s3().secretKey());
+        } catch (RuntimeException e) {
+            kafka.close();
+            throw e;
+        }
+        FarmConfig config = base
+                .with(ConfigKeys.KAFKA_BOOTSTRAP, kafka.bootstrapServers())
+                .with(ConfigKeys.S3_ENDPOINT, s3.endpoint())
+                .with(ConfigKeys.DATA_DIR, dataDir.toString());
+        LocalInfrastructure infra = new LocalInfrastructure(kafka, s3, config);
+        try {
+            infra.prepare();
+        } catch (RuntimeException e) {
+            infra.close();
+            throw e;
+        }
+        return infra;
+    }
+
+    /** Creates topics, configures the share group and creates the bucket. */
+    private void prepare() {
+        try (Admin admin = KafkaClients.admin(config.kafka())) {
+            TopicSetup.awaitBroker(admin, Duration.ofSeconds(60));
+            TopicSetup.ensure(admin, new Topics(config.kafka().topicPrefix()), config.kafka());
+        }
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            store.ensureBucket();
+        }
+    }
+
+    public FarmConfig config() {
+        return config;
+    }
+
+    public EmbeddedKafka kafka() {
+        return kafka;
+    }
+
+    public EmbeddedS3 s3() {
+        return s3;
+    }
+
+    @Override
+    public void close() {
+        try {
+            s3.close();
+        } finally {
+            kafka.close();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.cnfarm.common.kafka;
+
+import dev.cnfarm.common.config.KafkaSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * Creates the farm's topics (if missing) and configures the workers' share group. Safe to run from
+ * every process at start: creating an existing topic is not an error.
+ */
+public final class TopicSetup {
+    private static final long HOURS = 3_600_000L;
+
+    private TopicSetup() {}
+
+    public static void ensure(Admin admin, Topics topics, KafkaSettings kafka) {
+        List<NewTopic> wanted = new ArrayList<>();
+        wanted.add(topic(topics.jobs(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        wanted.add(topic(topics.tasks(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(14 * 24 * HOURS))));
+        wanted.add(topic(topics.taskEvents(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(7 * 24 * HOURS))));
+        wanted.add(topic(topics.taskState(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        wanted.add(topic(topics.progress(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(6 * HOURS))));
+        wanted.add(topic(topics.workers(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        wanted.add(topic(topics.deadLetters(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(30 * 24 * HOURS))));
+        createMissing(admin, wanted);
+        configureShareGroup(admin, topics, kafka);
+    }
+
+    private static NewTopic topic(String name, KafkaSettings kafka, Map<String, String> configs) {
+        return new NewTopic(name, kafka.partitions(), kafka.replicationFactor()).configs(configs);
+    }
+
+    private static void createMissing(Admin admin, Collection<NewTopic> wanted) {
+        try {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
+            if (missing.isEmpty()) {
+                return;
+            }
+            admin.createTopics(missing).values().forEach((name, f) -> {
+                try {
+                    f.get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + name + ": " + e.getCause().getMessage(), e.getCause());
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException("cannot create topic " + name + ": " + e.getMessage(), e);
+                }
+            });
+        } catch (IllegalStateException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot reach Kafka to create topics: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Share group settings: start from the earliest task (the default, latest, would skip tasks
+     * released before the first worker joined), the lock duration, the delivery limit, and the
+     * dead-letter topic for tasks past it.
+     */
+    private static void configureShareGroup(Admin admin, Topics topics, KafkaSettings kafka) {
+        ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, kafka.shareGroup());
+        List<AlterConfigOp> ops = List.of(
+                set("share.auto.offset.reset", "earliest"),
+                set("share.record.lock.duration.ms", String.valueOf(kafka.taskLockMs())),
+                set("share.delivery.count.limit", String.valueOf(kafka.deliveryLimit())),
+                set("errors.deadletterqueue.topic.name", topics.deadLetters()),
+                set("errors.deadletterqueue.copy.record.enable", "true"));
+        try {
+            admin.incrementalAlterConfigs(Map.of(group, ops)).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("cannot configure share group " + kafka.shareGroup() + ": " + cause.getMessage()
+                    + " (the broker must be Kafka 4.2 or later with share groups enabled)", cause);
+        }
+    }
+
+    private static AlterConfigOp set(String name, String value) {
+        return new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
+    }
+
+    /** Waits until the broker answers, for processes that start before it is up. */
+    public static void awaitBroker(Admin admin, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                admin.describeCluster().nodes().get(5, TimeUnit.SECONDS);
+                return;
+            } catch (Exception e) {
+                last = e;
+                try {
+                    Thread.sleep(250);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        throw new IllegalStateException("Kafka did not answer within " + timeout.toSeconds() + " s: "
+                + (last == null ? "interrupted" : last.getMessage()), last);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.cnfarm.common.kafka;
+
+import java.util.List;
+
+/**
+ * The farm's topic names, all under one configurable prefix (default {@code farm.}). What each
+ * topic holds is described in DESIGN.md; the cleanup policies are set by {@link TopicSetup}.
+ */
+public record Topics(String prefix) {
+
+    /** Compacted; key job id; value {@code JobRecord} (spec and job-level state). */
+    public String jobs() {
+        return prefix + "jobs";
+    }
+
+    /** Released tasks; key task id; value {@code RenderTask}; read by the workers' share group. */
+    public String tasks() {
+        return prefix + "tasks";
+    }
+
+    /** started / result / failed; key job id; value {@code TaskEvent}. */
+    public String taskEvents() {
+        return prefix + "task-events";
+    }
+
+    /** Compacted latest state of each task; key task id (written by the scheduler, a later issue). */
+    public String taskState() {
+        return prefix + "task-state";
+    }
+
+    /** Step progress and previews; key job id; lossy by design (short retention). */
+    public String progress() {
+        return prefix + "progress";
+    }
+
+    /** Compacted worker heartbeats; key worker id; value {@code WorkerStatus}. */
+    public String workers() {
+        return prefix + "workers";
+    }
+
+    /**
+     * Where the share group puts task records past their delivery limit. The broker requires
+     * dead-letter topic names to start with {@code dlq.} by default.
+     */
+    public String deadLetters() {
+        return "dlq." + prefix + "tasks";
+    }
+
+    public List<String> all() {
+        return List.of(jobs(), tasks(), taskEvents(), taskState(), progress(), workers(), deadLetters());
+    }
+}
