@@ -1,0 +1,69 @@
+package dev.cnfarm.models.skeleton;
+
+import dev.cnfarm.models.onnx.Attr;
+import dev.cnfarm.models.onnx.GraphBuilder;
+import dev.cnfarm.models.onnx.proto.Onnx.ModelProto;
+import dev.cnfarm.models.onnx.proto.Onnx.TensorProto.DataType;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The placeholder model of the walking skeleton: a few convolutions that turn a control image and
+ * a noise tensor into an RGB image. It has the sampling engine's shape of work (the worker runs it
+ * once per step, with less noise each time, and emits progress per step) but none of its meaning;
+ * the SD1.5 ControlNet graphs replace it.
+ *
+ * <pre>
+ * inputs   control [1,3,H,W] in [0,1]   noise [1,3,H,W]   noise_level [1]
+ * x      = concat(control, noise * noise_level)          [1,6,H,W]
+ * h      = tanh(conv3x3(x; 6 -> HIDDEN))
+ * image  = sigmoid(conv3x3(h; HIDDEN -> 3) + 4 * (control - 0.5))    [1,3,H,W] in (0,1)
+ * </pre>
+ * The control term keeps the control image's structure visible in the output, so a user looking at
+ * the demo's PNGs can tell which control image made which picture.
+ */
+public final class SkeletonModel {
+    public static final String INPUT_CONTROL = "control";
+    public static final String INPUT_NOISE = "noise";
+    public static final String INPUT_NOISE_LEVEL = "noise_level";
+    public static final String OUTPUT_IMAGE = "image";
+    static final int HIDDEN = 8;
+
+    private SkeletonModel() {}
+
+    /** Builds the graph with weights drawn from a generator seeded by {@code seed}. */
+    public static ModelProto build(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        GraphBuilder g = new GraphBuilder("skeleton");
+        String control = g.input(INPUT_CONTROL, DataType.FLOAT, 1, 3, "height", "width");
+        String noise = g.input(INPUT_NOISE, DataType.FLOAT, 1, 3, "height", "width");
+        String level = g.input(INPUT_NOISE_LEVEL, DataType.FLOAT, 1);
+
+        String w1 = g.initializer("conv1.weight", uniform(rnd, HIDDEN * 6 * 9, 1.0 / Math.sqrt(6 * 9)), HIDDEN, 6, 3, 3);
+        String b1 = g.initializer("conv1.bias", uniform(rnd, HIDDEN, 0.1), HIDDEN);
+        String w2 = g.initializer("conv2.weight", uniform(rnd, 3 * HIDDEN * 9, 1.0 / Math.sqrt(HIDDEN * 9)), 3, HIDDEN, 3, 3);
+        String b2 = g.initializer("conv2.bias", uniform(rnd, 3, 0.1), 3);
+        String half = g.initializer("half", new float[] {0.5f}, 1);
+        String four = g.initializer("four", new float[] {4f}, 1);
+
+        String scaledNoise = g.node("Mul", List.of(noise, level));
+        String x = g.node("Concat", List.of(control, scaledNoise), Attr.i("axis", 1));
+        Attr pads = Attr.ints("pads", 1, 1, 1, 1);
+        Attr kernel = Attr.ints("kernel_shape", 3, 3);
+        String h = g.node("Tanh", List.of(g.node("Conv", List.of(x, w1, b1), pads, kernel)));
+        String y = g.node("Conv", List.of(h, w2, b2), pads, kernel);
+        String centred = g.node("Sub", List.of(control, half));
+        String guide = g.node("Mul", List.of(centred, four));
+        g.node("Sigmoid", List.of(g.node("Add", List.of(y, guide))), List.of(OUTPUT_IMAGE));
+        g.output(OUTPUT_IMAGE, DataType.FLOAT, 1, 3, "height", "width");
+        return g.build("cnfarm", "walking-skeleton placeholder model (seed " + seed + ")");
+    }
+
+    private static float[] uniform(SplittableRandom rnd, int n, double bound) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) ((rnd.nextDouble() * 2 - 1) * bound);
+        }
+        return out;
+    }
+}
