@@ -1,0 +1,19 @@
+package dev.cnfarm.worker.tasks;
+
+import dev.cnfarm.proto.v1.FailureCause;
+import dev.cnfarm.proto.v1.TaskResult;
+
+/** How one attempt at a task ended. */
+public sealed interface TaskOutcome {
+
+    /** The image is in S3; the result names it. */
+    record Succeeded(TaskResult result) implements TaskOutcome {}
+
+    /**
+     * The attempt failed.
+     *
+     * @param retryable true for infrastructure faults (storage down, out of memory), which another
+     *                  attempt may get past; false for content faults, which it would not
+     */
+    record Failed(FailureCause cause, String message, boolean retryable) implements TaskOutcome {}
+}

@@ -1,0 +1,205 @@
+package dev.cnfarm.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.embedded.FreePorts;
+import dev.cnfarm.common.kafka.KafkaClients;
+import dev.cnfarm.common.kafka.Topics;
+import dev.cnfarm.common.storage.MinioObjectStore;
+import dev.cnfarm.common.storage.ObjectInfo;
+import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.common.storage.ObjectStore;
+import dev.cnfarm.common.storage.Sha256;
+import dev.cnfarm.common.testinfra.FarmTestInfra;
+import dev.cnfarm.models.skeleton.SkeletonBundle;
+import dev.cnfarm.proto.v1.FailureCause;
+import dev.cnfarm.proto.v1.ObjectRef;
+import dev.cnfarm.proto.v1.RenderTask;
+import dev.cnfarm.proto.v1.SchemaVersion;
+import dev.cnfarm.proto.v1.TaskEvent;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Predicate;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** A real worker against the embedded broker and S3 server, fed tasks by hand. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class WorkerIT {
+    private FarmTestInfra infra;
+    private FarmConfig config;
+    private Topics topics;
+    private ObjectStore store;
+    private KafkaProducer<String, byte[]> producer;
+    private Path models;
+
+    @BeforeAll
+    void start() throws Exception {
+        infra = FarmTestInfra.embedded(Files.createTempDirectory("worker-it"));
+        models = Files.createTempDirectory("worker-it-models");
+        config = infra.config().with(ConfigKeys.WORKER_MODEL_DIR, models.toString());
+        topics = new Topics(config.kafka().topicPrefix());
+        store = new MinioObjectStore(config.s3());
+        producer = KafkaClients.producer(config.kafka(), "worker-it");
+    }
+
+    @AfterAll
+    void stop() {
+        producer.close();
+        store.close();
+        infra.close();
+    }
+
+    @Test
+    void rendersTaskStoresPngAndReportsProgressAndResult() throws Exception {
+        ObjectInfo control = uploadControl(checkerboard(32));
+        String job = "job-" + UUID.randomUUID();
+        RenderTask task = task(job, 0, control, 5, 48, 32);
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-ok"))) {
+            send(task);
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, e -> e.hasResult() || e.hasFailed());
+            TaskEvent last = events.get(events.size() - 1);
+            assertThat(last.hasResult()).as("events %s", events).isTrue();
+            assertThat(events.get(0).hasStarted()).isTrue();
+            assertThat(last.getWorkerId()).isEqualTo("w-ok");
+            assertThat(last.getAttempt()).isEqualTo(1);
+
+            byte[] png = store.get(task.getOutputKey());
+            assertThat(Sha256.of(png)).isEqualTo(last.getResult().getOutput().getSha256());
+            assertThat(png.length).isEqualTo(last.getResult().getOutput().getSizeBytes());
+            BufferedImage img = ImageIO.read(new ByteArrayInputStream(png));
+            assertThat(img.getWidth()).isEqualTo(48);
+            assertThat(img.getHeight()).isEqualTo(32);
+
+            List<TaskEvent> progress = awaitEvents(topics.progress(), job, e -> e.getProgress().getStep() == 5);
+            assertThat(progress).extracting(e -> e.getProgress().getStep()).containsExactly(1, 2, 3, 4, 5);
+        }
+    }
+
+    @Test
+    void sameTaskGivesTheSameImage() throws Exception {
+        ObjectInfo control = uploadControl(checkerboard(16));
+        String job = "job-" + UUID.randomUUID();
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-repeat"))) {
+            send(task(job, 0, control, 3, 16, 16));
+            send(task(job, 1, control, 3, 16, 16));
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, e -> false, 2);
+            List<String> digests = events.stream().filter(TaskEvent::hasResult).map(e -> e.getResult().getOutput().getSha256()).toList();
+            assertThat(digests).hasSize(2);
+            assertThat(digests.get(0)).isEqualTo(digests.get(1));
+        }
+    }
+
+    @Test
+    void undecodableControlImageIsAFinalContentFailure() throws Exception {
+        ObjectInfo junk = store.put(ObjectKeys.upload("default", Sha256.of("junk".getBytes())), "junk".getBytes(), "image/png");
+        String job = "job-" + UUID.randomUUID();
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-bad"))) {
+            send(task(job, 0, junk, 3, 16, 16));
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, TaskEvent::hasFailed);
+            TaskEvent failed = events.get(events.size() - 1);
+            assertThat(failed.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT);
+            assertThat(failed.getFailed().getRetryable()).isFalse();
+            assertThat(failed.getFailed().getMessage()).contains("not in a known image format");
+        }
+    }
+
+    @Test
+    void unreachableStorageIsRetriedThenGivenUpVisibly() throws Exception {
+        ObjectInfo control = uploadControl(checkerboard(16));
+        String job = "job-" + UUID.randomUUID();
+        FarmConfig brokenS3 = config.with(ConfigKeys.WORKER_ID, "w-nos3")
+                .with(ConfigKeys.S3_ENDPOINT, "http://127.0.0.1:" + FreePorts.pick());
+        try (WorkerService worker = WorkerService.start(brokenS3)) {
+            send(task(job, 0, control, 3, 16, 16));
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job,
+                    e -> e.hasFailed() && !e.getFailed().getRetryable());
+            List<TaskEvent> failures = events.stream().filter(TaskEvent::hasFailed).toList();
+            int limit = config.kafka().deliveryLimit();
+            assertThat(failures).hasSize(limit);
+            assertThat(failures).allSatisfy(e -> assertThat(e.getFailed().getCause())
+                    .isEqualTo(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE));
+            assertThat(failures.subList(0, limit - 1)).allSatisfy(e -> assertThat(e.getFailed().getRetryable()).isTrue());
+            assertThat(failures.get(limit - 1).getAttempt()).isEqualTo(limit);
+            assertThat(failures.get(limit - 1).getFailed().getMessage()).contains("gave up after " + limit + " attempts");
+        }
+    }
+
+    private ObjectInfo uploadControl(byte[] png) {
+        return store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png");
+    }
+
+    private RenderTask task(String job, int index, ObjectInfo control, int steps, int w, int h) {
+        return RenderTask.newBuilder()
+                .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
+                .setTaskId(job + "-" + index).setJobId(job).setTenant("default").setIndex(index)
+                .setPrompt("a test").setControlImage(ObjectRef.newBuilder().setKey(control.key()).setSha256(control.sha256()))
+                .setSeed(1234).setSteps(steps).setWidth(w).setHeight(h).setGuidanceScale(7.5f).setScheduler("euler")
+                .setModel(SkeletonBundle.ID).setControlScale(1f)
+                .setOutputKey(ObjectKeys.output("default", job, index))
+                .build();
+    }
+
+    private void send(RenderTask task) throws Exception {
+        producer.send(new ProducerRecord<>(topics.tasks(), task.getTaskId(), task.toByteArray())).get();
+    }
+
+    private List<TaskEvent> awaitEvents(String topic, String job, Predicate<TaskEvent> last) {
+        return awaitEvents(topic, job, last, Integer.MAX_VALUE);
+    }
+
+    /** Reads the topic from the start until an event of the job matches {@code last} or {@code count} results came. */
+    private List<TaskEvent> awaitEvents(String topic, String job, Predicate<TaskEvent> last, int count) {
+        List<TaskEvent> out = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(config.kafka(), "it-reader")) {
+            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (System.currentTimeMillis() < deadline) {
+                for (var r : c.poll(Duration.ofMillis(200))) {
+                    try {
+                        TaskEvent e = TaskEvent.parseFrom(r.value());
+                        if (e.getJobId().equals(job)) {
+                            out.add(e);
+                            if (last.test(e) || out.stream().filter(TaskEvent::hasResult).count() >= count) {
+                                return out;
+                            }
+                        }
+                    } catch (Exception ignored) {
+                        // not an event of ours
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no final event for " + job + " on " + topic + "; saw " + out);
+    }
+
+    static byte[] checkerboard(int size) throws Exception {
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                img.setRGB(x, y, ((x / 4 + y / 4) % 2 == 0) ? 0xffffff : 0);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+}
