@@ -1,0 +1,117 @@
+package dev.cnfarm.coordinator;
+
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.kafka.KafkaClients;
+import dev.cnfarm.common.kafka.TopicSetup;
+import dev.cnfarm.common.kafka.Topics;
+import dev.cnfarm.common.storage.MinioObjectStore;
+import dev.cnfarm.common.storage.ObjectStore;
+import dev.cnfarm.coordinator.api.JobLimits;
+import dev.cnfarm.coordinator.api.JobValidator;
+import dev.cnfarm.coordinator.http.ApiRoutes;
+import dev.cnfarm.coordinator.http.IndexPage;
+import dev.cnfarm.coordinator.http.JobSocket;
+import dev.cnfarm.coordinator.jobs.JobPublisher;
+import dev.cnfarm.coordinator.jobs.JobSubmitter;
+import dev.cnfarm.coordinator.state.JobView;
+import dev.cnfarm.coordinator.state.StateFeed;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator process: REST API and websockets over Vert.x, the job view fed from Kafka, and
+ * the transactional publisher of jobs and tasks. {@link #start} returns once the view has been
+ * rebuilt from Kafka and the HTTP server listens.
+ */
+public final class CoordinatorService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CoordinatorService.class);
+
+    private final Vertx vertx;
+    private final ObjectStore store;
+    private final JobPublisher publisher;
+    private final StateFeed feed;
+    private final JobView view;
+    private final JobSocket sockets;
+    private HttpServer server;
+
+    private CoordinatorService(FarmConfig config) {
+        Topics topics = new Topics(config.kafka().topicPrefix());
+        try (Admin admin = KafkaClients.admin(config.kafka())) {
+            TopicSetup.awaitBroker(admin, Duration.ofSeconds(60));
+            TopicSetup.ensure(admin, topics, config.kafka());
+        }
+        this.store = new MinioObjectStore(config.s3());
+        store.ensureBucket();
+        this.vertx = Vertx.vertx();
+        this.view = new JobView();
+        this.publisher = new JobPublisher(config.kafka(), topics);
+        this.feed = new StateFeed(config.kafka(), topics, view);
+        this.sockets = new JobSocket(view);
+        // a job's last task has ended: record its final state on the jobs topic
+        view.onFinished(record -> vertx.executeBlocking(() -> {
+            publisher.update(record);
+            return null;
+        }, false).onFailure(e -> LOG.warn("final state of job {} not recorded: {}", record.getJobId(), e.getMessage())));
+    }
+
+    public static CoordinatorService start(FarmConfig config) {
+        long t0 = System.nanoTime();
+        CoordinatorService c = new CoordinatorService(config);
+        try {
+            c.feed.start();
+            if (!c.feed.awaitReady(Duration.ofMinutes(5))) {
+                throw new IllegalStateException("the job view was not rebuilt from Kafka within 5 minutes");
+            }
+            JobSubmitter submitter = new JobSubmitter(
+                    new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob()), c.store::stat),
+                    c.publisher, c.view);
+            Router router = Router.router(c.vertx);
+            new ApiRoutes(c.vertx, submitter, c.view, c.store, c.feed).mount(router);
+            c.sockets.mount(router);
+            new IndexPage(c.view).mount(router);
+            c.server = c.vertx.createHttpServer().requestHandler(router)
+                    .listen(config.coordinator().port(), config.coordinator().host())
+                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            c.close();
+            throw new IllegalStateException("coordinator did not start: " + e.getMessage(), e);
+        }
+        LOG.info("coordinator ready at {} in {} ms ({} jobs rebuilt from {} records)", c.url(config),
+                (System.nanoTime() - t0) / 1_000_000, c.view.jobCount(), c.feed.replayedRecords());
+        return c;
+    }
+
+    public int port() {
+        return server.actualPort();
+    }
+
+    /** The base URL clients use; a wildcard bind address is shown as localhost. */
+    public String url(FarmConfig config) {
+        String host = config.coordinator().host();
+        if (host.equals("0.0.0.0") || host.equals("::")) {
+            host = "127.0.0.1";
+        }
+        return "http://" + host + ":" + port();
+    }
+
+    public JobView view() {
+        return view;
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        }
+        feed.close();
+        publisher.close();
+        store.close();
+        vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+    }
+}

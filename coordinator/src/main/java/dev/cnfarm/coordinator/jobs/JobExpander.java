@@ -1,0 +1,59 @@
+package dev.cnfarm.coordinator.jobs;
+
+import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.proto.v1.JobSpec;
+import dev.cnfarm.proto.v1.ObjectRef;
+import dev.cnfarm.proto.v1.RenderTask;
+import dev.cnfarm.proto.v1.SchemaVersion;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Expands a job's matrix into tasks. The order is prompts, then control images, then seeds
+ * (seeds vary fastest), and a task's index is its position in that order; task ids and output
+ * keys derive from the index, so the expansion is the same every time it is done.
+ */
+public final class JobExpander {
+    private JobExpander() {}
+
+    public static long taskCount(JobSpec spec) {
+        return (long) spec.getPromptsCount() * spec.getControlImagesCount() * spec.getSeedsCount();
+    }
+
+    public static String taskId(String jobId, int index) {
+        return jobId + "-" + index;
+    }
+
+    public static List<RenderTask> expand(String jobId, String tenant, JobSpec spec, long releasedAtMs) {
+        List<RenderTask> tasks = new ArrayList<>((int) taskCount(spec));
+        int index = 0;
+        for (String prompt : spec.getPromptsList()) {
+            for (ObjectRef control : spec.getControlImagesList()) {
+                for (long seed : spec.getSeedsList()) {
+                    tasks.add(RenderTask.newBuilder()
+                            .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
+                            .setTaskId(taskId(jobId, index))
+                            .setJobId(jobId)
+                            .setTenant(tenant)
+                            .setIndex(index)
+                            .setPrompt(prompt)
+                            .setNegativePrompt(spec.getNegativePrompt())
+                            .setControlImage(control)
+                            .setSeed(seed)
+                            .setSteps(spec.getSteps())
+                            .setWidth(spec.getWidth())
+                            .setHeight(spec.getHeight())
+                            .setGuidanceScale(spec.getGuidanceScale())
+                            .setScheduler(spec.getScheduler())
+                            .setModel(spec.getModel())
+                            .setControlScale(spec.getControlScale())
+                            .setOutputKey(ObjectKeys.output(tenant, jobId, index))
+                            .setReleasedAtMs(releasedAtMs)
+                            .build());
+                    index++;
+                }
+            }
+        }
+        return tasks;
+    }
+}

@@ -1,0 +1,99 @@
+package dev.cnfarm.coordinator.jobs;
+
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.common.storage.Sha256;
+import dev.cnfarm.coordinator.api.JobRequest;
+import dev.cnfarm.coordinator.api.JobRequestParser;
+import dev.cnfarm.coordinator.api.JobValidator;
+import dev.cnfarm.coordinator.state.JobView;
+import dev.cnfarm.proto.v1.JobRecord;
+import dev.cnfarm.proto.v1.JobSpec;
+import dev.cnfarm.proto.v1.JobState;
+import dev.cnfarm.proto.v1.RenderTask;
+import dev.cnfarm.proto.v1.SchemaVersion;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Takes a job from request body to Kafka: parse, validate, check the idempotency key, expand into
+ * tasks, record job and tasks in one transaction. Blocking; called off the event loop.
+ */
+public final class JobSubmitter {
+    private final JobValidator validator;
+    private final JobPublisher publisher;
+    private final JobView view;
+
+    public JobSubmitter(JobValidator validator, JobPublisher publisher, JobView view) {
+        this.validator = validator;
+        this.publisher = publisher;
+        this.view = view;
+    }
+
+    /**
+     * @param idempotencyKey the client's key, or null; the same key with the same body returns the
+     *                       first job instead of making another
+     * @param dryRun         validate and quote only; nothing is recorded
+     */
+    public SubmitResult submit(String tenant, String body, String idempotencyKey, boolean dryRun) {
+        JobRequest request = JobRequestParser.parse(body);
+        String requestSha = canonicalSha(request);
+        if (idempotencyKey != null && !dryRun) {
+            // one submit per key at a time, so two racing retries cannot both create a job
+            synchronized (this) {
+                var existing = view.jobForIdempotencyKey(tenant, idempotencyKey).flatMap(view::record);
+                if (existing.isPresent()) {
+                    return repeat(existing.get(), requestSha, idempotencyKey);
+                }
+                return create(tenant, request, idempotencyKey, requestSha, false);
+            }
+        }
+        return create(tenant, request, idempotencyKey, requestSha, dryRun);
+    }
+
+    private SubmitResult repeat(JobRecord job, String requestSha, String key) {
+        if (!job.getRequestSha256().equals(requestSha)) {
+            throw new IdempotencyConflictException("Idempotency-Key '" + key + "' was already used for job " + job.getJobId()
+                    + " with a different body; use a new key for a different job");
+        }
+        return new SubmitResult(job.getJobId(), false, job.getTaskCount(),
+                view.estimateSeconds(job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(), job.getSpec().getHeight()));
+    }
+
+    private SubmitResult create(String tenant, JobRequest request, String idempotencyKey, String requestSha, boolean dryRun) {
+        JobSpec spec = validator.validate(request, tenant);
+        long count = JobExpander.taskCount(spec);
+        double estimate = view.estimateSeconds(count, spec.getSteps(), spec.getWidth(), spec.getHeight());
+        String jobId = "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
+        if (dryRun) {
+            return new SubmitResult("", false, count, estimate);
+        }
+        long now = System.currentTimeMillis();
+        JobRecord record = JobRecord.newBuilder()
+                .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
+                .setJobId(jobId)
+                .setTenant(tenant)
+                .setSpec(spec)
+                .setState(JobState.JOB_STATE_SUBMITTED)
+                .setTaskCount((int) count)
+                .setSubmittedAtMs(now)
+                .setUpdatedAtMs(now)
+                .setIdempotencyKey(idempotencyKey == null ? "" : idempotencyKey)
+                .setRequestSha256(requestSha)
+                .build();
+        List<RenderTask> tasks = JobExpander.expand(jobId, tenant, spec, now);
+        publisher.submit(record, tasks);
+        // read-your-writes: the job is visible at once, before the state feed reads it back
+        view.applyJob(record);
+        return new SubmitResult(jobId, true, count, estimate);
+    }
+
+    /** sha256 of the request re-serialized, so whitespace and field order do not matter. */
+    private static String canonicalSha(JobRequest request) {
+        try {
+            return Sha256.of(Json.mapper().writeValueAsString(request).getBytes(StandardCharsets.UTF_8));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot serialize a parsed request", e);
+        }
+    }
+}

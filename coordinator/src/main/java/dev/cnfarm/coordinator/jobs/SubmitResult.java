@@ -1,0 +1,9 @@
+package dev.cnfarm.coordinator.jobs;
+
+/**
+ * The answer to a submit.
+ *
+ * @param created            false when an earlier submit with the same idempotency key made the job
+ * @param estimatedGpuSeconds render time the job should take on one worker, from the costs seen so far
+ */
+public record SubmitResult(String jobId, boolean created, long taskCount, double estimatedGpuSeconds) {}
