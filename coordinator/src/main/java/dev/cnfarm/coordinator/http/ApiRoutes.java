@@ -82,7 +82,7 @@ public final class ApiRoutes {
                     out.put("created", r.created());
                 }
                 out.put("quote", Map.of("task_count", r.taskCount(), "estimated_gpu_seconds",
-                        Math.round(r.estimatedGpuSeconds() * 10) / 10.0));
+                        Math.round(r.estimatedGpuSeconds() * 1000) / 1000.0));
                 Responses.json(ctx, dryRun || !r.created() ? 200 : 201, out);
                 return;
             }

@@ -1,0 +1,127 @@
+package dev.cnfarm.coordinator.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cnfarm.common.storage.ObjectInfo;
+import dev.cnfarm.proto.v1.JobSpec;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class JobValidatorTest {
+    private static final String SHA = "abababababababababababababababababababababababababababababababab";
+    private static final String KEY = "uploads/default/" + SHA;
+    private final JobValidator validator = new JobValidator(JobLimits.defaults(1000),
+            key -> key.equals(KEY) ? Optional.of(new ObjectInfo(key, 1234, "", "image/png")) : Optional.empty());
+
+    private static String job(String fields) {
+        return "{\"prompts\":[\"a house\"],\"control_images\":[\"" + KEY + "\"]" + (fields.isEmpty() ? "" : "," + fields) + "}";
+    }
+
+    private JobSpec valid(String body) {
+        return validator.validate(JobRequestParser.parse(body), "default");
+    }
+
+    private List<FieldError> errors(String body) {
+        try {
+            valid(body);
+        } catch (InvalidJobException e) {
+            return e.errors();
+        }
+        throw new AssertionError("accepted: " + body);
+    }
+
+    @Test
+    void defaultsAreAppliedAndRecorded() {
+        JobSpec s = valid(job(""));
+        assertThat(s.getSteps()).isEqualTo(20);
+        assertThat(s.getWidth()).isEqualTo(512);
+        assertThat(s.getHeight()).isEqualTo(512);
+        assertThat(s.getScheduler()).isEqualTo("euler");
+        assertThat(s.getModel()).isEqualTo("skeleton");
+        assertThat(s.getSeedsCount()).as("a random seed is drawn and recorded").isEqualTo(1);
+        assertThat(s.getControlImages(0).getSha256()).isEqualTo(SHA);
+        assertThat(s.getControlImages(0).getSizeBytes()).isEqualTo(1234);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "missing prompts               | {\"control_images\":[\"" + KEY + "\"]}                      | prompts              | required",
+            "empty prompt list             | {\"prompts\":[],\"control_images\":[\"" + KEY + "\"]}       | prompts              | required",
+            "blank prompt                  | {\"prompts\":[\" \"],\"control_images\":[\"" + KEY + "\"]}  | prompts[0]           | empty",
+            "missing control images        | {\"prompts\":[\"x\"]}                                        | control_images       | required",
+            "image not found               | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/default/" + "cd" + "\"]} | control_images[0] | not found",
+            "other tenant's image          | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/other/" + SHA + "\"]}     | control_images[0] | not an upload of this tenant",
+            "path traversal                | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/default/../other/x\"]}  | control_images[0] | not an upload of this tenant",
+    })
+    void badFieldsAreNamed(String what, String body, String field, String message) {
+        assertThat(errors(body)).anySatisfy(e -> {
+            assertThat(e.field()).isEqualTo(field);
+            assertThat(e.message()).contains(message);
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "negative steps      | \"steps\":-5               | steps          | between 1 and 150",
+            "zero steps          | \"steps\":0                | steps          | between 1 and 150",
+            "too many steps      | \"steps\":1000             | steps          | between 1 and 150",
+            "width not /8        | \"width\":500              | width          | multiple of 8",
+            "height too small    | \"height\":16              | height         | between 64 and 2048",
+            "guidance negative   | \"guidance_scale\":-1      | guidance_scale | between",
+            "control scale big   | \"control_scale\":9        | control_scale  | between",
+            "unknown scheduler   | \"scheduler\":\"warp\"     | scheduler      | unknown scheduler 'warp'",
+            "bad model id        | \"model\":\"../x\"         | model          | not a model id",
+            "priority range      | \"priority\":1000          | priority       | between -100 and 100",
+            "negative seed       | \"seeds\":[-1]             | seeds[0]       | whole number",
+            "empty seeds         | \"seeds\":[]               | seeds          | must not be empty",
+    })
+    void outOfRangeValuesAreNamed(String what, String field, String name, String message) {
+        assertThat(errors(job(field))).anySatisfy(e -> {
+            assertThat(e.field()).isEqualTo(name);
+            assertThat(e.message()).contains(message);
+        });
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        List<FieldError> errs = errors("{\"prompts\":[\"x\"],\"control_images\":[\"" + KEY + "\"],\"steps\":0,\"width\":7,\"scheduler\":\"no\"}");
+        assertThat(errs).extracting(FieldError::field).contains("steps", "width", "scheduler");
+    }
+
+    @Test
+    void matrixExplosionIsRefusedBeforeExpansion() {
+        StringBuilder seeds = new StringBuilder();
+        for (int i = 0; i < 1001; i++) {
+            seeds.append(i == 0 ? "" : ",").append(i);
+        }
+        assertThat(errors(job("\"seeds\":[" + seeds + "]"))).singleElement().satisfies(e ->
+                assertThat(e.message()).contains("1001 images").contains("at most 1000"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "unknown field         | {\"prompts\":[\"x\"],\"stepz\":3}     | stepz  | unknown field 'stepz'",
+            "string for number     | {\"prompts\":[\"x\"],\"steps\":\"twenty\"} | steps | whole number",
+            "number for list       | {\"prompts\":5}                       | prompts | array",
+            "object for string     | {\"prompts\":[{\"a\":1}]}             | prompts[0] | string",
+            "not json              | this is not json                      | body   | not valid JSON",
+            "array body            | [1,2]                                 | body   | JSON object",
+    })
+    void malformedBodiesNameTheField(String what, String body, String field, String message) {
+        assertThatThrownBy(() -> JobRequestParser.parse(body))
+                .isInstanceOfSatisfying(InvalidJobException.class, e -> assertThat(e.errors()).singleElement().satisfies(err -> {
+                    assertThat(err.field()).isEqualTo(field);
+                    assertThat(err.message()).contains(message);
+                }));
+    }
+
+    @Test
+    void emptyBodyIsRefused() {
+        assertThatThrownBy(() -> JobRequestParser.parse("")).hasMessageContaining("body");
+        assertThatThrownBy(() -> JobRequestParser.parse("null")).hasMessageContaining("body");
+    }
+}

@@ -1,0 +1,216 @@
+package dev.cnfarm.coordinator.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.common.kafka.KafkaClients;
+import dev.cnfarm.common.kafka.Topics;
+import dev.cnfarm.common.storage.MinioObjectStore;
+import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.common.storage.ObjectStore;
+import dev.cnfarm.common.storage.Sha256;
+import dev.cnfarm.common.testinfra.FarmTestInfra;
+import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.proto.v1.RenderTask;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The coordinator's REST API over real HTTP, on the embedded broker and S3 server. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CoordinatorIT {
+    private FarmTestInfra infra;
+    private FarmConfig config;
+    private CoordinatorService coordinator;
+    private String base;
+    private String controlKey;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    void start() throws Exception {
+        infra = FarmTestInfra.embedded(Files.createTempDirectory("coordinator-it"));
+        config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.COORDINATOR_MAX_TASKS, "500");
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            byte[] png = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
+            controlKey = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
+        }
+        coordinator = CoordinatorService.start(config);
+        base = "http://127.0.0.1:" + coordinator.port();
+    }
+
+    @AfterAll
+    void stop() {
+        if (coordinator != null) {
+            coordinator.close();
+        }
+        infra.close();
+    }
+
+    private HttpResponse<String> post(String path, String body, String idempotencyKey) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (idempotencyKey != null) {
+            b.header("Idempotency-Key", idempotencyKey);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private String job(String extra) {
+        return "{\"name\":\"it\",\"prompts\":[\"a\",\"b\"],\"control_images\":[\"" + controlKey + "\"],\"seeds\":[1,2,3],"
+                + "\"steps\":4,\"width\":64,\"height\":64" + extra + "}";
+    }
+
+    @Test
+    void submitRecordsTheJobAndReleasesEveryTask() throws Exception {
+        HttpResponse<String> r = post("/api/v1/jobs", job(""), null);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        JsonNode body = Json.mapper().readTree(r.body());
+        String jobId = body.get("job_id").asText();
+        assertThat(body.at("/quote/task_count").asInt()).isEqualTo(6);
+        assertThat(body.at("/quote/estimated_gpu_seconds").asDouble()).isGreaterThan(0);
+
+        JsonNode snapshot = Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body());
+        assertThat(snapshot.at("/job/state").asText()).isEqualTo("submitted");
+        assertThat(snapshot.at("/job/task_count").asInt()).isEqualTo(6);
+        assertThat(snapshot.get("tasks")).hasSize(6);
+
+        Set<String> released = new HashSet<>();
+        Topics topics = new Topics(config.kafka().topicPrefix());
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(config.kafka(), "it")) {
+            List<TopicPartition> parts = c.partitionsFor(topics.tasks()).stream()
+                    .map(p -> new TopicPartition(topics.tasks(), p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (released.size() < 6 && System.currentTimeMillis() < deadline) {
+                for (var rec : c.poll(Duration.ofMillis(200))) {
+                    RenderTask t = RenderTask.parseFrom(rec.value());
+                    if (t.getJobId().equals(jobId)) {
+                        released.add(t.getTaskId());
+                    }
+                }
+            }
+        }
+        assertThat(released).hasSize(6);
+        assertThat(get("/api/v1/jobs").body()).contains(jobId);
+    }
+
+    @Test
+    void dryRunQuotesWithoutRecording() throws Exception {
+        int before = coordinator.view().jobCount();
+        HttpResponse<String> r = post("/api/v1/jobs?dry_run=true", job(""), null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(Json.mapper().readTree(r.body()).at("/quote/task_count").asInt()).isEqualTo(6);
+        assertThat(r.body()).doesNotContain("job_id");
+        assertThat(coordinator.view().jobCount()).isEqualTo(before);
+    }
+
+    @Test
+    void sameIdempotencyKeyMakesOneJobAndOtherBodyIsRefused() throws Exception {
+        HttpResponse<String> first = post("/api/v1/jobs", job(""), "key-1");
+        HttpResponse<String> again = post("/api/v1/jobs", job(""), "key-1");
+        assertThat(first.statusCode()).isEqualTo(201);
+        assertThat(again.statusCode()).isEqualTo(200);
+        assertThat(Json.mapper().readTree(again.body()).get("job_id").asText())
+                .isEqualTo(Json.mapper().readTree(first.body()).get("job_id").asText());
+        HttpResponse<String> other = post("/api/v1/jobs", job(",\"priority\":5"), "key-1");
+        assertThat(other.statusCode()).isEqualTo(409);
+        assertThat(other.body()).contains("Idempotency-Key");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "missing prompt      | {\"control_images\":[\"CONTROL\"]}                                   | prompts",
+            "negative steps      | {\"prompts\":[\"x\"],\"control_images\":[\"CONTROL\"],\"steps\":-3}  | steps",
+            "unknown field       | {\"prompts\":[\"x\"],\"control_images\":[\"CONTROL\"],\"colour\":1}  | colour",
+            "wrong field type    | {\"prompts\":[\"x\"],\"control_images\":[\"CONTROL\"],\"width\":\"wide\"} | width",
+            "image not found     | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/default/" + "0000000000000000000000000000000000000000000000000000000000000000\"]} | control_images[0]",
+            "too many images     | {\"prompts\":[\"x\"],\"control_images\":[\"CONTROL\"],\"seeds\":[SEEDS]} | prompts",
+            "not json            | {prompts                                                             | body",
+    })
+    void badJobInputGetsA400NamingTheField(String what, String body, String field) throws Exception {
+        StringBuilder seeds = new StringBuilder("0");
+        for (int i = 1; i < 501; i++) {
+            seeds.append(',').append(i);
+        }
+        HttpResponse<String> r = post("/api/v1/jobs", body.replace("CONTROL", controlKey).replace("SEEDS", seeds), null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        JsonNode err = Json.mapper().readTree(r.body());
+        assertThat(err.get("fields")).anySatisfy(f -> assertThat(f.get("field").asText()).isEqualTo(field));
+        assertThat(err.get("error").asText()).contains(field);
+    }
+
+    @Test
+    void unknownJobIs404() throws Exception {
+        HttpResponse<String> r = get("/api/v1/jobs/job-nope");
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.body()).contains("job-nope");
+    }
+
+    @Test
+    void uploadHandsOutAPresignedUrlThatWorks() throws Exception {
+        byte[] data = "a control image".getBytes();
+        String sha = Sha256.of(data);
+        JsonNode up = Json.mapper().readTree(post("/api/v1/uploads",
+                "{\"sha256\":\"" + sha + "\",\"size_bytes\":" + data.length + "}", null).body());
+        assertThat(up.get("key").asText()).isEqualTo("uploads/default/" + sha);
+        assertThat(up.get("exists").asBoolean()).isFalse();
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(up.get("upload_url").asText()))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(data)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(put.statusCode()).isEqualTo(200);
+        JsonNode again = Json.mapper().readTree(post("/api/v1/uploads",
+                "{\"sha256\":\"" + sha + "\",\"size_bytes\":" + data.length + "}", null).body());
+        assertThat(again.get("exists").asBoolean()).isTrue();
+        assertThat(again.has("upload_url")).isFalse();
+    }
+
+    @Test
+    void badUploadRequestNamesTheField() throws Exception {
+        HttpResponse<String> r = post("/api/v1/uploads", "{\"sha256\":\"xyz\",\"size_bytes\":-1}", null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("sha256").contains("size_bytes");
+    }
+
+    @Test
+    void aSecondCoordinatorRebuildsTheSameViewFromKafka() throws Exception {
+        String jobId = Json.mapper().readTree(post("/api/v1/jobs", job(""), null).body()).get("job_id").asText();
+        try (CoordinatorService second = CoordinatorService.start(config)) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + second.port()
+                    + "/api/v1/jobs/" + jobId)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            JsonNode a = Json.mapper().readTree(r.body());
+            JsonNode b = Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body());
+            assertThat(a.get("tasks")).isEqualTo(b.get("tasks"));
+            assertThat(a.at("/job/task_count")).isEqualTo(b.at("/job/task_count"));
+        }
+    }
+
+    @Test
+    void readinessAndIndexPage() throws Exception {
+        assertThat(get("/health/ready").statusCode()).isEqualTo(200);
+        HttpResponse<String> index = get("/");
+        assertThat(index.statusCode()).isEqualTo(200);
+        assertThat(index.body()).contains("ControlNet render farm");
+    }
+}

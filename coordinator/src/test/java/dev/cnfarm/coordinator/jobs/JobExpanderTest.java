@@ -1,0 +1,36 @@
+package dev.cnfarm.coordinator.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cnfarm.proto.v1.JobSpec;
+import dev.cnfarm.proto.v1.ObjectRef;
+import dev.cnfarm.proto.v1.RenderTask;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class JobExpanderTest {
+    @Test
+    void matrixIsPromptsTimesControlsTimesSeedsWithSeedsFastest() {
+        JobSpec spec = JobSpec.newBuilder()
+                .addPrompts("p0").addPrompts("p1")
+                .addControlImages(ObjectRef.newBuilder().setKey("uploads/default/c0"))
+                .addControlImages(ObjectRef.newBuilder().setKey("uploads/default/c1"))
+                .addControlImages(ObjectRef.newBuilder().setKey("uploads/default/c2"))
+                .addSeeds(7).addSeeds(8)
+                .setSteps(10).setWidth(64).setHeight(64).setModel("skeleton")
+                .build();
+        List<RenderTask> tasks = JobExpander.expand("job-1", "default", spec, 5);
+        assertThat(JobExpander.taskCount(spec)).isEqualTo(12);
+        assertThat(tasks).hasSize(12);
+        assertThat(tasks).extracting(RenderTask::getIndex).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+        RenderTask t5 = tasks.get(5); // p0, c2, seed 8
+        assertThat(t5.getPrompt()).isEqualTo("p0");
+        assertThat(t5.getControlImage().getKey()).endsWith("c2");
+        assertThat(t5.getSeed()).isEqualTo(8);
+        assertThat(t5.getTaskId()).isEqualTo("job-1-5");
+        assertThat(t5.getOutputKey()).isEqualTo("outputs/default/job-1/000005.png");
+        assertThat(tasks.get(6).getPrompt()).isEqualTo("p1");
+        assertThat(tasks).extracting(RenderTask::getSchemaVersion).containsOnly(1);
+        assertThat(JobExpander.expand("job-1", "default", spec, 5)).isEqualTo(tasks);
+    }
+}
