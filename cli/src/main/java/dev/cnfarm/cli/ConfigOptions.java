@@ -1,0 +1,32 @@
+package dev.cnfarm.cli;
+
+import dev.cnfarm.common.config.ConfigLoader;
+import dev.cnfarm.common.config.FarmConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * The configuration options every command takes: a config file and {@code --set key=value}
+ * overrides, layered over the environment ({@code FARM_*}) and the defaults. The keys are the
+ * same in all three places; `farm config` lists them.
+ */
+public final class ConfigOptions {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML config file (default: $FARM_CONFIG, if set)")
+    Path configFile;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override one setting, e.g. --set kafka.bootstrap-servers=host:9092")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
+    @Option(names = "--api", paramLabel = "URL", description = "coordinator URL (setting api.url)")
+    String apiUrl;
+
+    public FarmConfig load() {
+        Map<String, String> flags = new LinkedHashMap<>(overrides);
+        if (apiUrl != null) {
+            flags.put("api.url", apiUrl);
+        }
+        return ConfigLoader.load(configFile, System.getenv(), flags);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.cnfarm.cli;
+
+import dev.cnfarm.cli.client.ApiException;
+import dev.cnfarm.cli.commands.ConfigCommand;
+import dev.cnfarm.cli.commands.CoordinatorCommand;
+import dev.cnfarm.cli.commands.DemoCommand;
+import dev.cnfarm.cli.commands.DownloadCommand;
+import dev.cnfarm.cli.commands.InfraCommand;
+import dev.cnfarm.cli.commands.SubmitCommand;
+import dev.cnfarm.cli.commands.UpCommand;
+import dev.cnfarm.cli.commands.WatchCommand;
+import dev.cnfarm.cli.commands.WorkerCommand;
+import dev.cnfarm.common.config.ConfigException;
+import java.net.ConnectException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code farm}: the command line of the ControlNet render farm. */
+@Command(name = "farm", mixinStandardHelpOptions = true, version = "farm 0.1.0",
+        description = "ControlNet render farm: run the farm locally or in parts, submit bulk jobs, watch them, download images.",
+        subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+                SubmitCommand.class, WatchCommand.class, DownloadCommand.class, ConfigCommand.class,
+                CommandLine.HelpCommand.class})
+public final class FarmCommand implements Runnable {
+    /** Exit codes scripts can rely on. */
+    public static final int OK = 0;
+    public static final int JOB_FAILED = 1;
+    public static final int USAGE = 2;
+    public static final int UNREACHABLE = 3;
+    public static final int REFUSED = 4;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new FarmCommand());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            Throwable root = e;
+            while (root.getCause() != null && !(root instanceof ApiException) && !(root instanceof ConfigException)) {
+                root = root.getCause();
+            }
+            if (root instanceof ApiException api) {
+                cmd.getErr().println("farm: " + api.getMessage());
+                return api.status() >= 500 ? UNREACHABLE : REFUSED;
+            }
+            if (root instanceof ConfigException || e instanceof ConfigException) {
+                cmd.getErr().println("farm: " + (root instanceof ConfigException ? root : e).getMessage());
+                return USAGE;
+            }
+            if (root instanceof ConnectException) {
+                cmd.getErr().println("farm: cannot reach the coordinator: " + root.getMessage()
+                        + " (is it running? set its URL with --api or FARM_API_URL)");
+                return UNREACHABLE;
+            }
+            if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException) {
+                cmd.getErr().println("farm: " + e.getMessage());
+                return USAGE;
+            }
+            cmd.getErr().println("farm: " + e);
+            e.printStackTrace(cmd.getErr());
+            return JOB_FAILED;
+        });
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        int code = commandLine().execute(args);
+        System.exit(code);
+    }
+}

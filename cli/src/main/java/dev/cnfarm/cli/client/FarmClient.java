@@ -1,0 +1,149 @@
+package dev.cnfarm.cli.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.common.storage.Sha256;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/** The coordinator's REST API and websockets, as the CLI uses them (JDK HTTP client). */
+public final class FarmClient {
+    private final String base;
+    private final HttpClient http;
+
+    public FarmClient(String baseUrl) {
+        this.base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    public String baseUrl() {
+        return base;
+    }
+
+    /**
+     * Uploads a local file by content address: asks the coordinator for the key (and a presigned
+     * PUT URL unless the farm has the file already), then sends the bytes straight to S3.
+     *
+     * @return the object key to name in a job
+     */
+    public String upload(Path file) {
+        try {
+            byte[] data = Files.readAllBytes(file);
+            ObjectNode req = Json.mapper().createObjectNode();
+            req.put("sha256", Sha256.of(data));
+            req.put("size_bytes", data.length);
+            JsonNode answer = send(post("/api/v1/uploads", req.toString(), null));
+            if (!answer.path("exists").asBoolean()) {
+                HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(answer.get("upload_url").asText()))
+                        .timeout(Duration.ofMinutes(5))
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(data)).build(), HttpResponse.BodyHandlers.ofString());
+                if (put.statusCode() / 100 != 2) {
+                    throw new ApiException(put.statusCode(), "upload of " + file + " to storage failed with HTTP " + put.statusCode());
+                }
+            }
+            return answer.get("key").asText();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot upload " + file + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Posts a job; returns the coordinator's answer (job id and quote). */
+    public JsonNode submit(String jobJson, String idempotencyKey, boolean dryRun) {
+        return send(post("/api/v1/jobs" + (dryRun ? "?dry_run=true" : ""), jobJson, idempotencyKey));
+    }
+
+    public JsonNode job(String jobId) {
+        return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId))).GET().build());
+    }
+
+    public JsonNode outputs(String jobId) {
+        return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId) + "/outputs")).GET().build());
+    }
+
+    /** Downloads a URL's body (presigned output links). */
+    public byte[] fetch(String url) {
+        try {
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(5)).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200) {
+                throw new ApiException(r.statusCode(), "download failed with HTTP " + r.statusCode());
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException("download failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Opens the job's websocket; frames go to the listener. */
+    public CompletableFuture<WebSocket> openJobSocket(String jobId, WebSocket.Listener listener) {
+        URI ws = URI.create(base.replaceFirst("^http", "ws") + "/ws/jobs/" + encode(jobId));
+        return http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10)).buildAsync(ws, listener);
+    }
+
+    private HttpRequest post(String path, String body, String idempotencyKey) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofMinutes(2))
+                .header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (idempotencyKey != null) {
+            b.header("Idempotency-Key", idempotencyKey);
+        }
+        return b.build();
+    }
+
+    private JsonNode send(HttpRequest request) {
+        HttpResponse<String> r;
+        try {
+            r = http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(new IOException("cannot reach the coordinator at " + base + ": " + e, e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        JsonNode body;
+        try {
+            body = Json.mapper().readTree(r.body());
+        } catch (IOException e) {
+            throw new ApiException(r.statusCode(), "the coordinator answered HTTP " + r.statusCode() + " with a body that is not JSON");
+        }
+        if (r.statusCode() / 100 != 2) {
+            throw new ApiException(r.statusCode(), describeError(body));
+        }
+        return body;
+    }
+
+    /** "invalid job: ..." followed by one line per field. */
+    static String describeError(JsonNode body) {
+        StringBuilder s = new StringBuilder(body.path("error").asText("request refused"));
+        for (JsonNode f : body.path("fields")) {
+            s.append("\n  ").append(f.path("field").asText()).append(": ").append(f.path("message").asText());
+        }
+        return s.toString();
+    }
+
+    private URI uri(String path) {
+        return URI.create(base + path);
+    }
+
+    private static String encode(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,90 @@
+package dev.cnfarm.cli.commands;
+
+import ch.qos.logback.classic.Level;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.cli.ConfigOptions;
+import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.cli.client.JobWatcher;
+import dev.cnfarm.cli.client.OutputDownloader;
+import dev.cnfarm.cli.jobs.JobFile;
+import dev.cnfarm.cli.local.LocalFarm;
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.FarmConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code farm demo}: the main job end to end on this machine. Starts the local farm, submits the
+ * sample job through the REST API (uploading its control images), follows it with a progress bar,
+ * downloads the images into the output folder, and stops the farm.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Start a local farm, render the sample job, download its images to ./out, stop.")
+public final class DemoCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--job", defaultValue = "samples/demo-job.yaml", description = "job file (default ${DEFAULT-VALUE})")
+    Path jobFile;
+
+    @Option(names = "--out", defaultValue = "out", description = "output folder (default ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--workers", defaultValue = "2", description = "CPU workers (default ${DEFAULT-VALUE})")
+    int workers;
+
+    @Option(names = "--verbose", description = "show the farm's own log lines")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!verbose) {
+            // per-task log lines would tear through the progress bar
+            ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
+        }
+        long t0 = System.nanoTime();
+        JobFile job = JobFile.read(jobFile);
+        job.localControlImages(); // fail on a missing image before starting anything
+        FarmConfig config = options.load().with(ConfigKeys.COORDINATOR_PORT, "0");
+        Path dataDir = config.dataDir().resolve("demo");
+        deleteRecursively(dataDir);
+
+        System.out.println("starting a local farm (Kafka, S3, coordinator, " + workers + " CPU workers)...");
+        int code;
+        try (LocalFarm farm = LocalFarm.start(config, dataDir, workers, 0, 0)) {
+            System.out.printf("farm ready in %.1f s at %s%n", farm.startMillis() / 1000.0, farm.apiUrl());
+            FarmClient client = new FarmClient(farm.apiUrl());
+            long tSubmit = System.nanoTime();
+            JsonNode answer = client.submit(job.resolve(client::upload), null, false);
+            String jobId = answer.path("job_id").asText();
+            System.out.printf("submitted %s: %d images%n", jobId, answer.path("quote").path("task_count").asLong());
+            JsonNode last = new JobWatcher(client, System.out).watch(jobId, Duration.ofMinutes(30));
+            long tDone = System.nanoTime();
+            code = WatchCommand.report(client, jobId, last);
+            OutputDownloader.Summary s = new OutputDownloader(client, 4).download(jobId, out);
+            System.out.printf("%d images written to %s/ (job %.1f s from submit to last image, %.1f s in all)%n",
+                    s.downloaded() + s.skipped(), out, (tDone - tSubmit) / 1e9, (System.nanoTime() - t0) / 1e9);
+        }
+        return code;
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

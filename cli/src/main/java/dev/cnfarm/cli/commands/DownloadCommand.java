@@ -1,0 +1,37 @@
+package dev.cnfarm.cli.commands;
+
+import dev.cnfarm.cli.ConfigOptions;
+import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.cli.client.OutputDownloader;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code farm download JOB DIR}: fetch the job's finished images, checked by sha256; files already there are skipped. */
+@Command(name = "download", mixinStandardHelpOptions = true,
+        description = "Download a job's finished images into a folder (verified by sha256; files already there are skipped).")
+public final class DownloadCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options;
+
+    @Parameters(index = "0", paramLabel = "JOB", description = "job id")
+    String jobId;
+
+    @Parameters(index = "1", paramLabel = "DIR", description = "target folder")
+    Path dir;
+
+    @Option(names = "--parallel", defaultValue = "4", description = "downloads at a time (default ${DEFAULT-VALUE})")
+    int parallel;
+
+    @Override
+    public Integer call() throws Exception {
+        FarmClient client = new FarmClient(options.load().apiUrl());
+        OutputDownloader.Summary s = new OutputDownloader(client, parallel).download(jobId, dir);
+        System.out.printf("%d image(s) downloaded to %s (%d KiB), %d already there%n", s.downloaded(), dir, s.bytes() / 1024,
+                s.skipped());
+        return 0;
+    }
+}
