@@ -1,0 +1,190 @@
+package dev.cnfarm.cli.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.common.storage.MinioObjectStore;
+import dev.cnfarm.common.storage.ObjectInfo;
+import dev.cnfarm.common.storage.ObjectStore;
+import dev.cnfarm.common.storage.Sha256;
+import dev.cnfarm.common.testinfra.FarmTestInfra;
+import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.worker.WorkerService;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.http.WebSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The walking skeleton end to end: a control image uploaded through a presigned URL, a job posted
+ * over REST, progress followed over a real websocket, a real worker rendering from the share group,
+ * and every output checked in S3. Subclasses choose embedded servers or containers.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class EndToEndContract {
+    private FarmTestInfra infra;
+    private CoordinatorService coordinator;
+    private WorkerService worker;
+    private FarmConfig config;
+    private FarmClient client;
+
+    protected abstract FarmTestInfra startInfra() throws Exception;
+
+    @BeforeAll
+    void start() throws Exception {
+        infra = startInfra();
+        Path models = Files.createTempDirectory("e2e-models");
+        config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.WORKER_MODEL_DIR, models.toString());
+        coordinator = CoordinatorService.start(config);
+        worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "e2e-worker"));
+        client = new FarmClient(coordinator.url(config));
+    }
+
+    @AfterAll
+    void stop() {
+        if (worker != null) {
+            worker.close();
+        }
+        if (coordinator != null) {
+            coordinator.close();
+        }
+        if (infra != null) {
+            infra.close();
+        }
+    }
+
+    @Test
+    void jobOverRestProgressOverWebsocketOutputsInS3() throws Exception {
+        Path control = Path.of("../samples/control/house.png");
+        String key = client.upload(control);
+        assertThat(key).isEqualTo("uploads/default/" + Sha256.of(control));
+
+        String job = """
+                {"name": "e2e", "prompts": ["a house", "a barn"], "control_images": ["%s"], "seeds": [11, 12],
+                 "steps": 6, "width": 96, "height": 64}
+                """.formatted(key);
+        JsonNode answer = client.submit(job, null, false);
+        String jobId = answer.get("job_id").asText();
+        assertThat(answer.at("/quote/task_count").asInt()).isEqualTo(4);
+
+        List<JsonNode> frames = new CopyOnWriteArrayList<>();
+        CompletableFuture<JsonNode> finished = new CompletableFuture<>();
+        WebSocket ws = client.openJobSocket(jobId, new WebSocket.Listener() {
+            private final StringBuilder buf = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+                buf.append(data);
+                if (last) {
+                    try {
+                        JsonNode frame = Json.mapper().readTree(buf.toString());
+                        frames.add(frame);
+                        String state = frame.at("/job/state").asText();
+                        if (state.equals("succeeded") || state.equals("failed")) {
+                            finished.complete(frame);
+                        }
+                    } catch (Exception e) {
+                        finished.completeExceptionally(e);
+                    }
+                    buf.setLength(0);
+                }
+                socket.request(1);
+                return null;
+            }
+        }).get(10, TimeUnit.SECONDS);
+
+        JsonNode last = finished.get(120, TimeUnit.SECONDS);
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+        assertThat(last.at("/job/state").asText()).isEqualTo("succeeded");
+        assertThat(frames.get(0).get("type").asText()).isEqualTo("snapshot");
+        Set<String> events = new HashSet<>();
+        frames.forEach(f -> events.add(f.path("event").asText()));
+        assertThat(events).contains("started", "progress", "result");
+        long resultFrames = frames.stream().filter(f -> "result".equals(f.path("event").asText())).count();
+        assertThat(resultFrames).as("one result frame per task (the socket opened before any task finished)")
+                .isBetween(1L, 4L);
+
+        JsonNode snapshot = client.job(jobId);
+        assertThat(snapshot.get("tasks")).hasSize(4);
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            for (JsonNode t : snapshot.get("tasks")) {
+                assertThat(t.get("state").asText()).isEqualTo("succeeded");
+                ObjectInfo info = store.stat(t.get("output_key").asText()).orElseThrow();
+                assertThat(info.sizeBytes()).isEqualTo(t.get("output_size_bytes").asLong()).isGreaterThan(100);
+                byte[] png = store.get(info.key());
+                assertThat(Sha256.of(png)).isEqualTo(t.get("output_sha256").asText());
+                BufferedImage img = ImageIO.read(new ByteArrayInputStream(png));
+                assertThat(img.getWidth()).isEqualTo(96);
+                assertThat(img.getHeight()).isEqualTo(64);
+            }
+        }
+
+        // and the presigned download links the CLI uses
+        JsonNode outputs = client.outputs(jobId).get("outputs");
+        assertThat(outputs).hasSize(4);
+        byte[] first = client.fetch(outputs.get(0).get("url").asText());
+        assertThat(Sha256.of(first)).isEqualTo(outputs.get(0).get("sha256").asText());
+    }
+
+    @Test
+    void cliRefusesABadJobWithExitCode4AndNamesTheField() throws Exception {
+        Path job = Files.createTempFile("bad-job", ".yaml");
+        Files.writeString(job, "prompts: [x]\ncontrol_images: [" + Path.of("../samples/control/face.png").toAbsolutePath() + "]\nsteps: -1\n");
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
+        cl.setErr(new java.io.PrintWriter(err, true));
+        int code = cl.execute("submit", job.toString(), "--api", client.baseUrl());
+        assertThat(code).isEqualTo(dev.cnfarm.cli.FarmCommand.REFUSED);
+        assertThat(err.toString()).contains("steps").contains("between 1 and 150");
+    }
+
+    @Test
+    void cliRefusesAMissingLocalImageBeforeSendingAnything() throws Exception {
+        Path job = Files.createTempFile("missing-image", ".yaml");
+        Files.writeString(job, "prompts: [x]\ncontrol_images: [no-such-file.png]\n");
+        int before = coordinator.view().jobCount();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
+        cl.setErr(new java.io.PrintWriter(err, true));
+        int code = cl.execute("submit", job.toString(), "--api", client.baseUrl());
+        assertThat(code).isEqualTo(dev.cnfarm.cli.FarmCommand.USAGE);
+        assertThat(err.toString()).contains("control_images[0]").contains("no-such-file.png");
+        assertThat(coordinator.view().jobCount()).isEqualTo(before);
+    }
+
+    @Test
+    void aJobWithABrokenControlImageEndsFailedWithTheReason() throws Exception {
+        Path junk = Files.createTempFile("not-an-image", ".png");
+        Files.writeString(junk, "definitely not a PNG");
+        String key = client.upload(junk);
+        JsonNode answer = client.submit("{\"prompts\":[\"x\"],\"control_images\":[\"" + key + "\"],\"steps\":2,\"width\":64,\"height\":64}",
+                null, false);
+        String jobId = answer.get("job_id").asText();
+        long deadline = System.currentTimeMillis() + Duration.ofSeconds(60).toMillis();
+        JsonNode job = client.job(jobId);
+        while (!job.at("/job/state").asText().equals("failed") && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+            job = client.job(jobId);
+        }
+        assertThat(job.at("/job/state").asText()).isEqualTo("failed");
+        assertThat(job.at("/tasks/0/error").asText()).startsWith("bad_input").contains("image");
+    }
+}

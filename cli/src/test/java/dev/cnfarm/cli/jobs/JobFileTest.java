@@ -1,0 +1,57 @@
+package dev.cnfarm.cli.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.common.json.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobFileTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void localImagesAreUploadedOnceAndReplacedByKeys() throws Exception {
+        Files.createDirectories(dir.resolve("img"));
+        Files.write(dir.resolve("img/a.png"), new byte[] {1});
+        Files.write(dir.resolve("img/b.png"), new byte[] {2});
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, """
+                prompts: [x]
+                control_images: [img/a.png, img/b.png, img/a.png, uploads/default/already-there]
+                steps: 5
+                """);
+        List<Path> uploaded = new ArrayList<>();
+        String json = JobFile.read(job).resolve(p -> {
+            uploaded.add(p);
+            return "uploads/default/" + p.getFileName();
+        });
+        assertThat(uploaded).hasSize(2);
+        JsonNode node = Json.mapper().readTree(json);
+        assertThat(node.get("control_images")).extracting(JsonNode::asText)
+                .containsExactly("uploads/default/a.png", "uploads/default/b.png", "uploads/default/a.png", "uploads/default/already-there");
+        assertThat(node.get("steps").asInt()).isEqualTo(5);
+    }
+
+    @Test
+    void missingImageIsNamedByItsPosition() throws Exception {
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, "prompts: [x]\ncontrol_images: [nope.png]\n");
+        assertThatThrownBy(() -> JobFile.read(job).localControlImages())
+                .hasMessageContaining("control_images[0]").hasMessageContaining("nope.png");
+    }
+
+    @Test
+    void notAMappingIsRefused() throws Exception {
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, "- just\n- a list\n");
+        assertThatThrownBy(() -> JobFile.read(job)).hasMessageContaining("mapping");
+        assertThatThrownBy(() -> JobFile.read(dir.resolve("absent.yaml"))).hasMessageContaining("does not exist");
+    }
+}
