@@ -6,6 +6,7 @@ import dev.cnfarm.common.storage.Sha256;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,14 +60,19 @@ public final class ModelBundle {
 
     /**
      * Writes a bundle: the given files (name to bytes) and a manifest listing them with digests.
+     *
+     * <p>The bundle is written into a fresh sibling folder and renamed into place in one step, so
+     * several processes sharing a model cache can write the same bundle at once: one rename wins,
+     * the others find the bundle there and use it. A reader never sees a half-written bundle.
      */
     public static ModelBundle write(Path dir, String id, String architecture, String dtype, String description,
                                     Map<String, String> graphs, Map<String, byte[]> files) {
+        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp-" + java.util.UUID.randomUUID());
         try {
-            Files.createDirectories(dir);
+            Files.createDirectories(tmp);
             List<BundleFile> listed = new ArrayList<>();
             for (Map.Entry<String, byte[]> e : files.entrySet()) {
-                Path p = dir.resolve(e.getKey());
+                Path p = tmp.resolve(e.getKey());
                 Files.createDirectories(p.getParent());
                 Files.write(p, e.getValue());
                 listed.add(new BundleFile(e.getKey(), Sha256.of(e.getValue()), e.getValue().length));
@@ -74,14 +80,52 @@ public final class ModelBundle {
             BundleManifest m = new BundleManifest(BundleManifest.FORMAT_VERSION, id, architecture, dtype, description,
                     new LinkedHashMap<>(graphs), listed);
             ObjectMapper mapper = Json.mapper();
-            // the manifest goes last: a bundle interrupted mid-write has no manifest and is not used
-            Path tmp = dir.resolve(BundleManifest.FILE_NAME + ".tmp");
-            mapper.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), m);
-            Files.move(tmp, dir.resolve(BundleManifest.FILE_NAME), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            mapper.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(BundleManifest.FILE_NAME).toFile(), m);
+            try {
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                if (!Files.isDirectory(dir)) {
+                    throw e;
+                }
+                // another writer got there first (the rename fails with "directory not empty");
+                // theirs is the same bundle
+                deleteRecursively(tmp);
+                return open(dir);
+            }
             return new ModelBundle(dir, m);
         } catch (IOException e) {
-            throw new BundleException("cannot write bundle " + id + " to " + dir + ": " + e.getMessage(), e);
+            deleteQuietly(tmp);
+            throw new BundleException("cannot write bundle " + id + " to " + dir + ": " + e, e);
+        }
+    }
+
+    /** Moves a damaged bundle folder out of the way (atomically) and deletes it. */
+    public static void discard(Path dir) {
+        Path aside = dir.resolveSibling(dir.getFileName() + ".broken-" + java.util.UUID.randomUUID());
+        try {
+            Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            return; // already gone (another process discarded it)
+        }
+        deleteQuietly(aside);
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            deleteRecursively(p);
+        } catch (IOException e) {
+            // leftovers of a failed write are harmless: they are never opened as a bundle
+        }
+    }
+
+    private static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
         }
     }
 

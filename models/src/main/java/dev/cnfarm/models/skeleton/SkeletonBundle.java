@@ -24,6 +24,7 @@ public final class SkeletonBundle {
                 return ModelBundle.open(dir);
             } catch (BundleException e) {
                 // a damaged cache is rebuilt rather than failing the worker
+                ModelBundle.discard(dir);
             }
         }
         return ModelBundle.write(dir, ID, ARCHITECTURE, "fp32",

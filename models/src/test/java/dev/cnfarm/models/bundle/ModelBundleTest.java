@@ -42,6 +42,28 @@ class ModelBundleTest {
     }
 
     @Test
+    void concurrentWritersSharingACacheAllGetTheBundle() throws Exception {
+        int writers = 6;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<java.util.concurrent.Future<ModelBundle>> results = new java.util.ArrayList<>();
+        for (int i = 0; i < writers; i++) {
+            results.add(pool.submit(() -> {
+                go.await();
+                return SkeletonBundle.ensure(dir);
+            }));
+        }
+        go.countDown();
+        for (var f : results) {
+            assertThat(f.get().manifest().id()).isEqualTo(SkeletonBundle.ID);
+        }
+        pool.shutdown();
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactly(SkeletonBundle.ID);
+        }
+    }
+
+    @Test
     void missingManifestSaysWhatIsWrong() {
         assertThatThrownBy(() -> ModelBundle.open(dir)).hasMessageContaining("manifest.json");
     }
