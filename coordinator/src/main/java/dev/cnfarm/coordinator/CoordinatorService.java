@@ -15,6 +15,7 @@ import dev.cnfarm.coordinator.jobs.JobPublisher;
 import dev.cnfarm.coordinator.jobs.JobSubmitter;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.coordinator.state.StateFeed;
+import dev.cnfarm.coordinator.state.WorkerView;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
@@ -37,6 +38,7 @@ public final class CoordinatorService implements AutoCloseable {
     private final JobPublisher publisher;
     private final StateFeed feed;
     private final JobView view;
+    private final WorkerView workers;
     private final JobSocket sockets;
     private HttpServer server;
 
@@ -50,8 +52,9 @@ public final class CoordinatorService implements AutoCloseable {
         store.ensureBucket();
         this.vertx = Vertx.vertx();
         this.view = new JobView();
+        this.workers = new WorkerView(config.worker().heartbeatMs());
         this.publisher = new JobPublisher(config.kafka(), topics);
-        this.feed = new StateFeed(config.kafka(), topics, view);
+        this.feed = new StateFeed(config.kafka(), topics, view, workers);
         this.sockets = new JobSocket(view);
         // a job's last task has ended: record its final state on the jobs topic
         view.onFinished(record -> vertx.executeBlocking(() -> {
@@ -72,7 +75,7 @@ public final class CoordinatorService implements AutoCloseable {
                     new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob()), c.store::stat),
                     c.publisher, c.view);
             Router router = Router.router(c.vertx);
-            new ApiRoutes(c.vertx, submitter, c.view, c.store, c.feed).mount(router);
+            new ApiRoutes(c.vertx, submitter, c.view, c.workers, c.store, c.feed).mount(router);
             c.sockets.mount(router);
             new IndexPage(c.view).mount(router);
             c.server = c.vertx.createHttpServer().requestHandler(router)
@@ -102,6 +105,10 @@ public final class CoordinatorService implements AutoCloseable {
 
     public JobView view() {
         return view;
+    }
+
+    public WorkerView workers() {
+        return workers;
     }
 
     @Override

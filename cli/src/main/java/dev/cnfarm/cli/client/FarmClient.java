@@ -71,6 +71,10 @@ public final class FarmClient {
         return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId))).GET().build());
     }
 
+    public JsonNode workers() {
+        return send(HttpRequest.newBuilder(uri("/api/v1/workers")).GET().build());
+    }
+
     public JsonNode outputs(String jobId) {
         return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId) + "/outputs")).GET().build());
     }

@@ -145,6 +145,27 @@ public abstract class EndToEndContract {
     }
 
     @Test
+    void workersAreListedFromTheirHeartbeats() throws Exception {
+        long deadline = System.currentTimeMillis() + 30_000;
+        JsonNode workers = client.workers().get("workers");
+        while (workers.isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+            workers = client.workers().get("workers");
+        }
+        assertThat(workers).anySatisfy(w -> {
+            assertThat(w.get("worker_id").asText()).isEqualTo("e2e-worker");
+            assertThat(w.get("healthy").asBoolean()).isTrue();
+            assertThat(w.get("execution_provider").asText()).isEqualTo("CPU");
+            assertThat(w.get("loaded_models").get(0).asText()).isEqualTo("skeleton");
+        });
+        java.io.StringWriter out = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        assertThat(cl.execute("workers", "--api", client.baseUrl())).isZero();
+        assertThat(out.toString()).contains("e2e-worker").contains("skeleton").contains("CPU");
+    }
+
+    @Test
     void cliRefusesABadJobWithExitCode4AndNamesTheField() throws Exception {
         Path job = Files.createTempFile("bad-job", ".yaml");
         Files.writeString(job, "prompts: [x]\ncontrol_images: [" + Path.of("../samples/control/face.png").toAbsolutePath() + "]\nsteps: -1\n");

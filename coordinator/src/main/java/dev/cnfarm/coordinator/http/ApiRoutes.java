@@ -15,6 +15,7 @@ import dev.cnfarm.coordinator.jobs.SubmitResult;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.coordinator.state.StateFeed;
 import dev.cnfarm.coordinator.state.TaskSnapshot;
+import dev.cnfarm.coordinator.state.WorkerView;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -44,13 +45,15 @@ public final class ApiRoutes {
     private final Vertx vertx;
     private final JobSubmitter submitter;
     private final JobView view;
+    private final WorkerView workers;
     private final ObjectStore store;
     private final StateFeed feed;
 
-    public ApiRoutes(Vertx vertx, JobSubmitter submitter, JobView view, ObjectStore store, StateFeed feed) {
+    public ApiRoutes(Vertx vertx, JobSubmitter submitter, JobView view, WorkerView workers, ObjectStore store, StateFeed feed) {
         this.vertx = vertx;
         this.submitter = submitter;
         this.view = view;
+        this.workers = workers;
         this.store = store;
         this.feed = feed;
     }
@@ -62,6 +65,7 @@ public final class ApiRoutes {
         router.get("/api/v1/jobs/:id").handler(this::get);
         router.get("/api/v1/jobs/:id/outputs").handler(this::outputs);
         router.post("/api/v1/uploads").handler(this::upload);
+        router.get("/api/v1/workers").handler(ctx -> Responses.json(ctx, 200, Map.of("workers", workers.list())));
         router.get("/health").handler(ctx -> Responses.json(ctx, 200, Map.of("status", "ok")));
         router.get("/health/ready").handler(ctx -> {
             boolean ready = feed.isReady();

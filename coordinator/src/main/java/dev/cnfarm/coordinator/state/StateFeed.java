@@ -6,6 +6,7 @@ import dev.cnfarm.common.kafka.ProtoCodec;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.TaskEvent;
+import dev.cnfarm.proto.v1.WorkerStatus;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,10 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Feeds the {@link JobView} from Kafka. On start it replays the jobs topic, then the task events,
+ * Feeds the {@link JobView} and {@link WorkerView} from Kafka. On start it replays the jobs topic, then the task events,
  * from the beginning (Kafka is the system of record, so this rebuilds everything a previous
  * coordinator knew), and is ready once it has caught up; afterwards it follows all three topics
- * live. Progress is read from the end only: it is lossy and only matters while it is fresh.
+ * live, with the workers' heartbeats. Progress is read from the end only: it is lossy and only matters while it is fresh.
  */
 public final class StateFeed implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StateFeed.class);
@@ -31,15 +32,17 @@ public final class StateFeed implements AutoCloseable {
     private final KafkaConsumer<String, byte[]> consumer;
     private final Topics topics;
     private final JobView view;
+    private final WorkerView workers;
     private final CountDownLatch ready = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
     private volatile long replayedRecords;
 
-    public StateFeed(KafkaSettings kafka, Topics topics, JobView view) {
+    public StateFeed(KafkaSettings kafka, Topics topics, JobView view, WorkerView workers) {
         this.consumer = KafkaClients.replayConsumer(kafka, "coordinator-state-" + ProcessHandle.current().pid());
         this.topics = topics;
         this.view = view;
+        this.workers = workers;
         this.thread = new Thread(this::run, "state-feed");
         this.thread.setDaemon(true);
     }
@@ -66,6 +69,7 @@ public final class StateFeed implements AutoCloseable {
             List<TopicPartition> jobParts = partitions(topics.jobs());
             List<TopicPartition> eventParts = partitions(topics.taskEvents());
             List<TopicPartition> progressParts = partitions(topics.progress());
+            List<TopicPartition> workerParts = partitions(topics.workers());
 
             // 1. every job record, so that events always find their job
             consumer.assign(jobParts);
@@ -76,6 +80,7 @@ public final class StateFeed implements AutoCloseable {
             List<TopicPartition> all = new ArrayList<>(jobParts);
             all.addAll(eventParts);
             all.addAll(progressParts);
+            all.addAll(workerParts);
             Map<TopicPartition, Long> positions = new java.util.HashMap<>();
             for (TopicPartition tp : jobParts) {
                 positions.put(tp, consumer.position(tp));
@@ -84,6 +89,7 @@ public final class StateFeed implements AutoCloseable {
             positions.forEach(consumer::seek);
             consumer.seekToBeginning(eventParts);
             consumer.seekToEnd(progressParts);
+            consumer.seekToBeginning(workerParts); // compacted: the latest heartbeat of every worker
             drainTo(consumer.endOffsets(eventParts));
             ready.countDown();
             LOG.info("state rebuilt from {} records: {} jobs", replayedRecords, view.jobCount());
@@ -122,6 +128,8 @@ public final class StateFeed implements AutoCloseable {
         try {
             if (r.topic().equals(topics.jobs())) {
                 ProtoCodec.parse(JobRecord.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyJob);
+            } else if (r.topic().equals(topics.workers())) {
+                ProtoCodec.parse(WorkerStatus.parser(), r.value(), r.topic(), r.offset()).ifPresent(workers::apply);
             } else {
                 ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyEvent);
             }

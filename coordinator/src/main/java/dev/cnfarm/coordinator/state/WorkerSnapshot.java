@@ -1,0 +1,13 @@
+package dev.cnfarm.coordinator.state;
+
+import java.util.List;
+
+/**
+ * A worker as its last heartbeat described it.
+ *
+ * @param healthy false when the worker stopped, or when no heartbeat came for several intervals
+ */
+public record WorkerSnapshot(String workerId, String host, String state, boolean healthy, String executionProvider,
+                             String deviceName, long memoryUsedBytes, long memoryTotalBytes, List<String> loadedModels,
+                             String currentTaskId, long tasksSucceeded, long tasksFailed, double imagesPerSecond,
+                             long lastSeenMs, long startedAtMs) {}
