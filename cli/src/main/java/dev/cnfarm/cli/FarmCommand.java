@@ -59,6 +59,11 @@ public final class FarmCommand implements Runnable {
                 cmd.getErr().println("farm: " + e.getMessage());
                 return USAGE;
             }
+            if (e instanceof IllegalStateException && System.getenv("FARM_DEBUG") == null) {
+                // a part of the farm could not start or reach its peers; the message says which
+                cmd.getErr().println("farm: " + e.getMessage() + " (set FARM_DEBUG=1 for the stack trace)");
+                return UNREACHABLE;
+            }
             cmd.getErr().println("farm: " + e);
             e.printStackTrace(cmd.getErr());
             return JOB_FAILED;

@@ -45,7 +45,7 @@ public final class CoordinatorService implements AutoCloseable {
     private CoordinatorService(FarmConfig config) {
         Topics topics = new Topics(config.kafka().topicPrefix());
         try (Admin admin = KafkaClients.admin(config.kafka())) {
-            TopicSetup.awaitBroker(admin, Duration.ofSeconds(60));
+            TopicSetup.awaitBroker(admin, config.kafka(), Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, config.kafka());
         }
         this.store = new MinioObjectStore(config.s3());

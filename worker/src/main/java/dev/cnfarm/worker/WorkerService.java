@@ -68,7 +68,7 @@ public final class WorkerService implements AutoCloseable {
         this.kafka = config.kafka();
         this.topics = new Topics(kafka.topicPrefix());
         try (Admin admin = KafkaClients.admin(kafka)) {
-            TopicSetup.awaitBroker(admin, Duration.ofSeconds(60));
+            TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, kafka);
         }
         ModelBundle bundle = SkeletonBundle.ensure(settings.modelDir());

@@ -61,7 +61,7 @@ public final class LocalInfrastructure implements AutoCloseable {
     /** Creates topics, configures the share group and creates the bucket. */
     private void prepare() {
         try (Admin admin = KafkaClients.admin(config.kafka())) {
-            TopicSetup.awaitBroker(admin, Duration.ofSeconds(60));
+            TopicSetup.awaitBroker(admin, config.kafka(), Duration.ofSeconds(60));
             TopicSetup.ensure(admin, new Topics(config.kafka().topicPrefix()), config.kafka());
         }
         try (ObjectStore store = new MinioObjectStore(config.s3())) {

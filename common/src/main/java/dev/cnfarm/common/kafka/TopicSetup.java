@@ -95,7 +95,7 @@ public final class TopicSetup {
     }
 
     /** Waits until the broker answers, for processes that start before it is up. */
-    public static void awaitBroker(Admin admin, Duration timeout) {
+    public static void awaitBroker(Admin admin, KafkaSettings kafka, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Exception last = null;
         while (System.nanoTime() < deadline) {
@@ -112,7 +112,8 @@ public final class TopicSetup {
                 }
             }
         }
-        throw new IllegalStateException("Kafka did not answer within " + timeout.toSeconds() + " s: "
-                + (last == null ? "interrupted" : last.getMessage()), last);
+        throw new IllegalStateException("Kafka at " + kafka.bootstrapServers() + " did not answer within " + timeout.toSeconds()
+                + " s (" + (last == null ? "interrupted" : last.getClass().getSimpleName()) + "); is the broker running, and is "
+                + "kafka.bootstrap-servers right?", last);
     }
 }

@@ -43,7 +43,7 @@ final class ContainerInfra implements FarmTestInfra {
                 .with(ConfigKeys.KAFKA_BOOTSTRAP, kafka.getBootstrapServers())
                 .with(ConfigKeys.S3_ENDPOINT, minio.getS3URL());
         try (Admin admin = KafkaClients.admin(config.kafka())) {
-            TopicSetup.awaitBroker(admin, Duration.ofSeconds(60));
+            TopicSetup.awaitBroker(admin, config.kafka(), Duration.ofSeconds(60));
             TopicSetup.ensure(admin, new Topics(config.kafka().topicPrefix()), config.kafka());
         }
         try (ObjectStore store = new MinioObjectStore(config.s3())) {
