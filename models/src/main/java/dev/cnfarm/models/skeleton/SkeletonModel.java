@@ -41,7 +41,7 @@ public final class SkeletonModel {
 
         String w1 = g.initializer("conv1.weight", uniform(rnd, HIDDEN * 6 * 9, 1.0 / Math.sqrt(6 * 9)), HIDDEN, 6, 3, 3);
         String b1 = g.initializer("conv1.bias", uniform(rnd, HIDDEN, 0.1), HIDDEN);
-        String w2 = g.initializer("conv2.weight", uniform(rnd, 3 * HIDDEN * 9, 1.0 / Math.sqrt(HIDDEN * 9)), 3, HIDDEN, 3, 3);
+        String w2 = g.initializer("conv2.weight", uniform(rnd, 3 * HIDDEN * 9, 4.0 / Math.sqrt(HIDDEN * 9)), 3, HIDDEN, 3, 3);
         String b2 = g.initializer("conv2.bias", uniform(rnd, 3, 0.1), 3);
         String half = g.initializer("half", new float[] {0.5f}, 1);
         String four = g.initializer("four", new float[] {4f}, 1);

@@ -11,10 +11,11 @@ import java.nio.FloatBuffer;
 import java.util.Map;
 
 /**
- * Renders with the walking skeleton's placeholder model: one session run per step, with the noise
- * level falling linearly from 1 to 0, each run reading the previous run's output blended into the
- * noise. It does real ONNX Runtime work per step so that progress, timing and throughput behave
- * like the real engine's; the images mean nothing.
+ * Renders with the walking skeleton's placeholder model: one session run per step, the noise
+ * level falling linearly from 1 to a floor of 0.5, each run reading the previous run's output
+ * blended with the seed's noise. It does real ONNX Runtime work per step so that progress, timing
+ * and throughput behave like the real engine's; the images mean nothing beyond showing the
+ * control image and the seed's grain.
  */
 public final class SkeletonRenderer implements Renderer {
     private final OrtEnvironment env;
@@ -44,7 +45,8 @@ public final class SkeletonRenderer implements Renderer {
         float[] image = null;
         try (OnnxTensor control = OnnxTensor.createTensor(env, FloatBuffer.wrap(req.controlChw()), shape)) {
             for (int step = 1; step <= req.steps(); step++) {
-                float level = 1f - (step - 1f) / req.steps();
+                // the noise level falls from 1 to a floor of 0.5, so the seed still shows in the final image
+                float level = Math.max(0.5f, 1f - (step - 1f) / req.steps());
                 try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(current), shape);
                      OnnxTensor l = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {level}), new long[] {1});
                      OrtSession.Result r = session.run(Map.of(SkeletonModel.INPUT_CONTROL, control,
