@@ -41,10 +41,7 @@ public final class FarmClient {
     public String upload(Path file) {
         try {
             byte[] data = Files.readAllBytes(file);
-            ObjectNode req = Json.mapper().createObjectNode();
-            req.put("sha256", Sha256.of(data));
-            req.put("size_bytes", data.length);
-            JsonNode answer = send(post("/api/v1/uploads", req.toString(), null));
+            JsonNode answer = locate(data);
             if (!answer.path("exists").asBoolean()) {
                 HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(answer.get("upload_url").asText()))
                         .timeout(Duration.ofMinutes(5))
@@ -60,6 +57,25 @@ public final class FarmClient {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /**
+     * Where a local file goes (or already is) in the farm, without uploading anything: the answer
+     * has {@code key}, {@code exists} and, when it does not exist yet, {@code upload_url}.
+     */
+    public JsonNode locate(Path file) {
+        try {
+            return locate(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private JsonNode locate(byte[] data) {
+        ObjectNode req = Json.mapper().createObjectNode();
+        req.put("sha256", Sha256.of(data));
+        req.put("size_bytes", data.length);
+        return send(post("/api/v1/uploads", req.toString(), null));
     }
 
     /** Posts a job; returns the coordinator's answer (job id and quote). */

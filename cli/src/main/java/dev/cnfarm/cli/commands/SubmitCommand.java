@@ -41,9 +41,8 @@ public final class SubmitCommand implements Callable<Integer> {
         List<Path> images = job.localControlImages();
         String body;
         if (dryRun) {
-            // nothing is uploaded for a quote; local files are only checked to exist
-            body = job.resolve(p -> "uploads/default/" + "0".repeat(64));
-            System.out.println("control images to upload: " + images.size());
+            // nothing is uploaded for a quote: the files are only named by their content address
+            body = job.resolve(p -> client.locate(p).path("key").asText());
         } else {
             if (!images.isEmpty()) {
                 System.out.println("uploading " + images.size() + " control image(s)...");
@@ -53,8 +52,9 @@ public final class SubmitCommand implements Callable<Integer> {
         JsonNode answer = client.submit(body, idempotencyKey, dryRun);
         JsonNode quote = answer.path("quote");
         if (dryRun) {
-            System.out.printf("quote: %d images, about %.1f GPU-seconds%n", quote.path("task_count").asLong(),
-                    quote.path("estimated_gpu_seconds").asDouble());
+            System.out.printf("quote: %d images, about %.1f GPU-seconds; %d control image(s) to upload%n",
+                    quote.path("task_count").asLong(), quote.path("estimated_gpu_seconds").asDouble(),
+                    quote.path("control_images_to_upload").asInt());
             return FarmCommand.OK;
         }
         String jobId = answer.path("job_id").asText();

@@ -178,6 +178,28 @@ public abstract class EndToEndContract {
     }
 
     @Test
+    void dryRunQuotesBeforeAnythingIsUploaded() throws Exception {
+        Path image = Files.createTempFile("fresh", ".png");
+        Files.write(image, new byte[] {(byte) 0x89, 'P', 'N', 'G', 42, 43, 44});
+        Path job = Files.createTempFile("quote", ".yaml");
+        Files.writeString(job, "prompts: [a, b, c]\ncontrol_images: [" + image + "]\nseeds: [1, 2]\n");
+        int before = coordinator.view().jobCount();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.out;
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(out, true));
+            code = dev.cnfarm.cli.FarmCommand.commandLine().execute("submit", job.toString(), "--dry-run", "--api", client.baseUrl());
+        } finally {
+            System.setOut(saved);
+        }
+        assertThat(code).isZero();
+        assertThat(out.toString()).contains("quote: 6 images").contains("1 control image(s) to upload");
+        assertThat(coordinator.view().jobCount()).isEqualTo(before);
+        assertThat(client.locate(image).get("exists").asBoolean()).as("a quote uploads nothing").isFalse();
+    }
+
+    @Test
     void cliRefusesAMissingLocalImageBeforeSendingAnything() throws Exception {
         Path job = Files.createTempFile("missing-image", ".yaml");
         Files.writeString(job, "prompts: [x]\ncontrol_images: [no-such-file.png]\n");

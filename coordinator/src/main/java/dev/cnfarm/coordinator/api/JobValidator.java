@@ -38,7 +38,23 @@ public final class JobValidator {
     }
 
     public JobSpec validate(JobRequest r, String tenant) {
+        return validate(r, tenant, false).spec();
+    }
+
+    /**
+     * The result of validating a request.
+     *
+     * @param missingImages control image keys not in the bucket yet; empty unless validated as a quote
+     */
+    public record Validated(JobSpec spec, List<String> missingImages) {}
+
+    /**
+     * @param quoteOnly for a dry run: control images not uploaded yet are listed, not refused, since
+     *                  a quote is asked for before anything is uploaded
+     */
+    public Validated validate(JobRequest r, String tenant, boolean quoteOnly) {
         List<FieldError> errors = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
         JobSpec.Builder spec = JobSpec.newBuilder();
 
         if (r.name() != null) {
@@ -72,7 +88,7 @@ public final class JobValidator {
             spec.setNegativePrompt(r.negativePrompt());
         }
 
-        int controls = validateControlImages(r.controlImages(), tenant, spec, errors);
+        int controls = validateControlImages(r.controlImages(), tenant, spec, errors, quoteOnly ? missing : null);
 
         List<Long> seeds = r.seeds();
         if (seeds == null) {
@@ -123,10 +139,12 @@ public final class JobValidator {
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
-        return spec.build();
+        return new Validated(spec.build(), List.copyOf(missing));
     }
 
-    private int validateControlImages(List<String> keys, String tenant, JobSpec.Builder spec, List<FieldError> errors) {
+    /** @param missing where to list absent images instead of refusing them, or null to refuse */
+    private int validateControlImages(List<String> keys, String tenant, JobSpec.Builder spec, List<FieldError> errors,
+                                      List<String> missing) {
         if (keys == null || keys.isEmpty()) {
             errors.add(new FieldError("control_images", "is required: give at least one control image key, "
                     + "uploaded first with `farm submit` or POST /api/v1/uploads"));
@@ -146,7 +164,10 @@ public final class JobValidator {
                 errors.add(new FieldError(field, "'" + key + "' is not an upload of this tenant; keys look like " + prefix + "<sha256>"));
             } else {
                 Optional<ObjectInfo> info = objects.apply(key);
-                if (info.isEmpty()) {
+                if (info.isEmpty() && missing != null) {
+                    missing.add(key);
+                    spec.addControlImages(ObjectRef.newBuilder().setKey(key).setSha256(key.substring(prefix.length())));
+                } else if (info.isEmpty()) {
                     errors.add(new FieldError(field, "image '" + key + "' not found; upload it first (farm submit does this for local files)"));
                 } else {
                     // the key of an upload is its content's sha256

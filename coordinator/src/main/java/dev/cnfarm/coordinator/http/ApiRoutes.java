@@ -85,8 +85,13 @@ public final class ApiRoutes {
                     out.put("job_id", r.jobId());
                     out.put("created", r.created());
                 }
-                out.put("quote", Map.of("task_count", r.taskCount(), "estimated_gpu_seconds",
-                        Math.round(r.estimatedGpuSeconds() * 1000) / 1000.0));
+                Map<String, Object> quote = new LinkedHashMap<>();
+                quote.put("task_count", r.taskCount());
+                quote.put("estimated_gpu_seconds", Math.round(r.estimatedGpuSeconds() * 1000) / 1000.0);
+                if (dryRun) {
+                    quote.put("control_images_to_upload", r.imagesToUpload());
+                }
+                out.put("quote", quote);
                 Responses.json(ctx, dryRun || !r.created() ? 200 : 201, out);
                 return;
             }

@@ -57,17 +57,18 @@ public final class JobSubmitter {
                     + " with a different body; use a new key for a different job");
         }
         return new SubmitResult(job.getJobId(), false, job.getTaskCount(),
-                view.estimateSeconds(job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(), job.getSpec().getHeight()));
+                view.estimateSeconds(job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(), job.getSpec().getHeight()), 0);
     }
 
     private SubmitResult create(String tenant, JobRequest request, String idempotencyKey, String requestSha, boolean dryRun) {
-        JobSpec spec = validator.validate(request, tenant);
+        JobValidator.Validated validated = validator.validate(request, tenant, dryRun);
+        JobSpec spec = validated.spec();
         long count = JobExpander.taskCount(spec);
         double estimate = view.estimateSeconds(count, spec.getSteps(), spec.getWidth(), spec.getHeight());
-        String jobId = "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
         if (dryRun) {
-            return new SubmitResult("", false, count, estimate);
+            return new SubmitResult("", false, count, estimate, validated.missingImages().size());
         }
+        String jobId = "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
         long now = System.currentTimeMillis();
         JobRecord record = JobRecord.newBuilder()
                 .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
@@ -85,7 +86,7 @@ public final class JobSubmitter {
         publisher.submit(record, tasks);
         // read-your-writes: the job is visible at once, before the state feed reads it back
         view.applyJob(record);
-        return new SubmitResult(jobId, true, count, estimate);
+        return new SubmitResult(jobId, true, count, estimate, 0);
     }
 
     /** sha256 of the request re-serialized, so whitespace and field order do not matter. */

@@ -87,6 +87,15 @@ class JobValidatorTest {
     }
 
     @Test
+    void aQuoteListsImagesNotUploadedYetInsteadOfRefusingThem() {
+        String absent = "uploads/default/" + "cd".repeat(32);
+        JobValidator.Validated v = validator.validate(JobRequestParser.parse(
+                "{\"prompts\":[\"x\"],\"control_images\":[\"" + KEY + "\",\"" + absent + "\"]}"), "default", true);
+        assertThat(v.missingImages()).containsExactly(absent);
+        assertThat(v.spec().getControlImagesCount()).isEqualTo(2);
+    }
+
+    @Test
     void everyProblemIsReportedAtOnce() {
         List<FieldError> errs = errors("{\"prompts\":[\"x\"],\"control_images\":[\"" + KEY + "\"],\"steps\":0,\"width\":7,\"scheduler\":\"no\"}");
         assertThat(errs).extracting(FieldError::field).contains("steps", "width", "scheduler");
