@@ -2,15 +2,8 @@ package dev.cnfarm.common.embedded;
 
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.kafka.KafkaClients;
-import dev.cnfarm.common.kafka.TopicSetup;
-import dev.cnfarm.common.kafka.Topics;
-import dev.cnfarm.common.storage.MinioObjectStore;
-import dev.cnfarm.common.storage.ObjectStore;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
-import org.apache.kafka.clients.admin.Admin;
 
 /**
  * The embedded infrastructure of the local mode and the tests: a Kafka broker and an S3 server
@@ -50,23 +43,12 @@ public final class LocalInfrastructure implements AutoCloseable {
                 .with(ConfigKeys.DATA_DIR, dataDir.toString());
         LocalInfrastructure infra = new LocalInfrastructure(kafka, s3, config);
         try {
-            infra.prepare();
+            InfrastructureSetup.prepare(config);
         } catch (RuntimeException e) {
             infra.close();
             throw e;
         }
         return infra;
-    }
-
-    /** Creates topics, configures the share group and creates the bucket. */
-    private void prepare() {
-        try (Admin admin = KafkaClients.admin(config.kafka())) {
-            TopicSetup.awaitBroker(admin, config.kafka(), Duration.ofSeconds(60));
-            TopicSetup.ensure(admin, new Topics(config.kafka().topicPrefix()), config.kafka());
-        }
-        try (ObjectStore store = new MinioObjectStore(config.s3())) {
-            store.ensureBucket();
-        }
     }
 
     public FarmConfig config() {

@@ -2,13 +2,7 @@ package dev.cnfarm.common.testinfra;
 
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.kafka.KafkaClients;
-import dev.cnfarm.common.kafka.TopicSetup;
-import dev.cnfarm.common.kafka.Topics;
-import dev.cnfarm.common.storage.MinioObjectStore;
-import dev.cnfarm.common.storage.ObjectStore;
-import java.time.Duration;
-import org.apache.kafka.clients.admin.Admin;
+import dev.cnfarm.common.embedded.InfrastructureSetup;
 import org.testcontainers.containers.MinIOContainer;
 import org.testcontainers.kafka.KafkaContainer;
 
@@ -42,13 +36,7 @@ final class ContainerInfra implements FarmTestInfra {
         FarmConfig config = base
                 .with(ConfigKeys.KAFKA_BOOTSTRAP, kafka.getBootstrapServers())
                 .with(ConfigKeys.S3_ENDPOINT, minio.getS3URL());
-        try (Admin admin = KafkaClients.admin(config.kafka())) {
-            TopicSetup.awaitBroker(admin, config.kafka(), Duration.ofSeconds(60));
-            TopicSetup.ensure(admin, new Topics(config.kafka().topicPrefix()), config.kafka());
-        }
-        try (ObjectStore store = new MinioObjectStore(config.s3())) {
-            store.ensureBucket();
-        }
+        InfrastructureSetup.prepare(config);
         return new ContainerInfra(kafka, minio, config);
     }
 
