@@ -5,11 +5,14 @@ import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.common.embedded.InfrastructureSetup;
 import org.testcontainers.containers.MinIOContainer;
 import org.testcontainers.kafka.KafkaContainer;
+import org.testcontainers.utility.DockerImageName;
 
 /** The Testcontainers flavour of {@link FarmTestInfra}: Apache Kafka 4.4 (KRaft) and MinIO in Docker. */
 final class ContainerInfra implements FarmTestInfra {
     static final String KAFKA_IMAGE = "apache/kafka:4.4.0";
-    static final String MINIO_IMAGE = "minio/minio:RELEASE.2025-09-07T16-13-09Z";
+    /** MinIO's own registry: Docker Hub stopped serving minio/minio images in 2025. */
+    static final DockerImageName MINIO_IMAGE = DockerImageName.parse("quay.io/minio/minio:RELEASE.2024-12-13T22-19-12Z")
+            .asCompatibleSubstituteFor("minio/minio");
 
     private final KafkaContainer kafka;
     private final MinIOContainer minio;
