@@ -3,6 +3,7 @@ package dev.cnfarm.models.skeleton;
 import dev.cnfarm.models.onnx.Attr;
 import dev.cnfarm.models.onnx.GraphBuilder;
 import dev.cnfarm.models.onnx.proto.Onnx.ModelProto;
+import dev.cnfarm.models.onnx.Value;
 import dev.cnfarm.models.onnx.proto.Onnx.TensorProto.DataType;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -35,28 +36,31 @@ public final class SkeletonModel {
     public static ModelProto build(long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         GraphBuilder g = new GraphBuilder("skeleton");
-        String control = g.input(INPUT_CONTROL, DataType.FLOAT, 1, 3, "height", "width");
-        String noise = g.input(INPUT_NOISE, DataType.FLOAT, 1, 3, "height", "width");
-        String level = g.input(INPUT_NOISE_LEVEL, DataType.FLOAT, 1);
+        long[] ref = {1, 3, 8, 8};
+        Value control = g.input(INPUT_CONTROL, DataType.FLOAT, ref, 1, 3, "height", "width");
+        Value noise = g.input(INPUT_NOISE, DataType.FLOAT, ref, 1, 3, "height", "width");
+        Value level = g.input(INPUT_NOISE_LEVEL, DataType.FLOAT, new long[] {1}, 1);
 
-        String w1 = g.initializer("conv1.weight", uniform(rnd, HIDDEN * 6 * 9, 1.0 / Math.sqrt(6 * 9)), HIDDEN, 6, 3, 3);
-        String b1 = g.initializer("conv1.bias", uniform(rnd, HIDDEN, 0.1), HIDDEN);
-        String w2 = g.initializer("conv2.weight", uniform(rnd, 3 * HIDDEN * 9, 4.0 / Math.sqrt(HIDDEN * 9)), 3, HIDDEN, 3, 3);
-        String b2 = g.initializer("conv2.bias", uniform(rnd, 3, 0.1), 3);
-        String half = g.initializer("half", new float[] {0.5f}, 1);
-        String four = g.initializer("four", new float[] {4f}, 1);
+        Value w1 = g.constant("conv1.weight", uniform(rnd, HIDDEN * 6 * 9, 1.0 / Math.sqrt(6 * 9)), HIDDEN, 6, 3, 3);
+        Value b1 = g.constant("conv1.bias", uniform(rnd, HIDDEN, 0.1), HIDDEN);
+        Value w2 = g.constant("conv2.weight", uniform(rnd, 3 * HIDDEN * 9, 4.0 / Math.sqrt(HIDDEN * 9)), 3, HIDDEN, 3, 3);
+        Value b2 = g.constant("conv2.bias", uniform(rnd, 3, 0.1), 3);
 
-        String scaledNoise = g.node("Mul", List.of(noise, level));
-        String x = g.node("Concat", List.of(control, scaledNoise), Attr.i("axis", 1));
+        long[] six = {1, 6, 8, 8};
+        long[] hidden = {1, HIDDEN, 8, 8};
+        Value scaledNoise = g.node("Mul", List.of(noise, level), ref);
+        Value x = g.node("Concat", List.of(control, scaledNoise), six, Attr.i("axis", 1));
         Attr pads = Attr.ints("pads", 1, 1, 1, 1);
         Attr kernel = Attr.ints("kernel_shape", 3, 3);
-        String h = g.node("Tanh", List.of(g.node("Conv", List.of(x, w1, b1), pads, kernel)));
-        String y = g.node("Conv", List.of(h, w2, b2), pads, kernel);
-        String centred = g.node("Sub", List.of(control, half));
-        String guide = g.node("Mul", List.of(centred, four));
-        g.node("Sigmoid", List.of(g.node("Add", List.of(y, guide))), List.of(OUTPUT_IMAGE));
-        g.output(OUTPUT_IMAGE, DataType.FLOAT, 1, 3, "height", "width");
-        return g.build("cnfarm", "walking-skeleton placeholder model (seed " + seed + ")");
+        Value h = g.node("Tanh", List.of(g.node("Conv", List.of(x, w1, b1), hidden, pads, kernel)), hidden);
+        Value y = g.node("Conv", List.of(h, w2, b2), ref, pads, kernel);
+        Value centred = g.node("Sub", List.of(control, g.constant("half", new float[] {0.5f}, 1)), ref);
+        Value guide = g.node("Mul", List.of(centred, g.constant("four", new float[] {4f}, 1)), ref);
+        Value image = g.node("Sigmoid", List.of(g.node("Add", List.of(y, guide), ref)), ref);
+        g.output(image, OUTPUT_IMAGE, 1, 3, "height", "width");
+        return g.build(spec -> {
+            throw new IllegalStateException("the skeleton model has no parameters");
+        }, "walking-skeleton placeholder model (seed " + seed + ")", java.util.Map.of());
     }
 
     private static float[] uniform(SplittableRandom rnd, int n, double bound) {

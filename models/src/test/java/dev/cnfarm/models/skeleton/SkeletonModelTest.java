@@ -68,7 +68,8 @@ class SkeletonModelTest {
             FloatBuffer fb = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
             float[] a = new float[fb.remaining()];
             fb.get(a);
-            w.put(t.getName(), a);
+            // constants are named after their role plus a counter: conv1.weight_3
+            w.put(t.getName().replaceFirst("_\\d+$", ""), a);
         }
         int hw = H * W;
         float[] x = new float[6 * hw];
