@@ -45,6 +45,8 @@ public final class GraphBuilder {
     private final List<ValueInfoProto> inputs = new ArrayList<>();
     private final List<ValueInfoProto> outputs = new ArrayList<>();
     private final Map<String, long[]> outputShapes = new LinkedHashMap<>();
+    private final List<IoSpec> inputSpecs = new ArrayList<>();
+    private final List<IoSpec> outputSpecs = new ArrayList<>();
     private final List<NodeProto> nodes = new ArrayList<>();
     private final List<TensorProto> constants = new ArrayList<>();
     private final List<ParamSpec> params = new ArrayList<>();
@@ -95,6 +97,7 @@ public final class GraphBuilder {
         }
         Value v = declare(inputName, refShape, type);
         inputs.add(valueInfo(inputName, type, dims));
+        inputSpecs.add(new IoSpec(inputName, type, dimNames(dims)));
         return v;
     }
 
@@ -109,6 +112,26 @@ public final class GraphBuilder {
         }
         outputs.add(valueInfo(out.name(), out.type(), dims));
         outputShapes.put(outputName, out.shape().clone());
+        outputSpecs.add(new IoSpec(outputName, out.type(), dimNames(dims)));
+    }
+
+    /** A graph input or output as declared: name, element type, dimensions (numbers or names). */
+    public record IoSpec(String name, DataType type, List<String> dims) {}
+
+    public List<IoSpec> inputSpecs() {
+        return Collections.unmodifiableList(inputSpecs);
+    }
+
+    public List<IoSpec> outputSpecs() {
+        return Collections.unmodifiableList(outputSpecs);
+    }
+
+    private static List<String> dimNames(Object... dims) {
+        List<String> out = new ArrayList<>();
+        for (Object d : dims) {
+            out.add(String.valueOf(d));
+        }
+        return out;
     }
 
     /** Graph outputs by name, with their reference shapes. */

@@ -1,9 +1,11 @@
 package dev.cnfarm.models.skeleton;
 
 import dev.cnfarm.models.bundle.BundleException;
+import dev.cnfarm.models.bundle.BundleManifest;
 import dev.cnfarm.models.bundle.ModelBundle;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** The bundle holding {@link SkeletonModel}, generated on demand into a worker's model folder. */
@@ -27,9 +29,15 @@ public final class SkeletonBundle {
                 ModelBundle.discard(dir);
             }
         }
-        return ModelBundle.write(dir, ID, ARCHITECTURE, "fp32",
+        List<String> dims = List.of("1", "3", "height", "width");
+        BundleManifest.GraphInfo denoiser = new BundleManifest.GraphInfo("denoiser.onnx",
+                List.of(new BundleManifest.TensorSpec(SkeletonModel.INPUT_CONTROL, "float32", dims),
+                        new BundleManifest.TensorSpec(SkeletonModel.INPUT_NOISE, "float32", dims),
+                        new BundleManifest.TensorSpec(SkeletonModel.INPUT_NOISE_LEVEL, "float32", List.of("1"))),
+                List.of(new BundleManifest.TensorSpec(SkeletonModel.OUTPUT_IMAGE, "float32", dims)));
+        BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT_VERSION, ID, ARCHITECTURE, "", "fp32", 0,
                 "placeholder model of the walking skeleton: convolutions over control image and noise",
-                Map.of(DENOISER, "denoiser.onnx"),
-                Map.of("denoiser.onnx", SkeletonModel.build(WEIGHT_SEED).toByteArray()));
+                Map.of(DENOISER, denoiser), List.of(), "generated, seed " + WEIGHT_SEED, Map.of());
+        return ModelBundle.write(dir, manifest, Map.of("denoiser.onnx", SkeletonModel.build(WEIGHT_SEED).toByteArray()));
     }
 }
