@@ -11,6 +11,7 @@ import dev.cnfarm.cli.commands.UpCommand;
 import dev.cnfarm.cli.commands.WatchCommand;
 import dev.cnfarm.cli.commands.WorkerCommand;
 import dev.cnfarm.cli.commands.WorkersCommand;
+import dev.cnfarm.cli.commands.models.ModelsCommand;
 import dev.cnfarm.common.config.ConfigException;
 import java.net.ConnectException;
 import picocli.CommandLine;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Command;
 @Command(name = "farm", mixinStandardHelpOptions = true, version = "farm 0.1.0",
         description = "ControlNet render farm: run the farm locally or in parts, submit bulk jobs, watch them, download images.",
         subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-                SubmitCommand.class, WatchCommand.class, DownloadCommand.class, WorkersCommand.class, ConfigCommand.class,
+                SubmitCommand.class, WatchCommand.class, DownloadCommand.class, WorkersCommand.class, ModelsCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FarmCommand implements Runnable {
     /** Exit codes scripts can rely on. */
@@ -55,7 +56,8 @@ public final class FarmCommand implements Runnable {
                         + " (is it running? set its URL with --api or FARM_API_URL)");
                 return UNREACHABLE;
             }
-            if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException) {
+            if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException
+                    || e instanceof dev.cnfarm.models.weights.SafetensorsException || e instanceof dev.cnfarm.models.bundle.BundleException) {
                 cmd.getErr().println("farm: " + e.getMessage());
                 return USAGE;
             }

@@ -1,0 +1,101 @@
+package dev.cnfarm.cli.commands.models;
+
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.models.arch.ModelPreset;
+import dev.cnfarm.models.bundle.BundleManifest;
+import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.bundle.ModelDescription;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code farm models describe}: parameters, operators and FLOPs per graph, computed from the
+ * architecture (no weights are read, so describing the full SD1.5 model is instant).
+ */
+@Command(name = "describe", mixinStandardHelpOptions = true,
+        description = "Describe a bundle (or a preset): parameters per graph and component, operators, GFLOP per run at a size.")
+public final class DescribeCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "BUNDLE", description = "bundle folder")
+    Path bundle;
+
+    @Option(names = "--preset", description = "describe a preset instead of a bundle: sd15 or tiny")
+    String preset;
+
+    @Option(names = "--controlnets", defaultValue = "1", description = "with --preset: ControlNets in the controlled UNet")
+    int controlnets;
+
+    @Option(names = "--width", defaultValue = "512", description = "image width (default ${DEFAULT-VALUE})")
+    int width;
+
+    @Option(names = "--height", defaultValue = "512", description = "image height (default ${DEFAULT-VALUE})")
+    int height;
+
+    @Option(names = "--batch", defaultValue = "2", description = "UNet batch, 2 with classifier-free guidance (default ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--json", description = "print JSON")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelPreset p;
+        int n;
+        if (bundle != null) {
+            BundleManifest m = ModelBundle.open(bundle).manifest();
+            if (m.preset() == null || m.preset().isEmpty()) {
+                throw new IllegalArgumentException("bundle " + m.id() + " (" + m.architecture() + ") was not built from a preset; nothing to describe");
+            }
+            p = ModelPreset.named(m.preset());
+            n = m.controlnets();
+        } else if (preset != null) {
+            p = ModelPreset.named(preset);
+            n = controlnets;
+        } else {
+            throw new IllegalArgumentException("name a bundle folder or --preset sd15|tiny");
+        }
+        ModelDescription.Description d = ModelDescription.describe(p, n, batch, width, height);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(d));
+        } else {
+            print(out, d);
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static void print(PrintWriter out, ModelDescription.Description d) {
+        out.printf("preset %s, %d ControlNet(s); FLOPs at %dx%d, UNet batch %d (text encoder and VAE batch 1)%n%n",
+                d.preset(), d.controlnets(), d.width(), d.height(), d.batch());
+        out.printf("%-16s %16s %8s %12s   %s%n", "graph", "parameters", "tensors", "GFLOP/run", "by component");
+        for (ModelDescription.GraphStats g : d.graphs()) {
+            String parts = g.paramsByComponent().entrySet().stream().map(e -> e.getKey() + " " + String.format("%,d", e.getValue()))
+                    .collect(Collectors.joining(", "));
+            out.printf("%-16s %,16d %8d %12.1f   %s%n", g.role(), g.params(), g.paramTensors(), g.gflops(), parts);
+        }
+        for (ModelDescription.GraphStats g : d.graphs()) {
+            if (g.role().equals("controlnet")) {
+                out.printf("%nControlNet residuals at %dx%d:%n", d.width(), d.height());
+                g.outputShapes().forEach((name, shape) -> out.printf("  %-32s %s%n", name, shape));
+            }
+        }
+        out.printf("%noperators per graph (as built, before ONNX Runtime fuses them):%n");
+        for (ModelDescription.GraphStats g : d.graphs()) {
+            String ops = g.operators().entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder()))
+                    .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
+            out.printf("  %-16s %s%n", g.role(), ops);
+        }
+    }
+}
