@@ -35,11 +35,15 @@ public final class SafetensorsWeights implements WeightSource, AutoCloseable {
      */
     public Set<String> bind(List<ParamSpec> params) {
         Map<String, List<ParamSpec>> byComponent = params.stream().collect(Collectors.groupingBy(ParamSpec::component));
-        List<String> problems = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        List<String> misShaped = new ArrayList<>();
+        List<String> extra = new ArrayList<>();
+        List<String> other = new ArrayList<>();
         for (Map.Entry<String, SafetensorsFile> e : files.entrySet()) {
             List<ParamSpec> wanted = byComponent.get(e.getKey());
+            String file = String.valueOf(e.getValue().path().getFileName());
             if (wanted == null) {
-                problems.add("weights were given for " + e.getKey() + ", which this model does not have");
+                other.add("weights were given for " + e.getKey() + ", which this model does not have");
                 continue;
             }
             Map<String, SafetensorsFile.TensorInfo> have = e.getValue().tensors();
@@ -47,30 +51,45 @@ public final class SafetensorsWeights implements WeightSource, AutoCloseable {
             for (ParamSpec p : wanted) {
                 SafetensorsFile.TensorInfo t = have.get(p.key());
                 if (t == null) {
-                    problems.add(e.getKey() + ": tensor '" + p.key() + "' " + Arrays.toString(p.shape()) + " is missing from "
-                            + e.getValue().path().getFileName());
+                    missing.add(e.getKey() + ": '" + p.key() + "' " + Arrays.toString(p.shape()) + " is missing from " + file);
                 } else if (!Arrays.equals(t.shape(), p.shape())) {
-                    problems.add(e.getKey() + ": tensor '" + p.key() + "' has shape " + Arrays.toString(t.shape())
+                    misShaped.add(e.getKey() + ": '" + p.key() + "' has shape " + Arrays.toString(t.shape())
                             + ", the model needs " + Arrays.toString(p.shape()));
                 } else if (!Set.of("F32", "F16", "BF16", "F64").contains(t.dtype())) {
-                    problems.add(e.getKey() + ": tensor '" + p.key() + "' is " + t.dtype() + ", not a float type");
+                    other.add(e.getKey() + ": '" + p.key() + "' is " + t.dtype() + ", not a float type");
                 }
                 used.add(p.key());
             }
             for (String k : have.keySet()) {
                 if (!used.contains(k) && !IGNORED_KEYS.contains(k)) {
-                    problems.add(e.getKey() + ": tensor '" + k + "' in " + e.getValue().path().getFileName()
-                            + " is not a parameter of this model (a different architecture or key naming?)");
+                    extra.add(e.getKey() + ": '" + k + "' in " + file + " is not a parameter of this model");
                 }
             }
         }
-        if (!problems.isEmpty()) {
-            int shown = Math.min(problems.size(), 20);
-            throw new SafetensorsException("the weights do not fit the model (" + problems.size() + " problem"
-                    + (problems.size() == 1 ? "" : "s") + "):\n  " + String.join("\n  ", problems.subList(0, shown))
-                    + (problems.size() > shown ? "\n  ... and " + (problems.size() - shown) + " more" : ""));
+        int problems = missing.size() + misShaped.size() + extra.size() + other.size();
+        if (problems > 0) {
+            StringBuilder msg = new StringBuilder("the weights do not fit the model (" + problems + " problem" + (problems == 1 ? "" : "s") + ")");
+            section(msg, "missing tensors", missing);
+            section(msg, "tensors of another shape", misShaped);
+            section(msg, "tensors the model does not have (a different architecture, or another key naming?)", extra);
+            section(msg, "other problems", other);
+            throw new SafetensorsException(msg.toString());
         }
         return files.keySet();
+    }
+
+    private static void section(StringBuilder msg, String title, List<String> lines) {
+        if (lines.isEmpty()) {
+            return;
+        }
+        int shown = Math.min(lines.size(), 8);
+        msg.append("\n").append(lines.size()).append(' ').append(title).append(':');
+        for (String l : lines.subList(0, shown)) {
+            msg.append("\n  ").append(l);
+        }
+        if (lines.size() > shown) {
+            msg.append("\n  ... and ").append(lines.size() - shown).append(" more");
+        }
     }
 
     /** True when a file was given for this component. */

@@ -113,6 +113,7 @@ class SafetensorsBindingTest {
                     .isInstanceOf(SafetensorsException.class)
                     .hasMessageContaining("3 problems")
                     .hasMessageContaining("'" + missing + "' [32, 32, 3, 3] is missing")
+                    .hasMessageContaining("1 missing tensors")
                     .hasMessageContaining("'" + reshaped + "' has shape [1152], the model needs [32, 4, 3, 3]")
                     .hasMessageContaining("'some_other_model.layer.weight'")
                     .hasMessageContaining("not a parameter of this model");

@@ -1,0 +1,115 @@
+package dev.cnfarm.cli.models;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.cli.FarmCommand;
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.arch.ModelPreset;
+import dev.cnfarm.models.bundle.BundleBuilder;
+import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.onnx.GraphBuilder;
+import dev.cnfarm.models.onnx.ParamSpec;
+import dev.cnfarm.models.weights.RandomWeights;
+import dev.cnfarm.models.weights.SafetensorsWriter;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ModelsCommandTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run farm(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = FarmCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void describeSd15ReportsTheExactCountsAndResidualShapes() throws Exception {
+        Run r = farm("models", "describe", "--preset", "sd15", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode d = Json.mapper().readTree(r.out());
+        JsonNode unet = find(d, "unet");
+        JsonNode cn = find(d, "controlnet");
+        assertThat(unet.get("params").asLong()).isEqualTo(859_520_964L);
+        assertThat(cn.get("params").asLong()).isEqualTo(361_279_120L);
+        assertThat(cn.at("/output_shapes/down_block_3_additional_residual").toString()).isEqualTo("[2,320,32,32]");
+        assertThat(cn.at("/output_shapes/mid_block_additional_residual").toString()).isEqualTo("[2,1280,8,8]");
+        double ratio = find(d, "controlled_unet").get("macs").asDouble() / unet.get("macs").asDouble();
+        assertThat(ratio).isBetween(1.34, 1.36);
+        Run text = farm("models", "describe", "--preset", "sd15");
+        assertThat(text.out()).contains("859,520,964").contains("361,279,120").contains("[2, 1280, 16, 16]");
+    }
+
+    @Test
+    void buildThenDescribeABundle() {
+        Path out = dir.resolve("tiny");
+        Run r = farm("models", "build", "--preset", "tiny", "--controlnets", "2", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        ModelBundle b = ModelBundle.open(out);
+        assertThat(b.manifest().controlnets()).isEqualTo(2);
+        Run d = farm("models", "describe", out.toString());
+        assertThat(d.code()).isZero();
+        assertThat(d.out()).contains("preset tiny, 2 ControlNet(s)").contains("controlled_unet");
+        Run again = farm("models", "build", "--out", out.toString());
+        assertThat(again.code()).isEqualTo(FarmCommand.USAGE);
+        assertThat(again.err()).contains("exists already");
+    }
+
+    @Test
+    void importBindsDiffusersWeightsAndRefusesAMisfitByName() {
+        ModelPreset tiny = ModelPreset.tiny();
+        Map<String, GraphBuilder> graphs = BundleBuilder.graphs(tiny, 1, GraphBuilder.Storage.FP32, BundleBuilder.referenceSize(tiny));
+        RandomWeights w = new RandomWeights(77, false);
+        Map<String, Map<String, SafetensorsWriter.Tensor>> byComponent = new LinkedHashMap<>();
+        for (GraphBuilder g : graphs.values()) {
+            for (ParamSpec p : g.params()) {
+                byComponent.computeIfAbsent(p.component(), k -> new LinkedHashMap<>())
+                        .put(p.key(), new SafetensorsWriter.Tensor(p.shape(), w.values(p)));
+            }
+        }
+        Map<String, Path> files = new LinkedHashMap<>();
+        byComponent.forEach((component, tensors) -> {
+            Path f = dir.resolve(component + ".safetensors");
+            SafetensorsWriter.write(f, tensors, component.equals(ModelGraphs.VAE) ? "F16" : "F32", Map.of("format", "pt"));
+            files.put(component, f);
+        });
+        Path out = dir.resolve("imported");
+        Run r = farm("models", "import", "--preset", "tiny", "--unet", files.get("unet").toString(),
+                "--controlnet", files.get("controlnet0").toString(), "--text-encoder", files.get("text_encoder").toString(),
+                "--vae", files.get("vae").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(ModelBundle.open(out).manifest().weights()).contains("safetensors");
+
+        // the text encoder's file offered as the UNet: refused, naming tensors, nothing written
+        Path bad = dir.resolve("bad");
+        Run refused = farm("models", "import", "--preset", "tiny", "--unet", files.get("text_encoder").toString(),
+                "--allow-random", "--out", bad.toString());
+        assertThat(refused.code()).isEqualTo(FarmCommand.USAGE);
+        assertThat(refused.err()).contains("conv_in.weight").contains("is missing").contains("text_model.");
+        assertThat(bad).doesNotExist();
+    }
+
+    private static JsonNode find(JsonNode d, String role) {
+        for (JsonNode g : d.get("graphs")) {
+            if (g.get("role").asText().equals(role)) {
+                return g;
+            }
+        }
+        throw new AssertionError("no graph " + role);
+    }
+}
