@@ -78,6 +78,15 @@ class BundleBuilderTest {
     }
 
     @Test
+    void generatedTinyBundleIsBuiltOnceThenOpened() throws Exception {
+        ModelBundle first = GeneratedBundles.tiny(dir);
+        long mtime = Files.getLastModifiedTime(first.graph("unet")).toMillis();
+        ModelBundle second = GeneratedBundles.tiny(dir);
+        assertThat(Files.getLastModifiedTime(second.graph("unet")).toMillis()).isEqualTo(mtime);
+        assertThat(second.manifest().files()).isEqualTo(first.manifest().files());
+    }
+
+    @Test
     void describeCountsWhatTheBundleHolds() {
         ModelDescription.Description d = ModelDescription.describe(ModelPreset.tiny(), 1, 2, 64, 64);
         ModelDescription.GraphStats controlled = d.graphs().stream().filter(g -> g.role().equals("controlled_unet")).findFirst().orElseThrow();

@@ -1,0 +1,37 @@
+package dev.cnfarm.loadtests.report;
+
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.data.category.DefaultCategoryDataset;
+
+/** Charts for benchmark reports, drawn with JFreeChart into PNG files. */
+public final class Charts {
+    private Charts() {}
+
+    /** A horizontal bar chart of one value per label. */
+    public static void bars(Path png, String title, String valueAxis, Map<String, Double> values) throws IOException {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        values.forEach((label, v) -> data.addValue(v, valueAxis, label));
+        JFreeChart chart = ChartFactory.createBarChart(title, null, valueAxis, data, PlotOrientation.HORIZONTAL, false, false, false);
+        chart.setBackgroundPaint(Color.WHITE);
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        BarRenderer r = (BarRenderer) plot.getRenderer();
+        r.setBarPainter(new StandardBarPainter());
+        r.setSeriesPaint(0, new Color(0x3b6ea5));
+        r.setDefaultItemLabelsVisible(true);
+        r.setDefaultItemLabelGenerator(new org.jfree.chart.labels.StandardCategoryItemLabelGenerator("{2}",
+                new java.text.DecimalFormat("#,##0.0")));
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 120 + 60 * values.size());
+    }
+}
