@@ -9,8 +9,6 @@ import dev.cnfarm.common.kafka.TopicSetup;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.common.storage.MinioObjectStore;
 import dev.cnfarm.common.storage.ObjectStore;
-import dev.cnfarm.models.bundle.ModelBundle;
-import dev.cnfarm.models.skeleton.SkeletonBundle;
 import dev.cnfarm.proto.v1.FailureCause;
 import dev.cnfarm.proto.v1.RenderTask;
 import dev.cnfarm.proto.v1.SchemaVersion;
@@ -18,8 +16,8 @@ import dev.cnfarm.proto.v1.TaskFailed;
 import dev.cnfarm.proto.v1.WorkerState;
 import dev.cnfarm.proto.v1.WorkerStatus;
 import dev.cnfarm.worker.events.EventPublisher;
-import dev.cnfarm.worker.render.Renderer;
-import dev.cnfarm.worker.render.SkeletonRenderer;
+import dev.cnfarm.worker.render.RendererRegistry;
+import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
 import dev.cnfarm.worker.tasks.TaskProcessor;
 import java.net.InetAddress;
@@ -51,7 +49,7 @@ public final class WorkerService implements AutoCloseable {
     private final KafkaSettings kafka;
     private final Topics topics;
     private final ObjectStore store;
-    private final Renderer renderer;
+    private final RendererRegistry renderers;
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaShareConsumer<String, byte[]> consumer;
     private final EventPublisher events;
@@ -71,12 +69,11 @@ public final class WorkerService implements AutoCloseable {
             TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, kafka);
         }
-        ModelBundle bundle = SkeletonBundle.ensure(settings.modelDir());
-        this.renderer = new SkeletonRenderer(bundle);
+        this.renderers = new RendererRegistry(settings);
         this.store = new MinioObjectStore(config.s3());
         this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
         this.events = new EventPublisher(producer, topics, settings.workerId());
-        this.processor = new TaskProcessor(store, renderer);
+        this.processor = new TaskProcessor(store, renderers::get);
         this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId());
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "heartbeat-" + settings.workerId());
@@ -93,8 +90,8 @@ public final class WorkerService implements AutoCloseable {
         w.state = WorkerState.WORKER_STATE_IDLE;
         w.heartbeat.scheduleAtFixedRate(w::sendHeartbeat, 0, w.settings.heartbeatMs(), TimeUnit.MILLISECONDS);
         w.loop.start();
-        LOG.info("worker {} started: model {}, {} execution provider", w.settings.workerId(), w.renderer.modelId(),
-                w.renderer.executionProvider());
+        LOG.info("worker {} started: models {}, {} execution provider", w.settings.workerId(), w.renderers.modelIds(),
+                w.renderers.executionProvider());
         return w;
     }
 
@@ -136,13 +133,8 @@ public final class WorkerService implements AutoCloseable {
         state = WorkerState.WORKER_STATE_BUSY;
         stats.begin(task.getTaskId());
         try {
-            events.started(task, attempt, renderer.executionProvider());
-            int every = settings.progressEverySteps();
-            TaskOutcome outcome = processor.process(task, (step, total) -> {
-                if (step % every == 0 || step == total) {
-                    events.progress(task, attempt, step, total);
-                }
-            });
+            events.started(task, attempt, renderers.executionProvider());
+            TaskOutcome outcome = processor.process(task, progressListener(task, attempt));
             AcknowledgeType ack = settle(task, attempt, outcome);
             consumer.acknowledge(record, ack);
             consumer.commitSync();
@@ -159,6 +151,25 @@ public final class WorkerService implements AutoCloseable {
         } finally {
             state = running ? WorkerState.WORKER_STATE_IDLE : WorkerState.WORKER_STATE_DRAINING;
         }
+    }
+
+    /** Progress every few steps (per settings), with a preview every few more. */
+    private StepListener progressListener(RenderTask task, int attempt) {
+        int every = settings.progressEverySteps();
+        int previewEvery = settings.previewEverySteps();
+        return new StepListener() {
+            @Override
+            public void onStep(int step, int total, byte[] preview) {
+                if (step % every == 0 || step == total || preview != null) {
+                    events.progress(task, attempt, step, total, preview);
+                }
+            }
+
+            @Override
+            public boolean wantsPreview(int step, int total) {
+                return previewEvery > 0 && step % previewEvery == 0 && step < total;
+            }
+        };
     }
 
     /** Records the outcome on Kafka and says how to acknowledge the task record. */
@@ -192,11 +203,11 @@ public final class WorkerService implements AutoCloseable {
                     .setWorkerId(settings.workerId())
                     .setHost(hostName())
                     .setState(state)
-                    .setExecutionProvider(renderer.executionProvider())
+                    .setExecutionProvider(renderers.executionProvider())
                     .setDeviceName("cpu x" + rt.availableProcessors())
                     .setMemoryTotalBytes(rt.maxMemory())
                     .setMemoryUsedBytes(rt.totalMemory() - rt.freeMemory())
-                    .addLoadedModels(renderer.modelId())
+                    .addAllLoadedModels(renderers.modelIds())
                     .setCurrentTaskId(stats.currentTask())
                     .setTasksSucceeded(stats.succeededCount())
                     .setTasksFailed(stats.failedCount())
@@ -234,7 +245,7 @@ public final class WorkerService implements AutoCloseable {
         state = WorkerState.WORKER_STATE_STOPPED;
         sendHeartbeat();
         producer.close(Duration.ofSeconds(5));
-        renderer.close();
+        renderers.close();
         store.close();
         LOG.info("worker {} stopped after {} images", settings.workerId(), stats.succeededCount());
     }

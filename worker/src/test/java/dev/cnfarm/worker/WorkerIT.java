@@ -14,6 +14,7 @@ import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
 import dev.cnfarm.models.skeleton.SkeletonBundle;
+import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.FailureCause;
 import dev.cnfarm.proto.v1.ObjectRef;
 import dev.cnfarm.proto.v1.RenderTask;
@@ -145,13 +146,17 @@ class WorkerIT {
         return store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png");
     }
 
+    private String model = "tiny";
+
     private RenderTask task(String job, int index, ObjectInfo control, int steps, int w, int h) {
         return RenderTask.newBuilder()
                 .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
                 .setTaskId(job + "-" + index).setJobId(job).setTenant("default").setIndex(index)
-                .setPrompt("a test").setControlImage(ObjectRef.newBuilder().setKey(control.key()).setSha256(control.sha256()))
+                .setPrompt("a test")
+                .addControlnets(ControlNetInput.newBuilder().setImage(ObjectRef.newBuilder().setKey(control.key()).setSha256(control.sha256()))
+                        .setScale(1f).setStart(0f).setEnd(1f).setMode("balanced"))
                 .setSeed(1234).setSteps(steps).setWidth(w).setHeight(h).setGuidanceScale(7.5f).setScheduler("euler")
-                .setModel(SkeletonBundle.ID).setControlScale(1f)
+                .setModel(model)
                 .setOutputKey(ObjectKeys.output("default", job, index))
                 .build();
     }

@@ -46,6 +46,18 @@ public final class ConfigKeys {
     public static final ConfigKey WORKER_PROGRESS_EVERY = key("worker.progress-every-steps", "1",
             "emit a progress event every N denoising steps");
 
+    public static final ConfigKey WORKER_EXECUTION_PROVIDER = key("worker.execution-provider", "cpu",
+            "where models run: cpu, or cuda (needs the GPU build; falls back to cpu with a warning)");
+    public static final ConfigKey WORKER_REQUIRE_CUDA = key("worker.require-cuda", "false",
+            "refuse to start instead of falling back to cpu when cuda cannot be used");
+    public static final ConfigKey WORKER_CUDA_DEVICE = key("worker.cuda-device", "0", "GPU index for cuda");
+    public static final ConfigKey WORKER_THREADS = key("worker.intra-op-threads", "0",
+            "threads per model run (0: ONNX Runtime's default, one per core)");
+    public static final ConfigKey WORKER_PREVIEW_EVERY = key("worker.preview-every-steps", "5",
+            "attach a small preview image to every Nth progress event (0: never)");
+    public static final ConfigKey WORKER_PROMPT_CACHE = key("worker.prompt-cache-size", "256",
+            "prompt embeddings kept per model, for jobs that repeat prompts");
+
     public static final ConfigKey API_URL = key("api.url", "http://127.0.0.1:8080",
             "the coordinator URL the CLI talks to");
     public static final ConfigKey DATA_DIR = key("data-dir", ".farm",
@@ -57,6 +69,8 @@ public final class ConfigKeys {
             S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
             COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS,
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
+            WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_PREVIEW_EVERY,
+            WORKER_PROMPT_CACHE,
             API_URL, DATA_DIR);
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();

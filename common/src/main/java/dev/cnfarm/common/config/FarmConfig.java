@@ -45,6 +45,14 @@ public final class FarmConfig {
         return v;
     }
 
+    public boolean getBoolean(ConfigKey key) {
+        String raw = get(key).trim().toLowerCase(java.util.Locale.ROOT);
+        if (raw.equals("true") || raw.equals("false")) {
+            return Boolean.parseBoolean(raw);
+        }
+        throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be true or false, got '" + raw + "'");
+    }
+
     public ConfigSource sourceOf(ConfigKey key) {
         ConfigValue v = values.get(key.name());
         return v == null ? ConfigSource.DEFAULT : v.source();
@@ -89,8 +97,15 @@ public final class FarmConfig {
         }
         String modelDir = get(ConfigKeys.WORKER_MODEL_DIR);
         Path models = modelDir.isBlank() ? dataDir().resolve("models") : Path.of(modelDir);
+        String ep = get(ConfigKeys.WORKER_EXECUTION_PROVIDER).trim().toLowerCase(java.util.Locale.ROOT);
+        if (!ep.equals("cpu") && !ep.equals("cuda")) {
+            throw new ConfigException("setting 'worker.execution-provider' (" + where(ConfigKeys.WORKER_EXECUTION_PROVIDER)
+                    + ") must be cpu or cuda, got '" + ep + "'");
+        }
         return new WorkerSettings(id, models, getInt(ConfigKeys.WORKER_HEARTBEAT_MS, 100, 600_000),
-                getInt(ConfigKeys.WORKER_PROGRESS_EVERY, 1, 1000));
+                getInt(ConfigKeys.WORKER_PROGRESS_EVERY, 1, 1000), ep, getBoolean(ConfigKeys.WORKER_REQUIRE_CUDA),
+                getInt(ConfigKeys.WORKER_CUDA_DEVICE, 0, 64), getInt(ConfigKeys.WORKER_THREADS, 0, 1024),
+                getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000));
     }
 
     public String apiUrl() {

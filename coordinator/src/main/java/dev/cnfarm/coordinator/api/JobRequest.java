@@ -5,7 +5,9 @@ import java.util.List;
 /**
  * The body of {@code POST /api/v1/jobs}, as the user wrote it (snake_case JSON). Boxed types so
  * that a missing field can be told from a zero; {@link JobValidator} applies defaults and limits.
- * The job is the matrix prompts x control_images x seeds.
+ * The job is the matrix prompts x control_images x seeds; the control options apply to the
+ * control image of each cell, and {@code additional_controlnets} add more ControlNets with one
+ * image each for the whole job.
  */
 public record JobRequest(
         String name,
@@ -18,6 +20,16 @@ public record JobRequest(
         Integer height,
         Float guidanceScale,
         Float controlScale,
+        Float controlStart,
+        Float controlEnd,
+        String controlMode,
+        Boolean guessMode,
         String scheduler,
+        Float eta,
         String model,
-        Integer priority) {}
+        Integer priority,
+        List<ControlNetRequest> additionalControlnets) {
+
+    /** An extra ControlNet: its image (an uploaded key) and options; missing options take the defaults. */
+    public record ControlNetRequest(String image, Float scale, Float start, Float end, String mode) {}
+}

@@ -2,6 +2,7 @@ package dev.cnfarm.coordinator.api;
 
 import dev.cnfarm.common.storage.ObjectInfo;
 import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.ObjectRef;
 import java.util.ArrayList;
@@ -23,7 +24,10 @@ public final class JobValidator {
     public static final int DEFAULT_SIDE = 512;
     public static final float DEFAULT_GUIDANCE = 7.5f;
     public static final String DEFAULT_SCHEDULER = "euler";
-    public static final String DEFAULT_MODEL = "skeleton";
+    public static final String DEFAULT_MODEL = "tiny";
+    public static final java.util.Set<String> CONTROL_MODES = java.util.Set.of("balanced", "prompt", "control");
+    /** ControlNets a job may use in all: the first, from the matrix, and at most this many minus one more. */
+    public static final int MAX_CONTROLNETS = 4;
     private static final Pattern MODEL_ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
 
     private final JobLimits limits;
@@ -115,6 +119,15 @@ public final class JobValidator {
         spec.setHeight(side(errors, "height", r.height()));
         spec.setGuidanceScale(range(errors, "guidance_scale", r.guidanceScale(), DEFAULT_GUIDANCE, 0f, 30f));
         spec.setControlScale(range(errors, "control_scale", r.controlScale(), 1f, 0f, 2f));
+        spec.setControlStart(range(errors, "control_start", r.controlStart(), 0f, 0f, 1f));
+        spec.setControlEnd(range(errors, "control_end", r.controlEnd(), 1f, 0f, 1f));
+        if (spec.getControlStart() >= spec.getControlEnd()) {
+            errors.add(new FieldError("control_start", "must be below control_end (" + spec.getControlEnd() + "), got " + spec.getControlStart()));
+        }
+        spec.setControlMode(controlMode(errors, "control_mode", r.controlMode()));
+        spec.setGuessMode(r.guessMode() != null && r.guessMode());
+        spec.setEta(range(errors, "eta", r.eta(), 0f, 0f, 1f));
+        validateAdditional(r.additionalControlnets(), tenant, spec, errors, quoteOnly ? missing : null);
         spec.setPriority(range(errors, "priority", r.priority(), 0, -100, 100));
 
         String scheduler = r.scheduler() == null ? DEFAULT_SCHEDULER : r.scheduler();
@@ -142,6 +155,70 @@ public final class JobValidator {
         return new Validated(spec.build(), List.copyOf(missing));
     }
 
+    private static String controlMode(List<FieldError> errors, String field, String mode) {
+        String m = mode == null ? "balanced" : mode;
+        if (!CONTROL_MODES.contains(m)) {
+            errors.add(new FieldError(field, "'" + m + "' is not a control mode; use balanced, prompt or control"));
+        }
+        return m;
+    }
+
+    private void validateAdditional(List<JobRequest.ControlNetRequest> extra, String tenant, JobSpec.Builder spec,
+                                    List<FieldError> errors, List<String> missing) {
+        if (extra == null) {
+            return;
+        }
+        if (extra.size() > MAX_CONTROLNETS - 1) {
+            errors.add(new FieldError("additional_controlnets", "has " + extra.size() + " entries; at most " + (MAX_CONTROLNETS - 1)
+                    + " are allowed (" + MAX_CONTROLNETS + " ControlNets in all)"));
+            return;
+        }
+        for (int i = 0; i < extra.size(); i++) {
+            JobRequest.ControlNetRequest c = extra.get(i);
+            String f = "additional_controlnets[" + i + "]";
+            if (c == null) {
+                errors.add(new FieldError(f, "must be an object with an image"));
+                continue;
+            }
+            ObjectRef image = imageRef(c.image(), f + ".image", tenant, errors, missing);
+            float scale = range(errors, f + ".scale", c.scale(), 1f, 0f, 2f);
+            float start = range(errors, f + ".start", c.start(), 0f, 0f, 1f);
+            float end = range(errors, f + ".end", c.end(), 1f, 0f, 1f);
+            if (start >= end) {
+                errors.add(new FieldError(f + ".start", "must be below end (" + end + "), got " + start));
+            }
+            String mode = controlMode(errors, f + ".mode", c.mode());
+            if (image != null) {
+                spec.addAdditionalControlnets(ControlNetInput.newBuilder().setImage(image).setScale(scale).setStart(start).setEnd(end)
+                        .setMode(mode));
+            }
+        }
+    }
+
+    /** An uploaded image of this tenant, or null (with an error, or listed as missing for a quote). */
+    private ObjectRef imageRef(String key, String field, String tenant, List<FieldError> errors, List<String> missing) {
+        String prefix = ObjectKeys.uploadPrefix(tenant);
+        if (key == null || key.isBlank()) {
+            errors.add(new FieldError(field, "must not be empty"));
+            return null;
+        }
+        if (!key.startsWith(prefix) || key.contains("..") || key.substring(prefix.length()).contains("/")) {
+            errors.add(new FieldError(field, "'" + key + "' is not an upload of this tenant; keys look like " + prefix + "<sha256>"));
+            return null;
+        }
+        Optional<ObjectInfo> info = objects.apply(key);
+        String sha = key.substring(prefix.length());
+        if (info.isEmpty()) {
+            if (missing != null) {
+                missing.add(key);
+                return ObjectRef.newBuilder().setKey(key).setSha256(sha).build();
+            }
+            errors.add(new FieldError(field, "image '" + key + "' not found; upload it first (farm submit does this for local files)"));
+            return null;
+        }
+        return ObjectRef.newBuilder().setKey(key).setSha256(sha).setSizeBytes(info.get().sizeBytes()).build();
+    }
+
     /** @param missing where to list absent images instead of refusing them, or null to refuse */
     private int validateControlImages(List<String> keys, String tenant, JobSpec.Builder spec, List<FieldError> errors,
                                       List<String> missing) {
@@ -154,26 +231,10 @@ public final class JobValidator {
             errors.add(new FieldError("control_images", "has " + keys.size() + " entries; at most " + limits.maxControlImages() + " are allowed"));
             return 0;
         }
-        String prefix = ObjectKeys.uploadPrefix(tenant);
         for (int i = 0; i < keys.size(); i++) {
-            String key = keys.get(i);
-            String field = "control_images[" + i + "]";
-            if (key == null || key.isBlank()) {
-                errors.add(new FieldError(field, "must not be empty"));
-            } else if (!key.startsWith(prefix) || key.contains("..") || key.substring(prefix.length()).contains("/")) {
-                errors.add(new FieldError(field, "'" + key + "' is not an upload of this tenant; keys look like " + prefix + "<sha256>"));
-            } else {
-                Optional<ObjectInfo> info = objects.apply(key);
-                if (info.isEmpty() && missing != null) {
-                    missing.add(key);
-                    spec.addControlImages(ObjectRef.newBuilder().setKey(key).setSha256(key.substring(prefix.length())));
-                } else if (info.isEmpty()) {
-                    errors.add(new FieldError(field, "image '" + key + "' not found; upload it first (farm submit does this for local files)"));
-                } else {
-                    // the key of an upload is its content's sha256
-                    String sha = key.substring(prefix.length());
-                    spec.addControlImages(ObjectRef.newBuilder().setKey(key).setSha256(sha).setSizeBytes(info.get().sizeBytes()));
-                }
+            ObjectRef ref = imageRef(keys.get(i), "control_images[" + i + "]", tenant, errors, missing);
+            if (ref != null) {
+                spec.addControlImages(ref);
             }
         }
         return keys.size();

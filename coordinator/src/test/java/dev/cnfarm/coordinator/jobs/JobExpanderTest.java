@@ -25,7 +25,7 @@ class JobExpanderTest {
         assertThat(tasks).extracting(RenderTask::getIndex).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
         RenderTask t5 = tasks.get(5); // p0, c2, seed 8
         assertThat(t5.getPrompt()).isEqualTo("p0");
-        assertThat(t5.getControlImage().getKey()).endsWith("c2");
+        assertThat(t5.getControlnets(0).getImage().getKey()).endsWith("c2");
         assertThat(t5.getSeed()).isEqualTo(8);
         assertThat(t5.getTaskId()).isEqualTo("job-1-5");
         assertThat(t5.getOutputKey()).isEqualTo("outputs/default/job-1/000005.png");

@@ -101,7 +101,7 @@ public final class UNet {
                 }
             }
             if (i < reversed.size() - 1) {
-                h = Blocks.upsample(g, block, h);
+                h = Blocks.upsampleTo(g, block, h, skips.get(skips.size() - 1));
             }
         }
         if (!skips.isEmpty()) {

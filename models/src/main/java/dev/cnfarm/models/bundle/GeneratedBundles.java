@@ -15,6 +15,9 @@ public final class GeneratedBundles {
     /** The tiny preset with one ControlNet, random weights with ControlNet active (non-zero zero convolutions). */
     public static final String TINY_ID = "tiny";
     public static final long SEED = 20230210L;
+    /** Changes whenever the graph builder changes what it writes, so cached bundles are rebuilt. */
+    static final String GENERATOR = "cnfarm graphs v2";
+    private static final String WEIGHTS = "random, seed " + SEED + ", zero convolutions random (so control shows); " + GENERATOR;
 
     private GeneratedBundles() {}
 
@@ -22,13 +25,17 @@ public final class GeneratedBundles {
         Path dir = modelsRoot.resolve(TINY_ID);
         if (Files.exists(dir)) {
             try {
-                return ModelBundle.open(dir);
+                ModelBundle b = ModelBundle.open(dir);
+                if (WEIGHTS.equals(b.manifest().weights())) {
+                    return b;
+                }
             } catch (BundleException e) {
-                ModelBundle.discard(dir);
+                // damaged: rebuilt below
             }
+            ModelBundle.discard(dir);
         }
         return BundleBuilder.build(dir, new BundleBuilder.Options(TINY_ID, ModelPreset.tiny(), 1, Storage.FP32, null),
-                new RandomWeights(SEED, false), "random, seed " + SEED + ", zero convolutions random (so control shows)",
+                new RandomWeights(SEED, false), WEIGHTS,
                 (done, total, graph) -> { });
     }
 }

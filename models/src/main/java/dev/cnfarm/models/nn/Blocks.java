@@ -77,6 +77,11 @@ public final class Blocks {
         return Layers.conv2d(g, p.at("upsamplers.0.conv"), Layers.upsample2x(g, x), x.dim(1), 3, 1, 1);
     }
 
+    /** Upsample2D to the size of the next skip tensor, then a 3x3 convolution ({@code upsamplers.0.conv}). */
+    public static Value upsampleTo(GraphBuilder g, Params p, Value x, Value like) {
+        return Layers.conv2d(g, p.at("upsamplers.0.conv"), Layers.upsampleTo(g, x, like), x.dim(1), 3, 1, 1);
+    }
+
     /** Concatenation along channels (the UNet's skip connections: hidden first, skip second). */
     public static Value concatChannels(GraphBuilder g, Value a, Value b) {
         if (a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3)) {

@@ -199,6 +199,22 @@ public final class Layers {
                 Attr.s("mode", "nearest"), Attr.s("coordinate_transformation_mode", "asymmetric"), Attr.s("nearest_mode", "floor"));
     }
 
+    /**
+     * Nearest-neighbour upsampling of [N, C, h, w] to the height and width of {@code like}: twice the
+     * size, or one less when the encoder's stride-2 convolution rounded an odd size up (diffusers'
+     * {@code upsample_size}), so any image size divisible by 8 works.
+     */
+    public static Value upsampleTo(GraphBuilder g, Value x, Value like) {
+        requireRank(x, 4, "upsample");
+        Value nc = g.node("Slice", List.of(shapeOf(g, x), g.constantInt64("start", new long[] {0}, 1),
+                g.constantInt64("end", new long[] {2}, 1)), new long[] {2}, DataType.INT64);
+        Value hw = g.node("Slice", List.of(shapeOf(g, like), g.constantInt64("start", new long[] {2}, 1),
+                g.constantInt64("end", new long[] {4}, 1)), new long[] {2}, DataType.INT64);
+        Value sizes = g.node("Concat", List.of(nc, hw), new long[] {4}, DataType.INT64, Attr.i("axis", 0));
+        return g.node("Resize", Arrays.asList(x, null, null, sizes), new long[] {x.dim(0), x.dim(1), like.dim(2), like.dim(3)},
+                Attr.s("mode", "nearest"), Attr.s("coordinate_transformation_mode", "asymmetric"), Attr.s("nearest_mode", "floor"));
+    }
+
     /** Pads the right and bottom edges by one (the VAE's downsampling, which has no symmetric padding). */
     public static Value padRightBottom(GraphBuilder g, Value x) {
         Value pads = g.constantInt64("pads", new long[] {0, 0, 0, 0, 0, 0, 1, 1}, 8);

@@ -46,6 +46,23 @@ class TinyGraphsTest {
     }
 
     @Test
+    void anySizeDivisibleBy8Works() throws Exception {
+        // a 10x6 latent (80x48 image): the encoder rounds 10 -> 5 -> 3 and the decoder resizes back to each skip
+        byte[] m = model(ModelGraphs.controlledUNet(TINY, 1, Storage.FP32, REF), new RandomWeights(1, false));
+        int residuals = UNet.residualCount(TINY.unet()) + 1;
+        Map<String, Input> in = new java.util.HashMap<>(unetInputs(1, 10, 6));
+        in.put(ModelGraphs.CONTROL_IMAGES, Input.floats(new long[] {1, 1, 3, 80, 48}, OrtHarness.random(rnd, 3 * 80 * 48, 0, 1)));
+        float[] ones = new float[residuals];
+        java.util.Arrays.fill(ones, 1f);
+        in.put(ModelGraphs.CONTROL_SCALES, Input.floats(new long[] {1, 1, residuals}, ones));
+        try (OrtHarness ort = new OrtHarness(m)) {
+            float[] out = ort.run(in).get(ModelGraphs.NOISE_PRED);
+            assertThat(out).hasSize(4 * 10 * 6);
+            assertFinite(out);
+        }
+    }
+
+    @Test
     void controlledUNetWithZeroConvolutionsAtZeroEqualsThePlainUNet() throws Exception {
         int b = 2;
         int h = 16;

@@ -34,8 +34,13 @@ public final class EventPublisher {
         send(topics.taskEvents(), base(task, attempt).setStarted(TaskStarted.newBuilder().setExecutionProvider(executionProvider)).build(), false);
     }
 
-    public void progress(RenderTask task, int attempt, int step, int total) {
-        send(topics.progress(), base(task, attempt).setProgress(TaskProgress.newBuilder().setStep(step).setTotalSteps(total)).build(), false);
+    /** @param preview a small PNG of the predicted image, or null */
+    public void progress(RenderTask task, int attempt, int step, int total, byte[] preview) {
+        TaskProgress.Builder p = TaskProgress.newBuilder().setStep(step).setTotalSteps(total);
+        if (preview != null) {
+            p.setPreviewPng(com.google.protobuf.ByteString.copyFrom(preview));
+        }
+        send(topics.progress(), base(task, attempt).setProgress(p).build(), false);
     }
 
     /** Blocks until the broker has the result. */

@@ -1,5 +1,15 @@
 package dev.cnfarm.worker.render;
 
-/** What a renderer needs for one image: the decoded control image and the sampling parameters. */
-public record RenderRequest(float[] controlChw, int width, int height, long seed, int steps, String prompt,
-                            float guidanceScale, float controlScale) {}
+import dev.cnfarm.worker.engine.ControlUnit;
+import java.util.List;
+
+/**
+ * What a renderer needs for one image.
+ *
+ * @param controls    one per ControlNet, in the model's slot order (control images already decoded and sized)
+ * @param guessMode   ControlNet without the prompt's help: control on the conditional half only, ramped scales
+ * @param scheduler   a scheduler id (ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, unipc)
+ * @param eta         DDIM's eta (0: deterministic)
+ */
+public record RenderRequest(String prompt, String negativePrompt, List<ControlUnit> controls, boolean guessMode, long seed,
+                            int steps, int width, int height, float guidanceScale, String scheduler, float eta) {}

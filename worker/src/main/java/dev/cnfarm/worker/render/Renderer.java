@@ -1,18 +1,21 @@
 package dev.cnfarm.worker.render;
 
 /**
- * Turns a render request into an RGB image, as a float tensor [3, H, W] in [0, 1]. Holds native
- * resources (ONNX Runtime sessions), hence AutoCloseable; one instance renders one image at a time.
+ * Turns a render request into an image. Holds native resources (ONNX Runtime sessions, kept
+ * warm between tasks), hence AutoCloseable; one instance renders one image at a time.
  */
 public interface Renderer extends AutoCloseable {
 
-    float[] render(RenderRequest request, StepListener listener);
+    RenderOutput render(RenderRequest request, StepListener listener);
 
     /** The model bundle id this renderer serves. */
     String modelId();
 
     /** The execution provider the sessions run on ("CPU", "CUDA"). */
     String executionProvider();
+
+    /** ControlNet inputs the model takes (0 for none). */
+    int controlSlots();
 
     @Override
     void close();

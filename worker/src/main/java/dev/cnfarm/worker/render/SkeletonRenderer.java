@@ -34,16 +34,17 @@ public final class SkeletonRenderer implements Renderer {
     }
 
     @Override
-    public float[] render(RenderRequest req, StepListener listener) {
+    public RenderOutput render(RenderRequest req, StepListener listener) {
         int n = 3 * req.width() * req.height();
-        if (req.controlChw().length != n) {
-            throw new BadInputException("control tensor holds " + req.controlChw().length + " values, expected " + n);
+        if (req.controls().isEmpty() || req.controls().get(0).image().length != n) {
+            throw new BadInputException("the placeholder model needs one control image of " + req.width() + "x" + req.height());
         }
+        long t0 = System.nanoTime();
         long[] shape = {1, 3, req.height(), req.width()};
         float[] noise = SeededNoise.gaussian(req.seed(), n);
         float[] current = noise.clone();
         float[] image = null;
-        try (OnnxTensor control = OnnxTensor.createTensor(env, FloatBuffer.wrap(req.controlChw()), shape)) {
+        try (OnnxTensor control = OnnxTensor.createTensor(env, FloatBuffer.wrap(req.controls().get(0).image()), shape)) {
             for (int step = 1; step <= req.steps(); step++) {
                 // the noise level falls from 1 to a floor of 0.5, so the seed still shows in the final image
                 float level = Math.max(0.5f, 1f - (step - 1f) / req.steps());
@@ -59,12 +60,17 @@ public final class SkeletonRenderer implements Renderer {
                 for (int i = 0; i < n; i++) {
                     current[i] = 0.5f * noise[i] + (image[i] - 0.5f) * 2f;
                 }
-                listener.onStep(step, req.steps());
+                listener.onStep(step, req.steps(), null);
             }
         } catch (OrtException e) {
             throw new BadInputException("model " + modelId + " refused the input: " + e.getMessage(), e);
         }
-        return image;
+        return new RenderOutput(image, java.util.Map.of("steps", (System.nanoTime() - t0) / 1_000_000), req.steps());
+    }
+
+    @Override
+    public int controlSlots() {
+        return 1;
     }
 
     @Override

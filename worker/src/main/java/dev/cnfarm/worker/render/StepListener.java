@@ -1,7 +1,14 @@
 package dev.cnfarm.worker.render;
 
-/** Told after each denoising step; may ask the renderer to stop (cancellation, drain). */
-@FunctionalInterface
+/** Told after each denoising step, with a small preview image on the steps it asks for. */
 public interface StepListener {
-    void onStep(int step, int totalSteps);
+    /** @param previewPng a PNG of the predicted image, or null */
+    void onStep(int step, int totalSteps, byte[] previewPng);
+
+    /** Whether the renderer should attach a preview to step {@code step} (1-based). */
+    default boolean wantsPreview(int step, int totalSteps) {
+        return false;
+    }
+
+    StepListener NONE = (step, total, preview) -> { };
 }

@@ -5,7 +5,17 @@ import dev.cnfarm.common.storage.ObjectNotFoundException;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.storage.StorageUnavailableException;
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.FailureCause;
+import dev.cnfarm.worker.engine.ControlMode;
+import dev.cnfarm.worker.engine.ControlUnit;
+import dev.cnfarm.worker.render.RenderOutput;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import dev.cnfarm.proto.v1.ObjectRef;
 import dev.cnfarm.proto.v1.RenderTask;
 import dev.cnfarm.proto.v1.TaskResult;
@@ -28,11 +38,12 @@ public final class TaskProcessor {
     private static final Logger LOG = LoggerFactory.getLogger(TaskProcessor.class);
 
     private final ObjectStore store;
-    private final Renderer renderer;
+    private final Function<String, Renderer> renderers;
 
-    public TaskProcessor(ObjectStore store, Renderer renderer) {
+    /** @param renderers the renderer of a model id; throws {@link BadInputException} for a model the worker lacks */
+    public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers) {
         this.store = store;
-        this.renderer = renderer;
+        this.renderers = renderers;
     }
 
     public TaskOutcome process(RenderTask task, StepListener listener) {
@@ -42,7 +53,7 @@ public final class TaskProcessor {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT, e.getMessage(), false);
         } catch (ObjectNotFoundException e) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT,
-                    "control image " + task.getControlImage().getKey() + " is no longer in storage", false);
+                    "a control image of the task is no longer in storage: " + e.getMessage(), false);
         } catch (StorageUnavailableException e) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE, e.getMessage(), true);
         } catch (OutOfMemoryError e) {
@@ -54,26 +65,25 @@ public final class TaskProcessor {
     }
 
     private TaskOutcome render(RenderTask task, StepListener listener) {
-        if (!task.getModel().equals(renderer.modelId())) {
-            throw new BadInputException("model '" + task.getModel() + "' is not served by this worker (it serves '"
-                    + renderer.modelId() + "')");
-        }
+        Renderer renderer = renderers.apply(task.getModel());
         int w = task.getWidth();
         int h = task.getHeight();
-        long t0 = System.nanoTime();
-        byte[] file = store.get(task.getControlImage().getKey());
-        String sha = Sha256.of(file);
-        if (!task.getControlImage().getSha256().isEmpty() && !sha.equals(task.getControlImage().getSha256())) {
-            throw new BadInputException("control image " + task.getControlImage().getKey() + " has sha256 " + sha
-                    + " but the job recorded " + task.getControlImage().getSha256());
+        if (task.getControlnetsCount() == 0) {
+            throw new BadInputException("the task names no control image");
         }
-        float[] control = ControlImage.decode(file, w, h);
+        long t0 = System.nanoTime();
+        List<ControlUnit> controls = new ArrayList<>();
+        for (ControlNetInput c : task.getControlnetsList()) {
+            controls.add(new ControlUnit(controlImage(c.getImage(), w, h), c.getScale(), c.getStart(),
+                    c.getEnd() == 0 ? 1f : c.getEnd(), ControlMode.of(c.getMode())));
+        }
         long t1 = System.nanoTime();
-        float[] image = renderer.render(new RenderRequest(control, w, h, task.getSeed(), task.getSteps(), task.getPrompt(),
-                task.getGuidanceScale(), task.getControlScale()), listener);
+        RenderOutput out = renderer.render(new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
+                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta()), listener);
         long t2 = System.nanoTime();
-        byte[] png = PngEncoder.encode(image, w, h, parameters(task));
+        byte[] png = PngEncoder.encode(out.rgb(), w, h, parameters(task));
         ObjectInfo stored = store.put(task.getOutputKey(), png, "image/png");
+        store.put(sidecarKey(task.getOutputKey()), sidecar(task, renderer, out, stored), "application/json");
         long t3 = System.nanoTime();
         return new TaskOutcome.Succeeded(TaskResult.newBuilder()
                 .setOutput(ObjectRef.newBuilder().setKey(stored.key()).setSha256(stored.sha256()).setSizeBytes(stored.sizeBytes()))
@@ -83,6 +93,61 @@ public final class TaskProcessor {
                         .setRenderMs((t2 - t1) / 1_000_000)
                         .setUploadMs((t3 - t2) / 1_000_000))
                 .build());
+    }
+
+    /** Fetches a control image, checks it against its recorded digest and decodes it at the output size. */
+    private float[] controlImage(ObjectRef ref, int w, int h) {
+        byte[] file = store.get(ref.getKey());
+        String sha = Sha256.of(file);
+        if (!ref.getSha256().isEmpty() && !sha.equals(ref.getSha256())) {
+            throw new BadInputException("control image " + ref.getKey() + " has sha256 " + sha + " but the job recorded " + ref.getSha256());
+        }
+        return ControlImage.decode(file, w, h);
+    }
+
+    /** {@code outputs/.../000001.png} to {@code outputs/.../000001.json}. */
+    public static String sidecarKey(String outputKey) {
+        return outputKey.endsWith(".png") ? outputKey.substring(0, outputKey.length() - 4) + ".json" : outputKey + ".json";
+    }
+
+    /** Everything that made the image, as JSON beside it. */
+    private static byte[] sidecar(RenderTask t, Renderer renderer, RenderOutput out, ObjectInfo image) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("job_id", t.getJobId());
+        s.put("task_id", t.getTaskId());
+        s.put("index", t.getIndex());
+        s.put("prompt", t.getPrompt());
+        s.put("negative_prompt", t.getNegativePrompt());
+        s.put("seed", t.getSeed());
+        s.put("steps", t.getSteps());
+        s.put("scheduler", t.getScheduler());
+        s.put("eta", t.getEta());
+        s.put("guidance_scale", t.getGuidanceScale());
+        s.put("width", t.getWidth());
+        s.put("height", t.getHeight());
+        s.put("model", t.getModel());
+        s.put("guess_mode", t.getGuessMode());
+        List<Map<String, Object>> cns = new ArrayList<>();
+        for (ControlNetInput c : t.getControlnetsList()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("image", c.getImage().getKey());
+            m.put("image_sha256", c.getImage().getSha256());
+            m.put("scale", c.getScale());
+            m.put("start", c.getStart());
+            m.put("end", c.getEnd());
+            m.put("mode", c.getMode());
+            cns.add(m);
+        }
+        s.put("controlnets", cns);
+        s.put("controlled_steps", out.controlledSteps());
+        s.put("execution_provider", renderer.executionProvider());
+        s.put("timings_ms", out.timingsMs());
+        s.put("image", Map.of("key", image.key(), "sha256", image.sha256(), "size_bytes", image.sizeBytes()));
+        try {
+            return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(s);
+        } catch (Exception e) {
+            throw new IllegalStateException("sidecar not serializable", e);
+        }
     }
 
     /** The generation parameters in the text form image tools read from a PNG's parameters chunk. */
@@ -96,8 +161,16 @@ public final class TaskProcessor {
                 .append(", CFG scale: ").append(t.getGuidanceScale())
                 .append(", Seed: ").append(t.getSeed())
                 .append(", Size: ").append(t.getWidth()).append('x').append(t.getHeight())
-                .append(", Model: ").append(t.getModel())
-                .append(", ControlNet scale: ").append(t.getControlScale());
+                .append(", Model: ").append(t.getModel());
+        for (int i = 0; i < t.getControlnetsCount(); i++) {
+            ControlNetInput c = t.getControlnets(i);
+            s.append(", ControlNet ").append(i).append(": \"Weight: ").append(c.getScale())
+                    .append(", Guidance Start: ").append(c.getStart()).append(", Guidance End: ").append(c.getEnd())
+                    .append(", Control Mode: ").append(c.getMode()).append('"');
+        }
+        if (t.getGuessMode()) {
+            s.append(", Guess mode: true");
+        }
         return s.toString();
     }
 }

@@ -42,6 +42,9 @@ public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--vae", description = "VAE weights (vae/diffusion_pytorch_model.safetensors)")
     Path vae;
 
+    @Option(names = "--tokenizer", description = "tokenizer folder (tokenizer.json, or vocab.json + merges.txt)")
+    Path tokenizer;
+
     @Option(names = "--allow-random", description = "let components without a weights file keep random weights (for testing)")
     boolean allowRandom;
 
@@ -87,7 +90,7 @@ public final class ImportCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 ModelBundle b;
                 try (BundleProgress progress = new BundleProgress()) {
-                    b = BundleBuilder.build(out, new BundleBuilder.Options(bundleId, p, controlnets.size(), storage, null),
+                    b = BundleBuilder.build(out, new BundleBuilder.Options(bundleId, p, controlnets.size(), storage, null, tokenizer),
                             weights.orElse(new RandomWeights(0, true)), "safetensors: " + files, progress);
                 }
                 System.out.printf("imported bundle %s from %d weights file(s) into %s in %.1f s (%,d bytes)%n", bundleId, files.size(), out,
