@@ -11,6 +11,9 @@ public record ControlUnit(float[] image, float scale, float start, float end, Co
 
     /** Whether step {@code i} of {@code n} is inside the window (diffusers' controlnet_keep). */
     public boolean activeAt(int i, int n) {
-        return !((double) i / n < start || (double) (i + 1) / n > end) && scale != 0;
+        // compared as the decimals the user wrote (0.3f is 0.30000001...; 0.3 was meant)
+        double s = Double.parseDouble(Float.toString(start));
+        double e = Double.parseDouble(Float.toString(end));
+        return !((double) i / n < s || (double) (i + 1) / n > e) && scale != 0;
     }
 }

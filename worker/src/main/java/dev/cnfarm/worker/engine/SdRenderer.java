@@ -80,10 +80,18 @@ public final class SdRenderer implements Renderer {
 
     @Override
     public RenderOutput render(RenderRequest req, StepListener listener) {
+        return render(req, listener, req.guidanceScale() > 1f);
+    }
+
+    /** For tests: always the batch of two, even at guidance 1 (which otherwise runs the conditional half alone). */
+    RenderOutput renderWithGuidanceBatch(RenderRequest req) {
+        return render(req, StepListener.NONE, true);
+    }
+
+    private RenderOutput render(RenderRequest req, StepListener listener, boolean cfg) {
         validate(req);
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
-        boolean cfg = req.guidanceScale() > 1f;
         int items = cfg ? 2 : 1;
         int h = req.height() / 8;
         int w = req.width() / 8;
@@ -102,7 +110,12 @@ public final class SdRenderer implements Renderer {
         long t1 = System.nanoTime();
         timings.put("text", (t1 - t0) / 1_000_000);
 
-        Scheduler scheduler = SchedulerKind.of(req.scheduler()).create(schedulerConfig, req.steps(), req.eta());
+        Scheduler scheduler;
+        try {
+            scheduler = SchedulerKind.of(req.scheduler()).create(schedulerConfig, req.steps(), req.eta());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
         GaussianNoise noise = new GaussianNoise(req.seed());
         float[] latent = noise.initial(latentSize, scheduler.initNoiseSigma());
         OrtEnvironment env = OrtEnvironment.getEnvironment();
