@@ -117,7 +117,9 @@ final class JobStatus {
         if (allDone() && finishedAtMs == 0) {
             finishedAtMs = e.getAtMs();
         }
-        return new JobUpdate("task", event, summary(), snapshot(i));
+        String preview = e.hasProgress() && !e.getProgress().getPreviewPng().isEmpty()
+                ? java.util.Base64.getEncoder().encodeToString(e.getProgress().getPreviewPng().toByteArray()) : null;
+        return new JobUpdate("task", event, summary(), snapshot(i), preview);
     }
 
     private void setPhase(TaskState t, TaskPhase next) {
