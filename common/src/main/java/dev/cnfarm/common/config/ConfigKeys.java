@@ -53,6 +53,10 @@ public final class ConfigKeys {
     public static final ConfigKey WORKER_CUDA_DEVICE = key("worker.cuda-device", "0", "GPU index for cuda");
     public static final ConfigKey WORKER_THREADS = key("worker.intra-op-threads", "0",
             "threads per model run (0: ONNX Runtime's default, one per core)");
+    public static final ConfigKey WORKER_GRAPH_OPTIMIZATION = key("worker.graph-optimization", "all",
+            "ONNX Runtime graph optimisation level: all, extended, basic or none");
+    public static final ConfigKey WORKER_CPU_ARENA = key("worker.cpu-memory-arena", "true",
+            "let ONNX Runtime keep freed CPU memory for the next run (faster, holds more memory)");
     public static final ConfigKey WORKER_PREVIEW_EVERY = key("worker.preview-every-steps", "5",
             "attach a small preview image to every Nth progress event (0: never)");
     public static final ConfigKey WORKER_PROMPT_CACHE = key("worker.prompt-cache-size", "256",
@@ -69,7 +73,8 @@ public final class ConfigKeys {
             S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
             COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS,
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
-            WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_PREVIEW_EVERY,
+            WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_GRAPH_OPTIMIZATION,
+            WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
             WORKER_PROMPT_CACHE,
             API_URL, DATA_DIR);
 

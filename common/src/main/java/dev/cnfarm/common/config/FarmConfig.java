@@ -102,9 +102,15 @@ public final class FarmConfig {
             throw new ConfigException("setting 'worker.execution-provider' (" + where(ConfigKeys.WORKER_EXECUTION_PROVIDER)
                     + ") must be cpu or cuda, got '" + ep + "'");
         }
+        String opt = get(ConfigKeys.WORKER_GRAPH_OPTIMIZATION).trim().toLowerCase(java.util.Locale.ROOT);
+        if (!java.util.Set.of("all", "extended", "basic", "none").contains(opt)) {
+            throw new ConfigException("setting 'worker.graph-optimization' (" + where(ConfigKeys.WORKER_GRAPH_OPTIMIZATION)
+                    + ") must be all, extended, basic or none, got '" + opt + "'");
+        }
         return new WorkerSettings(id, models, getInt(ConfigKeys.WORKER_HEARTBEAT_MS, 100, 600_000),
                 getInt(ConfigKeys.WORKER_PROGRESS_EVERY, 1, 1000), ep, getBoolean(ConfigKeys.WORKER_REQUIRE_CUDA),
-                getInt(ConfigKeys.WORKER_CUDA_DEVICE, 0, 64), getInt(ConfigKeys.WORKER_THREADS, 0, 1024),
+                getInt(ConfigKeys.WORKER_CUDA_DEVICE, 0, 64), new SessionSettings(getInt(ConfigKeys.WORKER_THREADS, 0, 1024), opt,
+                getBoolean(ConfigKeys.WORKER_CPU_ARENA)),
                 getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000));
     }
 

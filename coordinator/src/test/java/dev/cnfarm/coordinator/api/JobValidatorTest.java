@@ -78,6 +78,14 @@ class JobValidatorTest {
             "priority range      | \"priority\":1000          | priority       | between -100 and 100",
             "negative seed       | \"seeds\":[-1]             | seeds[0]       | whole number",
             "empty seeds         | \"seeds\":[]               | seeds          | must not be empty",
+            "start after end     | \"control_start\":0.8,\"control_end\":0.5 | control_start | below control_end",
+            "end above one       | \"control_end\":1.5        | control_end    | between 0.0 and 1.0",
+            "unknown control mode| \"control_mode\":\"loud\" | control_mode   | balanced, prompt or control",
+            "eta above one       | \"eta\":2                  | eta            | between 0.0 and 1.0",
+            "too many controlnets| \"additional_controlnets\":[{\"image\":\"x\"},{\"image\":\"x\"},{\"image\":\"x\"},{\"image\":\"x\"}] | additional_controlnets | at most 3",
+            "extra image missing | \"additional_controlnets\":[{\"scale\":1}] | additional_controlnets[0].image | must not be empty",
+            "extra image foreign | \"additional_controlnets\":[{\"image\":\"uploads/other/x\"}] | additional_controlnets[0].image | not an upload",
+            "extra scale range   | \"additional_controlnets\":[{\"image\":\"uploads/default/x\",\"scale\":5}] | additional_controlnets[0].scale | between",
     })
     void outOfRangeValuesAreNamed(String what, String field, String name, String message) {
         assertThat(errors(job(field))).anySatisfy(e -> {
@@ -93,6 +101,22 @@ class JobValidatorTest {
                 "{\"prompts\":[\"x\"],\"control_images\":[\"" + KEY + "\",\"" + absent + "\"]}"), "default", true);
         assertThat(v.missingImages()).containsExactly(absent);
         assertThat(v.spec().getControlImagesCount()).isEqualTo(2);
+    }
+
+    @Test
+    void controlOptionsAndAdditionalControlNetsAreRecorded() {
+        JobSpec s = valid(job("\"control_scale\":0.7,\"control_start\":0.1,\"control_end\":0.6,\"control_mode\":\"prompt\","
+                + "\"guess_mode\":true,\"eta\":0.3,\"additional_controlnets\":[{\"image\":\"" + KEY + "\",\"scale\":0.5,\"mode\":\"control\"}]"));
+        assertThat(s.getControlScale()).isEqualTo(0.7f);
+        assertThat(s.getControlStart()).isEqualTo(0.1f);
+        assertThat(s.getControlEnd()).isEqualTo(0.6f);
+        assertThat(s.getControlMode()).isEqualTo("prompt");
+        assertThat(s.getGuessMode()).isTrue();
+        assertThat(s.getEta()).isEqualTo(0.3f);
+        assertThat(s.getAdditionalControlnets(0).getImage().getKey()).isEqualTo(KEY);
+        assertThat(s.getAdditionalControlnets(0).getScale()).isEqualTo(0.5f);
+        assertThat(s.getAdditionalControlnets(0).getEnd()).isEqualTo(1f);
+        assertThat(s.getAdditionalControlnets(0).getMode()).isEqualTo("control");
     }
 
     @Test

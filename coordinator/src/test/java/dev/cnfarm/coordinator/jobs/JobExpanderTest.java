@@ -18,6 +18,9 @@ class JobExpanderTest {
                 .addControlImages(ObjectRef.newBuilder().setKey("uploads/default/c2"))
                 .addSeeds(7).addSeeds(8)
                 .setSteps(10).setWidth(64).setHeight(64).setModel("skeleton")
+                .setControlScale(0.8f).setControlStart(0.1f).setControlEnd(0.9f).setControlMode("prompt")
+                .addAdditionalControlnets(dev.cnfarm.proto.v1.ControlNetInput.newBuilder()
+                        .setImage(ObjectRef.newBuilder().setKey("uploads/default/pose")).setScale(0.5f).setEnd(1f))
                 .build();
         List<RenderTask> tasks = JobExpander.expand("job-1", "default", spec, 5);
         assertThat(JobExpander.taskCount(spec)).isEqualTo(12);
@@ -26,6 +29,10 @@ class JobExpanderTest {
         RenderTask t5 = tasks.get(5); // p0, c2, seed 8
         assertThat(t5.getPrompt()).isEqualTo("p0");
         assertThat(t5.getControlnets(0).getImage().getKey()).endsWith("c2");
+        assertThat(t5.getControlnets(0).getScale()).isEqualTo(0.8f);
+        assertThat(t5.getControlnets(0).getMode()).isEqualTo("prompt");
+        assertThat(t5.getControlnetsCount()).as("the matrix's ControlNet, then the job's additional one").isEqualTo(2);
+        assertThat(t5.getControlnets(1).getImage().getKey()).endsWith("pose");
         assertThat(t5.getSeed()).isEqualTo(8);
         assertThat(t5.getTaskId()).isEqualTo("job-1-5");
         assertThat(t5.getOutputKey()).isEqualTo("outputs/default/job-1/000005.png");

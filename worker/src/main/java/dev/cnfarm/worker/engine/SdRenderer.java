@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.cnfarm.common.config.SessionSettings;
 import dev.cnfarm.models.arch.ModelGraphs;
 import dev.cnfarm.models.bundle.BundleBuilder;
 import dev.cnfarm.models.bundle.ModelBundle;
@@ -46,8 +47,8 @@ public final class SdRenderer implements Renderer {
     private final SchedulerConfig schedulerConfig;
     private final NoiseSchedule noiseSchedule;
 
-    public SdRenderer(ModelBundle bundle, ExecutionProvider ep, int intraOpThreads, int promptCacheSize) {
-        this.sessions = new BundleSessions(bundle, ep, intraOpThreads);
+    public SdRenderer(ModelBundle bundle, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
+        this.sessions = new BundleSessions(bundle, ep, settings);
         try {
             this.tokenizer = ClipTokenizer.open(bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR));
         } catch (RuntimeException e) {

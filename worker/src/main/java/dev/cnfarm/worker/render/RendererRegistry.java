@@ -28,7 +28,7 @@ public final class RendererRegistry implements AutoCloseable {
         this.provider = ExecutionProviders.select(settings);
         try {
             long t0 = System.nanoTime();
-            add(new SdRenderer(GeneratedBundles.tiny(settings.modelDir()), provider, settings.intraOpThreads(), settings.promptCacheSize()));
+            add(new SdRenderer(GeneratedBundles.tiny(settings.modelDir()), provider, settings.sessions(), settings.promptCacheSize()));
             add(new SkeletonRenderer(SkeletonBundle.ensure(settings.modelDir())));
             LOG.info("models {} ready on {} in {} ms", renderers.keySet(), provider.name(), (System.nanoTime() - t0) / 1_000_000);
         } catch (RuntimeException e) {

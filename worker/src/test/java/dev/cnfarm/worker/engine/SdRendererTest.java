@@ -34,7 +34,7 @@ class SdRendererTest {
 
     @BeforeAll
     void load() {
-        renderer = new SdRenderer(GeneratedBundles.tiny(models), ExecutionProviders.cpu(), 2, 16);
+        renderer = new SdRenderer(GeneratedBundles.tiny(models), ExecutionProviders.cpu(), new dev.cnfarm.common.config.SessionSettings(2, "all", true), 16);
         control = new float[3 * 64 * 64];
         Random r = new Random(3);
         for (int i = 0; i < control.length; i++) {
