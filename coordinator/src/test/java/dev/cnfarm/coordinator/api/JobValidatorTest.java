@@ -41,7 +41,7 @@ class JobValidatorTest {
         assertThat(s.getWidth()).isEqualTo(512);
         assertThat(s.getHeight()).isEqualTo(512);
         assertThat(s.getScheduler()).isEqualTo("euler");
-        assertThat(s.getModel()).isEqualTo("skeleton");
+        assertThat(s.getModel()).isEqualTo("tiny");
         assertThat(s.getSeedsCount()).as("a random seed is drawn and recorded").isEqualTo(1);
         assertThat(s.getControlImages(0).getSha256()).isEqualTo(SHA);
         assertThat(s.getControlImages(0).getSizeBytes()).isEqualTo(1234);

@@ -59,18 +59,18 @@ public final class BundleSessions implements AutoCloseable {
         this.vaeScalingFactor = vae instanceof Map<?, ?> v && v.get("scaling_factor") instanceof Number n ? n.floatValue() : 0.18215f;
     }
 
-    private OrtSession open(String role, ExecutionProvider ep, SessionSettings s, List<OrtSession> opened) throws OrtException {
+    private OrtSession open(String role, ExecutionProvider ep, SessionSettings so, List<OrtSession> opened) throws OrtException {
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setOptimizationLevel(switch (s.graphOptimization()) {
+            o.setOptimizationLevel(switch (so.graphOptimization()) {
                 case "none" -> OrtSession.SessionOptions.OptLevel.NO_OPT;
                 case "basic" -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
                 case "extended" -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
                 default -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
             });
-            if (s.intraOpThreads() > 0) {
-                o.setIntraOpNumThreads(s.intraOpThreads());
+            if (so.intraOpThreads() > 0) {
+                o.setIntraOpNumThreads(so.intraOpThreads());
             }
-            o.setCPUArenaAllocator(s.cpuMemoryArena());
+            o.setCPUArenaAllocator(so.cpuMemoryArena());
             ep.configure(o);
             OrtSession s = OrtEnvironment.getEnvironment().createSession(bundle.graph(role).toString(), o);
             opened.add(s);
