@@ -17,7 +17,7 @@ import org.opencv.imgproc.Imgproc;
 
 /**
  * Decodes user images into 8-bit RGB, whatever they are: PNG, JPEG (CMYK and EXIF orientation
- * included), WebP, BMP, TIFF; grayscale, alpha (composited on white, as ControlNet's HWC3 does),
+ * included), WebP, BMP, TIFF (OpenCV), GIF (ImageIO); grayscale, alpha (composited on white, as ControlNet's HWC3 does),
  * 16-bit (scaled to 8). Sizes are checked before decoding: the file's bytes, and the pixel count
  * its header declares, so a 50000x50000 header is refused without allocating anything. Every
  * failure is a {@link BadInputException} saying what is wrong with the file.
@@ -48,7 +48,12 @@ public final class ImageDecoder {
             buf.release();
         }
         if (raw == null || raw.empty()) {
-            throw new BadInputException(describeUndecodable(data));
+            // formats OpenCV 4.9 lacks (GIF) are left to the JDK's ImageIO
+            Mat viaImageIo = decodeWithImageIo(data);
+            if (viaImageIo == null) {
+                throw new BadInputException(describeUndecodable(data));
+            }
+            raw = viaImageIo;
         }
         try {
             if ((long) raw.rows() * raw.cols() > limits.maxPixels()) {
@@ -88,6 +93,34 @@ public final class ImageDecoder {
             }
             // a header ImageIO cannot read: OpenCV gets the file and decides
         }
+    }
+
+    /** BGR 8-bit via ImageIO, or null when ImageIO cannot read the file either. */
+    private static Mat decodeWithImageIo(byte[] data) {
+        java.awt.image.BufferedImage img;
+        try {
+            img = ImageIO.read(new ByteArrayInputStream(data));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        if (img == null) {
+            return null;
+        }
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] bgr = new byte[3 * w * h];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int p = img.getRGB(x, y);
+                int i = 3 * (y * w + x);
+                bgr[i] = (byte) (p & 0xff);
+                bgr[i + 1] = (byte) ((p >> 8) & 0xff);
+                bgr[i + 2] = (byte) ((p >> 16) & 0xff);
+            }
+        }
+        Mat m = new Mat(h, w, CvType.CV_8UC3);
+        m.put(0, 0, bgr);
+        return m;
     }
 
     private static String describeUndecodable(byte[] data) {
