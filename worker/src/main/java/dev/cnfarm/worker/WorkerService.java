@@ -16,6 +16,8 @@ import dev.cnfarm.proto.v1.TaskFailed;
 import dev.cnfarm.proto.v1.WorkerState;
 import dev.cnfarm.proto.v1.WorkerStatus;
 import dev.cnfarm.worker.events.EventPublisher;
+import dev.cnfarm.worker.preprocess.ControlMaps;
+import dev.cnfarm.worker.preprocess.ImageLimits;
 import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
@@ -54,6 +56,7 @@ public final class WorkerService implements AutoCloseable {
     private final KafkaShareConsumer<String, byte[]> consumer;
     private final EventPublisher events;
     private final TaskProcessor processor;
+    private final ControlMaps controlMaps;
     private final WorkerStats stats = new WorkerStats();
     private final ScheduledExecutorService heartbeat;
     private final Thread loop;
@@ -73,7 +76,8 @@ public final class WorkerService implements AutoCloseable {
         this.store = new MinioObjectStore(config.s3());
         this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
         this.events = new EventPublisher(producer, topics, settings.workerId());
-        this.processor = new TaskProcessor(store, renderers::get);
+        this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
+        this.processor = new TaskProcessor(store, renderers::get, controlMaps);
         this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId());
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "heartbeat-" + settings.workerId());
@@ -212,6 +216,8 @@ public final class WorkerService implements AutoCloseable {
                     .setTasksSucceeded(stats.succeededCount())
                     .setTasksFailed(stats.failedCount())
                     .setImagesPerSecond(stats.imagesPerSecond(now))
+                    .setControlMapsMade(controlMaps.made())
+                    .setControlMapCacheHits(controlMaps.hits())
                     .setAtMs(now)
                     .setStartedAtMs(startedAtMs)
                     .build());

@@ -117,7 +117,7 @@ class WorkerIT {
             TaskEvent failed = events.get(events.size() - 1);
             assertThat(failed.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT);
             assertThat(failed.getFailed().getRetryable()).isFalse();
-            assertThat(failed.getFailed().getMessage()).contains("not in a known image format");
+            assertThat(failed.getFailed().getMessage()).contains("not an image");
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.cnfarm.cli.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.client.FarmClient;
@@ -203,6 +204,56 @@ public abstract class EndToEndContract {
         Map<Integer, String> out = new java.util.TreeMap<>();
         job.get("tasks").forEach(t -> out.put(t.get("index").asInt(), t.get("output_sha256").asText()));
         return out;
+    }
+
+    @Test
+    void aReusedControlImageIsPreprocessedOnceAndItsMapKeptWithEachImage() throws Exception {
+        String key = client.upload(Path.of("../samples/control/house.png"));
+        long[] before = controlMapCounts();
+        String job = """
+                {"prompts": ["a house"], "control_images": ["%s"], "seeds": [%s], "steps": 2, "width": 64, "height": 64,
+                 "preprocessor": "canny", "preprocessor_params": {"low": 50, "high": 150}}
+                """.formatted(key, java.util.stream.IntStream.range(0, 20).mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining(",")));
+        String jobId = client.submit(job, null, false).get("job_id").asText();
+        Map<Integer, String> digests = awaitDigests(jobId);
+        assertThat(digests).hasSize(20);
+        long deadline = System.currentTimeMillis() + 20_000;
+        long[] after = controlMapCounts();
+        while (after[0] + after[1] - before[0] - before[1] < 20 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(250);
+            after = controlMapCounts();
+        }
+        assertThat(after[0] - before[0]).as("control maps made").isEqualTo(1);
+        assertThat(after[1] - before[1]).as("control maps found in the cache").isEqualTo(19);
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            String output = client.job(jobId).at("/tasks/7/output_key").asText();
+            byte[] map = store.get(output.replace(".png", ".control0.png"));
+            BufferedImage img = ImageIO.read(new ByteArrayInputStream(map));
+            assertThat(img.getWidth()).isEqualTo(64);
+            JsonNode sidecar = Json.mapper().readTree(store.get(output.replace(".png", ".json")));
+            assertThat(sidecar.at("/controlnets/0/preprocessor").asText()).isEqualTo("canny");
+            assertThat(sidecar.at("/controlnets/0/preprocessor_params/low").asText()).isEqualTo("50");
+        }
+    }
+
+    /** [made, cache hits] of the e2e worker, from its last heartbeat. */
+    private long[] controlMapCounts() {
+        for (JsonNode w : client.workers().get("workers")) {
+            if (w.get("worker_id").asText().equals("e2e-worker")) {
+                return new long[] {w.get("control_maps_made").asLong(), w.get("control_map_cache_hits").asLong()};
+            }
+        }
+        return new long[] {0, 0};
+    }
+
+    @Test
+    void badPreprocessorSettingsAreRefusedAtSubmit() {
+        String key = "uploads/default/" + "0".repeat(64);
+        assertThatThrownBy(() -> client.submit("{\"prompts\":[\"x\"],\"control_images\":[\"" + key + "\"],\"preprocessor\":\"sharpen\"}",
+                null, true)).hasMessageContaining("preprocessor").hasMessageContaining("canny");
+        assertThatThrownBy(() -> client.submit("{\"prompts\":[\"x\"],\"control_images\":[\"" + key + "\"],\"preprocessor\":\"canny\","
+                + "\"preprocessor_params\":{\"low\":999}}", null, true)).hasMessageContaining("preprocessor_params").hasMessageContaining("1 to 255");
     }
 
     @Test

@@ -28,8 +28,12 @@ public record JobRequest(
         Float eta,
         String model,
         Integer priority,
-        List<ControlNetRequest> additionalControlnets) {
+        List<ControlNetRequest> additionalControlnets,
+        String preprocessor,
+        java.util.Map<String, Object> preprocessorParams,
+        String resizeMode) {
 
     /** An extra ControlNet: its image (an uploaded key) and options; missing options take the defaults. */
-    public record ControlNetRequest(String image, Float scale, Float start, Float end, String mode) {}
+    public record ControlNetRequest(String image, Float scale, Float start, Float end, String mode, String preprocessor,
+                                    java.util.Map<String, Object> preprocessorParams, String resizeMode) {}
 }

@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
 public final class JobRequestParser {
     private static final String KNOWN_FIELDS = "name, prompts, negative_prompt, control_images, seeds, steps, width, height, "
             + "guidance_scale, control_scale, control_start, control_end, control_mode, guess_mode, scheduler, eta, model, priority, "
-            + "additional_controlnets (image, scale, start, end, mode)";
+            + "additional_controlnets (image, scale, start, end, mode, preprocessor, preprocessor_params, resize_mode), "
+            + "preprocessor, preprocessor_params, resize_mode";
 
     private JobRequestParser() {}
 

@@ -2,6 +2,7 @@ package dev.cnfarm.coordinator.api;
 
 import dev.cnfarm.common.storage.ObjectInfo;
 import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.common.preprocess.PreprocessorCatalog;
 import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.ObjectRef;
@@ -127,6 +128,8 @@ public final class JobValidator {
         spec.setControlMode(controlMode(errors, "control_mode", r.controlMode()));
         spec.setGuessMode(r.guessMode() != null && r.guessMode());
         spec.setEta(range(errors, "eta", r.eta(), 0f, 0f, 1f));
+        Preprocessing pre = preprocessing(errors, "", r.preprocessor(), r.preprocessorParams(), r.resizeMode());
+        spec.setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode());
         validateAdditional(r.additionalControlnets(), tenant, spec, errors, quoteOnly ? missing : null);
         spec.setPriority(range(errors, "priority", r.priority(), 0, -100, 100));
 
@@ -153,6 +156,34 @@ public final class JobValidator {
             throw new InvalidJobException(errors);
         }
         return new Validated(spec.build(), List.copyOf(missing));
+    }
+
+    /** A checked preprocessor setting: its name, its parameters as given (as strings), the resize mode. */
+    private record Preprocessing(String name, java.util.Map<String, String> params, String resizeMode) {}
+
+    public static final java.util.Set<String> RESIZE_MODES = java.util.Set.of("just_resize", "crop_and_resize", "resize_and_fill");
+
+    private static Preprocessing preprocessing(List<FieldError> errors, String prefix, String name, java.util.Map<String, Object> params,
+                                               String resizeMode) {
+        String n = name == null ? PreprocessorCatalog.PASSTHROUGH : name;
+        java.util.Map<String, String> given = new java.util.TreeMap<>();
+        if (params != null) {
+            params.forEach((k, v) -> given.put(k, v == null ? "" : String.valueOf(v)));
+        }
+        if (!PreprocessorCatalog.has(n)) {
+            errors.add(new FieldError(prefix + "preprocessor", "unknown preprocessor '" + n + "'; use one of " + PreprocessorCatalog.names()));
+        } else {
+            try {
+                PreprocessorCatalog.resolve(n, given);
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError(prefix + "preprocessor_params", e.getMessage()));
+            }
+        }
+        String mode = resizeMode == null ? "crop_and_resize" : resizeMode;
+        if (!RESIZE_MODES.contains(mode)) {
+            errors.add(new FieldError(prefix + "resize_mode", "'" + mode + "' is not a resize mode; use just_resize, crop_and_resize or resize_and_fill"));
+        }
+        return new Preprocessing(n, given, mode);
     }
 
     private static String controlMode(List<FieldError> errors, String field, String mode) {
@@ -188,9 +219,10 @@ public final class JobValidator {
                 errors.add(new FieldError(f + ".start", "must be below end (" + end + "), got " + start));
             }
             String mode = controlMode(errors, f + ".mode", c.mode());
+            Preprocessing pre = preprocessing(errors, f + ".", c.preprocessor(), c.preprocessorParams(), c.resizeMode());
             if (image != null) {
                 spec.addAdditionalControlnets(ControlNetInput.newBuilder().setImage(image).setScale(scale).setStart(start).setEnd(end)
-                        .setMode(mode));
+                        .setMode(mode).setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode()));
             }
         }
     }

@@ -10,4 +10,4 @@ import java.util.List;
 public record WorkerSnapshot(String workerId, String host, String state, boolean healthy, String executionProvider,
                              String deviceName, long memoryUsedBytes, long memoryTotalBytes, List<String> loadedModels,
                              String currentTaskId, long tasksSucceeded, long tasksFailed, double imagesPerSecond,
-                             long lastSeenMs, long startedAtMs) {}
+                             long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits) {}

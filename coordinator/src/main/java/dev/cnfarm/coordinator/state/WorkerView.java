@@ -52,6 +52,7 @@ public final class WorkerView {
                 : "lost";
         return new WorkerSnapshot(w.getWorkerId(), w.getHost(), state, healthy, w.getExecutionProvider(), w.getDeviceName(),
                 w.getMemoryUsedBytes(), w.getMemoryTotalBytes(), List.copyOf(w.getLoadedModelsList()), w.getCurrentTaskId(),
-                w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs());
+                w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs(),
+                w.getControlMapsMade(), w.getControlMapCacheHits());
     }
 }

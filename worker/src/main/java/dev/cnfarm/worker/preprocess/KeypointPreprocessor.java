@@ -1,5 +1,7 @@
 package dev.cnfarm.worker.preprocess;
 
+import dev.cnfarm.common.preprocess.PreprocessorParams;
+
 import org.opencv.core.Mat;
 
 /** A preprocessor whose input is keypoints (JSON), drawn into a map. */

@@ -1,5 +1,7 @@
 package dev.cnfarm.worker.preprocess;
 
+import dev.cnfarm.common.preprocess.PreprocessorParams;
+
 import java.nio.file.Path;
 import org.opencv.core.Mat;
 

@@ -1,5 +1,7 @@
 package dev.cnfarm.worker.preprocess;
 
+import dev.cnfarm.common.preprocess.ParamSpec;
+
 import java.util.List;
 
 /**

@@ -1,5 +1,7 @@
 package dev.cnfarm.worker.preprocess;
 
+import dev.cnfarm.common.preprocess.PreprocessorParams;
+
 import dev.cnfarm.worker.preprocess.impl.Canny;
 import dev.cnfarm.worker.preprocess.impl.FakeScribble;
 import dev.cnfarm.worker.preprocess.impl.Hough;
@@ -52,7 +54,7 @@ public final class Preprocessors {
         PreprocessorParams resolved;
         try {
             p = get(name);
-            resolved = PreprocessorParams.resolve(p.name(), p.params(), params);
+            resolved = dev.cnfarm.common.preprocess.PreprocessorCatalog.resolve(p.name(), params);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage(), e);
         }
@@ -80,6 +82,6 @@ public final class Preprocessors {
     /** The parameters a preprocessor takes, resolved and in canonical form (for cache keys). */
     public static String canonicalParams(String name, Map<String, String> params) {
         Preprocessor p = get(name);
-        return PreprocessorParams.resolve(p.name(), p.params(), params).canonical();
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.resolve(p.name(), params).canonical();
     }
 }

@@ -10,6 +10,7 @@ import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.FailureCause;
 import dev.cnfarm.worker.engine.ControlMode;
 import dev.cnfarm.worker.engine.ControlUnit;
+import dev.cnfarm.worker.preprocess.ControlMaps;
 import dev.cnfarm.worker.render.RenderOutput;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,7 +23,6 @@ import dev.cnfarm.proto.v1.TaskResult;
 import dev.cnfarm.proto.v1.Timings;
 import dev.cnfarm.worker.output.PngEncoder;
 import dev.cnfarm.worker.render.BadInputException;
-import dev.cnfarm.worker.render.ControlImage;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
 import dev.cnfarm.worker.render.StepListener;
@@ -39,11 +39,13 @@ public final class TaskProcessor {
 
     private final ObjectStore store;
     private final Function<String, Renderer> renderers;
+    private final ControlMaps controlMaps;
 
     /** @param renderers the renderer of a model id; throws {@link BadInputException} for a model the worker lacks */
-    public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers) {
+    public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps) {
         this.store = store;
         this.renderers = renderers;
+        this.controlMaps = controlMaps;
     }
 
     public TaskOutcome process(RenderTask task, StepListener listener) {
@@ -73,9 +75,17 @@ public final class TaskProcessor {
         }
         long t0 = System.nanoTime();
         List<ControlUnit> controls = new ArrayList<>();
+        List<ControlMaps.ControlMap> maps = new ArrayList<>();
         for (ControlNetInput c : task.getControlnetsList()) {
-            controls.add(new ControlUnit(controlImage(c.getImage(), w, h), c.getScale(), c.getStart(),
-                    c.getEnd() == 0 ? 1f : c.getEnd(), ControlMode.of(c.getMode())));
+            ControlMaps.ControlMap map = controlMaps.get(task.getTenant(), c, w, h);
+            maps.add(map);
+            ControlMode mode;
+            try {
+                mode = ControlMode.of(c.getMode());
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException(e.getMessage(), e);
+            }
+            controls.add(new ControlUnit(map.chw(), c.getScale(), c.getStart(), c.getEnd() == 0 ? 1f : c.getEnd(), mode));
         }
         long t1 = System.nanoTime();
         RenderOutput out = renderer.render(new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
@@ -83,7 +93,14 @@ public final class TaskProcessor {
         long t2 = System.nanoTime();
         byte[] png = PngEncoder.encode(out.rgb(), w, h, parameters(task));
         ObjectInfo stored = store.put(task.getOutputKey(), png, "image/png");
-        store.put(sidecarKey(task.getOutputKey()), sidecar(task, renderer, out, stored), "application/json");
+        List<String> mapKeys = new ArrayList<>();
+        for (int i = 0; i < maps.size(); i++) {
+            // the control map each image was made with is kept beside it
+            String mapKey = controlMapKey(task.getOutputKey(), i);
+            store.put(mapKey, maps.get(i).png(), "image/png");
+            mapKeys.add(mapKey);
+        }
+        store.put(sidecarKey(task.getOutputKey()), sidecar(task, renderer, out, stored, maps, mapKeys), "application/json");
         long t3 = System.nanoTime();
         return new TaskOutcome.Succeeded(TaskResult.newBuilder()
                 .setOutput(ObjectRef.newBuilder().setKey(stored.key()).setSha256(stored.sha256()).setSizeBytes(stored.sizeBytes()))
@@ -95,14 +112,10 @@ public final class TaskProcessor {
                 .build());
     }
 
-    /** Fetches a control image, checks it against its recorded digest and decodes it at the output size. */
-    private float[] controlImage(ObjectRef ref, int w, int h) {
-        byte[] file = store.get(ref.getKey());
-        String sha = Sha256.of(file);
-        if (!ref.getSha256().isEmpty() && !sha.equals(ref.getSha256())) {
-            throw new BadInputException("control image " + ref.getKey() + " has sha256 " + sha + " but the job recorded " + ref.getSha256());
-        }
-        return ControlImage.decode(file, w, h);
+    /** {@code outputs/.../000001.png} to {@code outputs/.../000001.control0.png}. */
+    public static String controlMapKey(String outputKey, int index) {
+        String base = outputKey.endsWith(".png") ? outputKey.substring(0, outputKey.length() - 4) : outputKey;
+        return base + ".control" + index + ".png";
     }
 
     /** {@code outputs/.../000001.png} to {@code outputs/.../000001.json}. */
@@ -111,7 +124,8 @@ public final class TaskProcessor {
     }
 
     /** Everything that made the image, as JSON beside it. */
-    private static byte[] sidecar(RenderTask t, Renderer renderer, RenderOutput out, ObjectInfo image) {
+    private static byte[] sidecar(RenderTask t, Renderer renderer, RenderOutput out, ObjectInfo image, List<ControlMaps.ControlMap> maps,
+                                  List<String> mapKeys) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("job_id", t.getJobId());
         s.put("task_id", t.getTaskId());
@@ -128,7 +142,8 @@ public final class TaskProcessor {
         s.put("model", t.getModel());
         s.put("guess_mode", t.getGuessMode());
         List<Map<String, Object>> cns = new ArrayList<>();
-        for (ControlNetInput c : t.getControlnetsList()) {
+        for (int i = 0; i < t.getControlnetsCount(); i++) {
+            ControlNetInput c = t.getControlnets(i);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("image", c.getImage().getKey());
             m.put("image_sha256", c.getImage().getSha256());
@@ -136,6 +151,11 @@ public final class TaskProcessor {
             m.put("start", c.getStart());
             m.put("end", c.getEnd());
             m.put("mode", c.getMode());
+            m.put("preprocessor", c.getPreprocessor());
+            m.put("preprocessor_params", c.getPreprocessorParamsMap());
+            m.put("resize_mode", c.getResizeMode());
+            m.put("control_map", mapKeys.get(i));
+            m.put("control_map_cached", maps.get(i).cached());
             cns.add(m);
         }
         s.put("controlnets", cns);

@@ -203,6 +203,11 @@ class PreprocessorsTest {
         return points;
     }
 
+    @Test
+    void everyCatalogueEntryHasAnImplementationAndBack() {
+        assertThat(names()).containsExactlyElementsOf(dev.cnfarm.common.preprocess.PreprocessorCatalog.names());
+    }
+
     static List<String> names() {
         return Preprocessors.all().stream().map(Preprocessor::name).toList();
     }

@@ -1,8 +1,8 @@
 package dev.cnfarm.worker.preprocess.impl;
 
 import dev.cnfarm.worker.preprocess.ImagePreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import java.util.List;
 import org.opencv.core.Mat;
 import org.opencv.imgproc.Imgproc;
@@ -24,8 +24,7 @@ public final class Canny implements ImagePreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of(ParamSpec.integer("low", 100, 1, 255, "lower hysteresis threshold"),
-                ParamSpec.integer("high", 200, 1, 255, "upper hysteresis threshold"));
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     @Override

@@ -1,8 +1,8 @@
 package dev.cnfarm.worker.preprocess.impl;
 
 import dev.cnfarm.worker.preprocess.ImagePreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import java.util.List;
 import org.opencv.core.Core;
 import org.opencv.core.CvType;
@@ -30,8 +30,7 @@ public final class FakeScribble implements ImagePreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of(ParamSpec.integer("threshold", 127, 1, 254, "soft-edge strength a line must reach"),
-                ParamSpec.decimal("sigma", 3.0, 0.5, 10.0, "blur before and after suppression"));
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     @Override

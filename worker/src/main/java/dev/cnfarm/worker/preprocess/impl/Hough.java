@@ -1,8 +1,8 @@
 package dev.cnfarm.worker.preprocess.impl;
 
 import dev.cnfarm.worker.preprocess.ImagePreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import java.util.List;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
@@ -29,10 +29,7 @@ public final class Hough implements ImagePreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of(
-                ParamSpec.decimal("value_threshold", 0.1, 0.01, 2.0, "votes a line needs, as a fraction of the shorter side"),
-                ParamSpec.decimal("distance_threshold", 0.1, 0.01, 20.0, "shortest line kept, as a fraction of the shorter side"),
-                ParamSpec.integer("max_gap", 10, 0, 200, "gap in pixels bridged along a line"));
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     @Override

@@ -5,8 +5,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.cnfarm.worker.preprocess.ModelPreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import dev.cnfarm.worker.render.BadInputException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -74,7 +74,7 @@ public final class ModelAnnotator implements ModelPreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of();
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     @Override

@@ -3,8 +3,8 @@ package dev.cnfarm.worker.preprocess.impl;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.common.json.Json;
 import dev.cnfarm.worker.preprocess.KeypointPreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import dev.cnfarm.worker.render.BadInputException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -56,9 +56,7 @@ public final class OpenPose implements KeypointPreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of(ParamSpec.choice("style", "1.1", List.of("1.0", "1.1"), "drawing of ControlNet 1.0 or 1.1"),
-                ParamSpec.choice("hands", "include", List.of("include", "exclude"), "draw hand keypoints"),
-                ParamSpec.choice("face", "include", List.of("include", "exclude"), "draw face keypoints"));
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     private record Kp(double x, double y) {}

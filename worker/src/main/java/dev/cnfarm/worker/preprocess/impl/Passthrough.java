@@ -1,8 +1,8 @@
 package dev.cnfarm.worker.preprocess.impl;
 
 import dev.cnfarm.worker.preprocess.ImagePreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import java.util.List;
 import org.opencv.core.Mat;
 
@@ -22,7 +22,7 @@ public final class Passthrough implements ImagePreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of();
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     @Override

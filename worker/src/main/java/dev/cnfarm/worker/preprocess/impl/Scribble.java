@@ -1,8 +1,8 @@
 package dev.cnfarm.worker.preprocess.impl;
 
 import dev.cnfarm.worker.preprocess.ImagePreprocessor;
-import dev.cnfarm.worker.preprocess.ParamSpec;
-import dev.cnfarm.worker.preprocess.PreprocessorParams;
+import dev.cnfarm.common.preprocess.ParamSpec;
+import dev.cnfarm.common.preprocess.PreprocessorParams;
 import java.util.ArrayList;
 import java.util.List;
 import org.opencv.core.Core;
@@ -26,7 +26,7 @@ public final class Scribble implements ImagePreprocessor {
 
     @Override
     public List<ParamSpec> params() {
-        return List.of(ParamSpec.integer("threshold", 127, 1, 254, "a pixel is a stroke when its darkest channel is below this"));
+        return dev.cnfarm.common.preprocess.PreprocessorCatalog.params(name());
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.cnfarm.worker.preprocess;
+package dev.cnfarm.common.preprocess;
 
 import java.util.LinkedHashMap;
 import java.util.List;
