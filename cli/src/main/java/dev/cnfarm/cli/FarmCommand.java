@@ -10,6 +10,7 @@ import dev.cnfarm.cli.commands.SubmitCommand;
 import dev.cnfarm.cli.commands.UpCommand;
 import dev.cnfarm.cli.commands.WatchCommand;
 import dev.cnfarm.cli.commands.WorkerCommand;
+import dev.cnfarm.cli.commands.PreprocessCommand;
 import dev.cnfarm.cli.commands.SchedulersCommand;
 import dev.cnfarm.cli.commands.WorkersCommand;
 import dev.cnfarm.cli.commands.models.ModelsCommand;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Command;
 @Command(name = "farm", mixinStandardHelpOptions = true, version = "farm 0.1.0",
         description = "ControlNet render farm: run the farm locally or in parts, submit bulk jobs, watch them, download images.",
         subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-                SubmitCommand.class, WatchCommand.class, DownloadCommand.class, WorkersCommand.class, ModelsCommand.class, SchedulersCommand.class, ConfigCommand.class,
+                SubmitCommand.class, WatchCommand.class, DownloadCommand.class, WorkersCommand.class, ModelsCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FarmCommand implements Runnable {
     /** Exit codes scripts can rely on. */
@@ -58,7 +59,8 @@ public final class FarmCommand implements Runnable {
                 return UNREACHABLE;
             }
             if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException
-                    || e instanceof dev.cnfarm.models.weights.SafetensorsException || e instanceof dev.cnfarm.models.bundle.BundleException) {
+                    || e instanceof dev.cnfarm.models.weights.SafetensorsException || e instanceof dev.cnfarm.models.bundle.BundleException
+                    || e instanceof dev.cnfarm.worker.render.BadInputException) {
                 cmd.getErr().println("farm: " + e.getMessage());
                 return USAGE;
             }

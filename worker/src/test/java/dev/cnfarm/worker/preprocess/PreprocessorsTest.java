@@ -204,6 +204,23 @@ class PreprocessorsTest {
     }
 
     @Test
+    void modelAnnotatorRunsTheModelFoundInTheAnnotatorFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // a stand-in "depth network": the mean of the RGB channels, [1,3,H,W] -> [1,1,H,W]
+        dev.cnfarm.models.onnx.GraphBuilder g = new dev.cnfarm.models.onnx.GraphBuilder("depth");
+        dev.cnfarm.models.onnx.Value in = g.input("image", dev.cnfarm.models.onnx.proto.Onnx.TensorProto.DataType.FLOAT,
+                new long[] {1, 3, 8, 8}, 1, 3, "h", "w");
+        dev.cnfarm.models.onnx.Value mean = g.node("ReduceMean", List.of(in), new long[] {1, 1, 8, 8},
+                dev.cnfarm.models.onnx.Attr.ints("axes", 1), dev.cnfarm.models.onnx.Attr.i("keepdims", 1));
+        g.output(mean, "depth", 1, 1, "h", "w");
+        java.nio.file.Files.write(dir.resolve("depth.onnx"), g.build(spec -> null, "test", Map.of()).toByteArray());
+        Mat img = Mat.zeros(32, 32, CvType.CV_8UC3);
+        Imgproc.rectangle(img, new Rect(16, 0, 16, 32), new Scalar(200, 200, 200), -1);
+        Mat m = Preprocessors.controlMap("depth", png(img), Map.of(), 32, 32, ResizeMode.JUST_RESIZE, LIMITS, dir);
+        assertThat(px(m, 24, 16)).as("the bright half, stretched to 255").containsExactly(255, 255, 255);
+        assertThat(px(m, 8, 16)).containsExactly(0, 0, 0);
+    }
+
+    @Test
     void everyCatalogueEntryHasAnImplementationAndBack() {
         assertThat(names()).containsExactlyElementsOf(dev.cnfarm.common.preprocess.PreprocessorCatalog.names());
     }
