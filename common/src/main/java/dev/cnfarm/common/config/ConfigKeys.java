@@ -37,6 +37,23 @@ public final class ConfigKeys {
     public static final ConfigKey COORDINATOR_MAX_TASKS = key("coordinator.max-tasks-per-job", "100000",
             "largest job (prompts x control images x seeds) the coordinator accepts");
 
+    public static final ConfigKey SCHEDULER_WINDOW_PER_WORKER = key("scheduler.window-per-worker", "2",
+            "tasks released ahead per live worker: the queue stays this short, so urgent jobs start at once");
+    public static final ConfigKey SCHEDULER_MIN_WINDOW = key("scheduler.min-window", "4",
+            "tasks released ahead when few or no workers have reported yet");
+    public static final ConfigKey SCHEDULER_MAX_ATTEMPTS = key("scheduler.max-attempts", "3",
+            "attempts a task gets when they fail on its content (bad control image, model refuses it)");
+    public static final ConfigKey SCHEDULER_MAX_INFRA_RETRIES = key("scheduler.max-infra-retries", "30",
+            "retries after infrastructure failures (storage down, out of memory), which do not spend max-attempts");
+    public static final ConfigKey SCHEDULER_RETRY_BACKOFF_MS = key("scheduler.retry-backoff-ms", "1000",
+            "wait before the first retry; doubles with each infrastructure failure");
+    public static final ConfigKey SCHEDULER_MAX_BACKOFF_MS = key("scheduler.max-backoff-ms", "30000",
+            "longest wait between retries");
+    public static final ConfigKey SCHEDULER_STANDBY_REPLICAS = key("scheduler.standby-replicas", "0",
+            "warm copies of the scheduler's state kept by other coordinators, for a fast takeover");
+    public static final ConfigKey SCHEDULER_SESSION_TIMEOUT_MS = key("scheduler.session-timeout-ms", "10000",
+            "how soon another coordinator takes over the scheduler from one that vanished");
+
     public static final ConfigKey WORKER_ID = key("worker.id", "",
             "worker id in events and heartbeats (empty: host-pid)");
     public static final ConfigKey WORKER_MODEL_DIR = key("worker.model-dir", "",
@@ -61,6 +78,10 @@ public final class ConfigKeys {
             "attach a small preview image to every Nth progress event (0: never)");
     public static final ConfigKey WORKER_PROMPT_CACHE = key("worker.prompt-cache-size", "256",
             "prompt embeddings kept per model, for jobs that repeat prompts");
+    public static final ConfigKey WORKER_MAX_CONSECUTIVE_FAILURES = key("worker.max-consecutive-failures", "5",
+            "a worker whose own faults (internal error, out of memory) fail this many tasks in a row stops taking work");
+    public static final ConfigKey WORKER_DRAIN_TIMEOUT_MS = key("worker.drain-timeout-ms", "120000",
+            "on shutdown, how long the task in hand may run on before it is given back to the queue");
 
     public static final ConfigKey API_URL = key("api.url", "http://127.0.0.1:8080",
             "the coordinator URL the CLI talks to");
@@ -72,10 +93,12 @@ public final class ConfigKeys {
             KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT,
             S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
             COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS,
+            SCHEDULER_WINDOW_PER_WORKER, SCHEDULER_MIN_WINDOW, SCHEDULER_MAX_ATTEMPTS, SCHEDULER_MAX_INFRA_RETRIES,
+            SCHEDULER_RETRY_BACKOFF_MS, SCHEDULER_MAX_BACKOFF_MS, SCHEDULER_STANDBY_REPLICAS, SCHEDULER_SESSION_TIMEOUT_MS,
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
             WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_GRAPH_OPTIMIZATION,
             WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
-            WORKER_PROMPT_CACHE,
+            WORKER_PROMPT_CACHE, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS,
             API_URL, DATA_DIR);
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();

@@ -90,6 +90,19 @@ public final class FarmConfig {
                 getInt(ConfigKeys.COORDINATOR_MAX_TASKS, 1, 100_000_000));
     }
 
+    public SchedulerSettings scheduler() {
+        return new SchedulerSettings(
+                getInt(ConfigKeys.SCHEDULER_WINDOW_PER_WORKER, 1, 1000),
+                getInt(ConfigKeys.SCHEDULER_MIN_WINDOW, 1, 100_000),
+                getInt(ConfigKeys.SCHEDULER_MAX_ATTEMPTS, 1, 100),
+                getInt(ConfigKeys.SCHEDULER_MAX_INFRA_RETRIES, 0, 10_000),
+                getInt(ConfigKeys.SCHEDULER_RETRY_BACKOFF_MS, 0, 3_600_000),
+                getInt(ConfigKeys.SCHEDULER_MAX_BACKOFF_MS, 0, 86_400_000),
+                getInt(ConfigKeys.SCHEDULER_STANDBY_REPLICAS, 0, 10),
+                getInt(ConfigKeys.SCHEDULER_SESSION_TIMEOUT_MS, 1000, 600_000),
+                getInt(ConfigKeys.WORKER_HEARTBEAT_MS, 100, 600_000));
+    }
+
     public WorkerSettings worker() {
         String id = get(ConfigKeys.WORKER_ID);
         if (id.isBlank()) {
@@ -111,7 +124,8 @@ public final class FarmConfig {
                 getInt(ConfigKeys.WORKER_PROGRESS_EVERY, 1, 1000), ep, getBoolean(ConfigKeys.WORKER_REQUIRE_CUDA),
                 getInt(ConfigKeys.WORKER_CUDA_DEVICE, 0, 64), new SessionSettings(getInt(ConfigKeys.WORKER_THREADS, 0, 1024), opt,
                 getBoolean(ConfigKeys.WORKER_CPU_ARENA)),
-                getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000));
+                getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000),
+                getInt(ConfigKeys.WORKER_MAX_CONSECUTIVE_FAILURES, 1, 1_000_000), getInt(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, 0, 86_400_000));
     }
 
     public String apiUrl() {

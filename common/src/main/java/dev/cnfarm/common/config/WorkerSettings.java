@@ -8,6 +8,9 @@ import java.nio.file.Path;
  * @param executionProvider {@code cpu} or {@code cuda}
  * @param sessions          how ONNX Runtime sessions are set up
  * @param previewEverySteps 0 for no previews
+ * @param maxConsecutiveFailures failures of the worker's own making in a row before it stops taking work
+ * @param drainTimeoutMs    on shutdown, how long the task in hand may run on before it is given back
  */
 public record WorkerSettings(String workerId, Path modelDir, int heartbeatMs, int progressEverySteps, String executionProvider,
-                             boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize) {}
+                             boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize,
+                             int maxConsecutiveFailures, int drainTimeoutMs) {}

@@ -23,7 +23,30 @@ public record Topics(String prefix) {
         return prefix + "task-events";
     }
 
-    /** Compacted latest state of each task; key task id (written by the scheduler, a later issue). */
+    /** Requests to the scheduler (submit, cancel, priority, suspend, resume); key job id; value {@code JobCommand}. */
+    public String commands() {
+        return prefix + "commands";
+    }
+
+    /** Messages every worker reads (cancellations); key job id; value {@code WorkerControl}. */
+    public String control() {
+        return prefix + "control";
+    }
+
+    /**
+     * The scheduler's own input: commands, task events, heartbeats and dead letters funnelled into
+     * one partition, so that one processor sees them all in one order. Value {@code SchedulerInput}.
+     */
+    public String schedulerInput() {
+        return prefix + "scheduler-input";
+    }
+
+    /** The Kafka Streams application id of the scheduler (its consumer group and internal topics). */
+    public String schedulerApplicationId() {
+        return prefix + "scheduler";
+    }
+
+    /** Compacted latest state of each task; key task id; value {@code TaskStateRecord}; written by the scheduler only. */
     public String taskState() {
         return prefix + "task-state";
     }
@@ -47,6 +70,7 @@ public record Topics(String prefix) {
     }
 
     public List<String> all() {
-        return List.of(jobs(), tasks(), taskEvents(), taskState(), progress(), workers(), deadLetters());
+        return List.of(jobs(), commands(), tasks(), taskEvents(), taskState(), progress(), workers(), control(), schedulerInput(),
+                deadLetters());
     }
 }

@@ -1,6 +1,7 @@
 package dev.cnfarm.coordinator.jobs;
 
 import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.ObjectRef;
 import dev.cnfarm.proto.v1.RenderTask;
@@ -25,41 +26,47 @@ public final class JobExpander {
     }
 
     public static List<RenderTask> expand(String jobId, String tenant, JobSpec spec, long releasedAtMs) {
-        List<RenderTask> tasks = new ArrayList<>((int) taskCount(spec));
-        int index = 0;
-        for (String prompt : spec.getPromptsList()) {
-            for (ObjectRef control : spec.getControlImagesList()) {
-                for (long seed : spec.getSeedsList()) {
-                    tasks.add(RenderTask.newBuilder()
-                            .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
-                            .setTaskId(taskId(jobId, index))
-                            .setJobId(jobId)
-                            .setTenant(tenant)
-                            .setIndex(index)
-                            .setPrompt(prompt)
-                            .setNegativePrompt(spec.getNegativePrompt())
-                            .addControlnets(dev.cnfarm.proto.v1.ControlNetInput.newBuilder().setImage(control)
-                                    .setScale(spec.getControlScale()).setStart(spec.getControlStart())
-                                    .setEnd(spec.getControlEnd()).setMode(spec.getControlMode())
-                                    .setPreprocessor(spec.getPreprocessor()).putAllPreprocessorParams(spec.getPreprocessorParamsMap())
-                                    .setResizeMode(spec.getResizeMode()))
-                            .addAllControlnets(spec.getAdditionalControlnetsList())
-                            .setGuessMode(spec.getGuessMode())
-                            .setEta(spec.getEta())
-                            .setSeed(seed)
-                            .setSteps(spec.getSteps())
-                            .setWidth(spec.getWidth())
-                            .setHeight(spec.getHeight())
-                            .setGuidanceScale(spec.getGuidanceScale())
-                            .setScheduler(spec.getScheduler())
-                            .setModel(spec.getModel())
-                            .setOutputKey(ObjectKeys.output(tenant, jobId, index))
-                            .setReleasedAtMs(releasedAtMs)
-                            .build());
-                    index++;
-                }
-            }
+        int count = (int) taskCount(spec);
+        List<RenderTask> tasks = new ArrayList<>(count);
+        for (int index = 0; index < count; index++) {
+            tasks.add(task(jobId, tenant, spec, index, releasedAtMs));
         }
         return tasks;
+    }
+
+    /** The task at one index of the matrix, made without expanding the rest (the scheduler releases tasks one by one). */
+    public static RenderTask task(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {
+        int seeds = spec.getSeedsCount();
+        int images = spec.getControlImagesCount();
+        long seed = spec.getSeeds(index % seeds);
+        ObjectRef control = spec.getControlImages((index / seeds) % images);
+        String prompt = spec.getPrompts(index / (seeds * images));
+        return RenderTask.newBuilder()
+                .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
+                .setTaskId(taskId(jobId, index))
+                .setJobId(jobId)
+                .setTenant(tenant)
+                .setIndex(index)
+                .setPrompt(prompt)
+                .setNegativePrompt(spec.getNegativePrompt())
+                .addControlnets(ControlNetInput.newBuilder().setImage(control)
+                        .setScale(spec.getControlScale()).setStart(spec.getControlStart())
+                        .setEnd(spec.getControlEnd()).setMode(spec.getControlMode())
+                        .setPreprocessor(spec.getPreprocessor()).putAllPreprocessorParams(spec.getPreprocessorParamsMap())
+                        .setResizeMode(spec.getResizeMode()))
+                .addAllControlnets(spec.getAdditionalControlnetsList())
+                .setGuessMode(spec.getGuessMode())
+                .setEta(spec.getEta())
+                .setSeed(seed)
+                .setSteps(spec.getSteps())
+                .setWidth(spec.getWidth())
+                .setHeight(spec.getHeight())
+                .setGuidanceScale(spec.getGuidanceScale())
+                .setScheduler(spec.getScheduler())
+                .setModel(spec.getModel())
+                .setOutputKey(ObjectKeys.output(tenant, jobId, index))
+                .setReleasedAtMs(releasedAtMs)
+                .setRelease(1)
+                .build();
     }
 }
