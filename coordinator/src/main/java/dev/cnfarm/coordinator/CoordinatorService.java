@@ -11,7 +11,9 @@ import dev.cnfarm.coordinator.api.JobValidator;
 import dev.cnfarm.coordinator.http.ApiRoutes;
 import dev.cnfarm.coordinator.http.IndexPage;
 import dev.cnfarm.coordinator.http.JobSocket;
-import dev.cnfarm.coordinator.jobs.JobPublisher;
+import dev.cnfarm.coordinator.jobs.CommandPublisher;
+import dev.cnfarm.coordinator.jobs.JobActions;
+import dev.cnfarm.coordinator.scheduler.SchedulerService;
 import dev.cnfarm.coordinator.jobs.JobSubmitter;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.coordinator.state.StateFeed;
@@ -26,16 +28,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The coordinator process: REST API and websockets over Vert.x, the job view fed from Kafka, and
- * the transactional publisher of jobs and tasks. {@link #start} returns once the view has been
- * rebuilt from Kafka and the HTTP server listens.
+ * The coordinator process: REST API and websockets over Vert.x, the job view fed from Kafka, the
+ * command publisher, and the scheduler (Kafka Streams; one coordinator of several holds it at a
+ * time). {@link #start} returns once the view has been rebuilt from Kafka, the scheduler runs, and
+ * the HTTP server listens.
  */
 public final class CoordinatorService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorService.class);
 
     private final Vertx vertx;
     private final ObjectStore store;
-    private final JobPublisher publisher;
+    private final CommandPublisher publisher;
+    private final SchedulerService scheduler;
     private final StateFeed feed;
     private final JobView view;
     private final WorkerView workers;
@@ -53,14 +57,10 @@ public final class CoordinatorService implements AutoCloseable {
         this.vertx = Vertx.vertx();
         this.view = new JobView();
         this.workers = new WorkerView(config.worker().heartbeatMs());
-        this.publisher = new JobPublisher(config.kafka(), topics);
+        this.publisher = new CommandPublisher(config.kafka(), topics);
         this.feed = new StateFeed(config.kafka(), topics, view, workers);
+        this.scheduler = new SchedulerService(config.kafka(), topics, config.scheduler());
         this.sockets = new JobSocket(view);
-        // a job's last task has ended: record its final state on the jobs topic
-        view.onFinished(record -> vertx.executeBlocking(() -> {
-            publisher.update(record);
-            return null;
-        }, false).onFailure(e -> LOG.warn("final state of job {} not recorded: {}", record.getJobId(), e.getMessage())));
     }
 
     public static CoordinatorService start(FarmConfig config) {
@@ -68,14 +68,19 @@ public final class CoordinatorService implements AutoCloseable {
         CoordinatorService c = new CoordinatorService(config);
         try {
             c.feed.start();
+            c.scheduler.start();
             if (!c.feed.awaitReady(Duration.ofMinutes(5))) {
                 throw new IllegalStateException("the job view was not rebuilt from Kafka within 5 minutes");
+            }
+            if (!c.scheduler.awaitRunning(Duration.ofMinutes(5))) {
+                throw new IllegalStateException("the scheduler did not start within 5 minutes (state " + c.scheduler.state() + ")");
             }
             JobSubmitter submitter = new JobSubmitter(
                     new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob()), c.store::stat),
                     c.publisher, c.view);
             Router router = Router.router(c.vertx);
-            new ApiRoutes(c.vertx, submitter, c.view, c.workers, c.store, c.feed).mount(router);
+            new ApiRoutes(c.vertx, submitter, new JobActions(c.publisher, c.view), c.view, c.workers, c.store,
+                    () -> c.feed.isReady() && c.scheduler.isRunning()).mount(router);
             c.sockets.mount(router);
             new IndexPage(c.view).mount(router);
             c.server = c.vertx.createHttpServer().requestHandler(router)
@@ -116,6 +121,7 @@ public final class CoordinatorService implements AutoCloseable {
         if (server != null) {
             server.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
         }
+        scheduler.close();
         feed.close();
         publisher.close();
         store.close();

@@ -9,11 +9,11 @@ import dev.cnfarm.common.storage.StorageUnavailableException;
 import dev.cnfarm.coordinator.api.FieldError;
 import dev.cnfarm.coordinator.api.InvalidJobException;
 import dev.cnfarm.coordinator.jobs.IdempotencyConflictException;
+import dev.cnfarm.coordinator.jobs.JobActions;
 import dev.cnfarm.coordinator.jobs.JobNotStoredException;
 import dev.cnfarm.coordinator.jobs.JobSubmitter;
 import dev.cnfarm.coordinator.jobs.SubmitResult;
 import dev.cnfarm.coordinator.state.JobView;
-import dev.cnfarm.coordinator.state.StateFeed;
 import dev.cnfarm.coordinator.state.TaskSnapshot;
 import dev.cnfarm.coordinator.state.WorkerView;
 import io.vertx.core.Vertx;
@@ -47,15 +47,18 @@ public final class ApiRoutes {
     private final JobView view;
     private final WorkerView workers;
     private final ObjectStore store;
-    private final StateFeed feed;
+    private final JobActions actions;
+    private final java.util.function.BooleanSupplier ready;
 
-    public ApiRoutes(Vertx vertx, JobSubmitter submitter, JobView view, WorkerView workers, ObjectStore store, StateFeed feed) {
+    public ApiRoutes(Vertx vertx, JobSubmitter submitter, JobActions actions, JobView view, WorkerView workers, ObjectStore store,
+                     java.util.function.BooleanSupplier ready) {
         this.vertx = vertx;
         this.submitter = submitter;
         this.view = view;
         this.workers = workers;
         this.store = store;
-        this.feed = feed;
+        this.actions = actions;
+        this.ready = ready;
     }
 
     public void mount(Router router) {
@@ -64,12 +67,16 @@ public final class ApiRoutes {
         router.get("/api/v1/jobs").handler(this::list);
         router.get("/api/v1/jobs/:id").handler(this::get);
         router.get("/api/v1/jobs/:id/outputs").handler(this::outputs);
+        router.post("/api/v1/jobs/:id/cancel").handler(ctx -> act(ctx, id -> actions.cancel(TENANT, id)));
+        router.post("/api/v1/jobs/:id/suspend").handler(ctx -> act(ctx, id -> actions.suspend(TENANT, id)));
+        router.post("/api/v1/jobs/:id/resume").handler(ctx -> act(ctx, id -> actions.resume(TENANT, id)));
+        router.put("/api/v1/jobs/:id/priority").handler(BodyHandler.create().setBodyLimit(4096)).handler(this::priority);
         router.post("/api/v1/uploads").handler(this::upload);
         router.get("/api/v1/workers").handler(ctx -> Responses.json(ctx, 200, Map.of("workers", workers.list())));
         router.get("/health").handler(ctx -> Responses.json(ctx, 200, Map.of("status", "ok")));
         router.get("/health/ready").handler(ctx -> {
-            boolean ready = feed.isReady();
-            Responses.json(ctx, ready ? 200 : 503, Map.of("ready", ready, "jobs", view.jobCount()));
+            boolean isReady = ready.getAsBoolean();
+            Responses.json(ctx, isReady ? 200 : 503, Map.of("ready", isReady, "jobs", view.jobCount()));
         });
     }
 
@@ -108,6 +115,50 @@ public final class ApiRoutes {
                 Responses.error(ctx, 500, "internal error: " + e);
             }
         });
+    }
+
+    /** Runs an action on a job off the event loop and answers 202 with the job as it stands. */
+    private void act(RoutingContext ctx, java.util.function.Consumer<String> action) {
+        String id = ctx.pathParam("id");
+        vertx.executeBlocking(() -> {
+            action.accept(id);
+            return null;
+        }, false).onComplete(ar -> {
+            if (ar.succeeded()) {
+                Responses.json(ctx, 202, Map.of("accepted", true, "job", view.summary(id).orElseThrow()));
+                return;
+            }
+            Throwable e = ar.cause();
+            if (e instanceof JobActions.JobNotFoundException) {
+                Responses.error(ctx, 404, e.getMessage());
+            } else if (e instanceof JobActions.JobStateException) {
+                Responses.error(ctx, 409, e.getMessage());
+            } else if (e instanceof IllegalArgumentException) {
+                Responses.error(ctx, 400, e.getMessage(), List.of(new FieldError("priority", e.getMessage())));
+            } else if (e instanceof JobNotStoredException) {
+                Responses.error(ctx, 503, "the request could not be recorded just now; try again: " + e.getMessage());
+            } else {
+                LOG.error("job action failed", e);
+                Responses.error(ctx, 500, "internal error: " + e);
+            }
+        });
+    }
+
+    private void priority(RoutingContext ctx) {
+        int priority;
+        try {
+            var node = Json.mapper().readTree(ctx.body().asString());
+            if (node == null || !node.path("priority").canConvertToInt() || !node.path("priority").isIntegralNumber()) {
+                throw new IllegalArgumentException();
+            }
+            priority = node.get("priority").asInt();
+        } catch (Exception e) {
+            Responses.error(ctx, 400, "send {\"priority\": N} with N a whole number from " + JobActions.MIN_PRIORITY + " to "
+                    + JobActions.MAX_PRIORITY, List.of(new FieldError("priority", "must be a whole number from "
+                    + JobActions.MIN_PRIORITY + " to " + JobActions.MAX_PRIORITY)));
+            return;
+        }
+        act(ctx, id -> actions.setPriority(TENANT, id, priority));
     }
 
     private void list(RoutingContext ctx) {

@@ -9,22 +9,24 @@ import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.JobState;
-import dev.cnfarm.proto.v1.RenderTask;
 import dev.cnfarm.proto.v1.SchemaVersion;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.UUID;
 
 /**
- * Takes a job from request body to Kafka: parse, validate, check the idempotency key, expand into
- * tasks, record job and tasks in one transaction. Blocking; called off the event loop.
+ * Takes a job from request body to Kafka: parse, validate, check the idempotency key, and send it
+ * to the scheduler, which releases its tasks as workers have room. Blocking; called off the event loop.
+ *
+ * <p>A job submitted with an idempotency key gets an id derived from tenant and key, so the same
+ * key submitted twice names the same job even through two coordinators: the scheduler keeps the
+ * first submission and ignores the second.
  */
 public final class JobSubmitter {
     private final JobValidator validator;
-    private final JobPublisher publisher;
+    private final CommandPublisher publisher;
     private final JobView view;
 
-    public JobSubmitter(JobValidator validator, JobPublisher publisher, JobView view) {
+    public JobSubmitter(JobValidator validator, CommandPublisher publisher, JobView view) {
         this.validator = validator;
         this.publisher = publisher;
         this.view = view;
@@ -68,7 +70,8 @@ public final class JobSubmitter {
         if (dryRun) {
             return new SubmitResult("", false, count, estimate, validated.missingImages().size());
         }
-        String jobId = "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
+        String jobId = idempotencyKey == null ? "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20)
+                : jobIdFor(tenant, idempotencyKey);
         long now = System.currentTimeMillis();
         JobRecord record = JobRecord.newBuilder()
                 .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
@@ -82,11 +85,15 @@ public final class JobSubmitter {
                 .setIdempotencyKey(idempotencyKey == null ? "" : idempotencyKey)
                 .setRequestSha256(requestSha)
                 .build();
-        List<RenderTask> tasks = JobExpander.expand(jobId, tenant, spec, now);
-        publisher.submit(record, tasks);
+        publisher.submit(record);
         // read-your-writes: the job is visible at once, before the state feed reads it back
         view.applyJob(record);
         return new SubmitResult(jobId, true, count, estimate, 0);
+    }
+
+    /** The id of the job an idempotency key names: the same for every coordinator. */
+    static String jobIdFor(String tenant, String idempotencyKey) {
+        return "job-" + Sha256.of((tenant + "\u0000" + idempotencyKey).getBytes(StandardCharsets.UTF_8)).substring(0, 20);
     }
 
     /** sha256 of the request re-serialized, so whitespace and field order do not matter. */

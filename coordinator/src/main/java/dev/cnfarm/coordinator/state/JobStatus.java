@@ -4,176 +4,159 @@ import dev.cnfarm.coordinator.jobs.JobExpander;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.JobState;
 import dev.cnfarm.proto.v1.TaskEvent;
+import dev.cnfarm.proto.v1.TaskStateRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The coordinator's view of one job, folded from its task events. Duplicate and late events are
- * harmless: a task in a terminal state stays there (at most one result is recorded per task), and
- * events of an attempt older than the newest one seen do not move a running task backwards.
+ * The view of one job: its record from the scheduler, each task's latest state from the
+ * task-state topic, and the step progress of running tasks. The scheduler decides everything;
+ * this only mirrors it, so every coordinator reading the same topics shows the same thing.
  */
 final class JobStatus {
     private JobRecord record;
-    private final TaskState[] tasks;
-    private int succeeded;
-    private int failed;
-    private int running;
-    private long startedAtMs;
-    private long finishedAtMs;
+    private final TaskView[] tasks;
+    private final int[] counts = new int[TaskPhase.values().length];
 
     JobStatus(JobRecord record) {
         this.record = record;
-        this.tasks = new TaskState[record.getTaskCount()];
+        this.tasks = new TaskView[record.getTaskCount()];
         for (int i = 0; i < tasks.length; i++) {
-            tasks[i] = new TaskState();
+            tasks[i] = new TaskView();
         }
+        counts[TaskPhase.QUEUED.ordinal()] = tasks.length;
     }
 
-    private static final class TaskState {
+    private static final class TaskView {
         TaskPhase phase = TaskPhase.QUEUED;
-        int attempt;
-        String worker = "";
+        TaskStateRecord state = TaskStateRecord.getDefaultInstance();
         int step;
         int totalSteps;
-        String outputKey = "";
-        String outputSha256 = "";
-        long outputSize;
-        long renderMs;
-        String error = "";
     }
 
     synchronized JobRecord record() {
         return record;
     }
 
-    /** A newer job record (state change, or the same job read again on replay). */
     synchronized void updateRecord(JobRecord newer) {
         this.record = newer;
-        if (isTerminalState(newer.getState()) && finishedAtMs == 0) {
-            finishedAtMs = newer.getUpdatedAtMs();
-        }
     }
 
-    /**
-     * Applies a task event.
-     *
-     * @return the resulting update, or null when the event changed nothing (duplicate, stale, unknown task)
-     */
-    synchronized JobUpdate apply(TaskEvent e) {
+    /** A task's new state from the scheduler; null when it changed nothing (a repeat seen on replay). */
+    synchronized JobUpdate apply(TaskStateRecord s) {
+        int i = (int) s.getTaskIndex();
+        if (i < 0 || i >= tasks.length) {
+            return null;
+        }
+        TaskView t = tasks[i];
+        if (s.equals(t.state)) {
+            return null;
+        }
+        TaskPhase next = TaskPhase.of(s);
+        counts[t.phase.ordinal()]--;
+        counts[next.ordinal()]++;
+        if (next != TaskPhase.RUNNING || s.getRelease() != t.state.getRelease() || s.getDelivery() != t.state.getDelivery()) {
+            t.step = 0;
+        }
+        if (next.terminal()) {
+            t.step = t.totalSteps = Math.max(t.totalSteps, 1);
+        }
+        t.phase = next;
+        t.state = s;
+        return new JobUpdate("task", next.eventName(), summary(), snapshot(i));
+    }
+
+    /** Step progress of the attempt that holds a running task; other attempts' progress is ignored. */
+    synchronized JobUpdate applyProgress(TaskEvent e) {
         int i = (int) e.getTaskIndex();
         if (i < 0 || i >= tasks.length) {
             return null;
         }
-        TaskState t = tasks[i];
-        if (t.phase.terminal() || e.getAttempt() < t.attempt) {
+        TaskView t = tasks[i];
+        if (t.phase != TaskPhase.RUNNING || Math.max(1, e.getRelease()) != t.state.getRelease() || e.getAttempt() != t.state.getDelivery()) {
             return null;
         }
-        String event;
-        switch (e.getKindCase()) {
-            case STARTED -> {
-                setPhase(t, TaskPhase.RUNNING);
-                t.attempt = e.getAttempt();
-                t.worker = e.getWorkerId();
-                t.step = 0;
-                if (startedAtMs == 0) {
-                    startedAtMs = e.getAtMs();
-                }
-                event = "started";
-            }
-            case PROGRESS -> {
-                if (t.phase != TaskPhase.RUNNING || e.getAttempt() != t.attempt) {
-                    return null;
-                }
-                t.step = e.getProgress().getStep();
-                t.totalSteps = e.getProgress().getTotalSteps();
-                event = "progress";
-            }
-            case RESULT -> {
-                setPhase(t, TaskPhase.SUCCEEDED);
-                t.attempt = e.getAttempt();
-                t.worker = e.getWorkerId();
-                t.step = t.totalSteps = Math.max(t.totalSteps, 1);
-                t.outputKey = e.getResult().getOutput().getKey();
-                t.outputSha256 = e.getResult().getOutput().getSha256();
-                t.outputSize = e.getResult().getOutput().getSizeBytes();
-                t.renderMs = e.getResult().getTimings().getRenderMs();
-                t.error = "";
-                event = "result";
-            }
-            case FAILED -> {
-                t.attempt = e.getAttempt();
-                t.worker = e.getWorkerId();
-                t.error = e.getFailed().getCause().name().replace("FAILURE_CAUSE_", "").toLowerCase(Locale.ROOT)
-                        + ": " + e.getFailed().getMessage();
-                // a retryable failure puts the task back in the queue; a final one ends it
-                setPhase(t, e.getFailed().getRetryable() ? TaskPhase.QUEUED : TaskPhase.FAILED);
-                event = "failed";
-            }
-            default -> {
-                return null;
-            }
-        }
-        if (allDone() && finishedAtMs == 0) {
-            finishedAtMs = e.getAtMs();
-        }
-        String preview = e.hasProgress() && !e.getProgress().getPreviewPng().isEmpty()
-                ? java.util.Base64.getEncoder().encodeToString(e.getProgress().getPreviewPng().toByteArray()) : null;
-        return new JobUpdate("task", event, summary(), snapshot(i), preview);
+        t.step = e.getProgress().getStep();
+        t.totalSteps = e.getProgress().getTotalSteps();
+        String preview = e.getProgress().getPreviewPng().isEmpty() ? null
+                : java.util.Base64.getEncoder().encodeToString(e.getProgress().getPreviewPng().toByteArray());
+        return new JobUpdate("task", "progress", summary(), snapshot(i), preview);
     }
 
-    private void setPhase(TaskState t, TaskPhase next) {
-        if (t.phase == TaskPhase.RUNNING) {
-            running--;
-        }
-        if (next == TaskPhase.RUNNING) {
-            running++;
-        } else if (next == TaskPhase.SUCCEEDED) {
-            succeeded++;
-        } else if (next == TaskPhase.FAILED) {
-            failed++;
-        }
-        t.phase = next;
+    private int count(TaskPhase p) {
+        return counts[p.ordinal()];
     }
 
     synchronized boolean allDone() {
-        return succeeded + failed == tasks.length;
+        return count(TaskPhase.SUCCEEDED) + count(TaskPhase.FAILED) + count(TaskPhase.CANCELLED) == tasks.length;
     }
 
-    /** The job state implied by the tasks (the record's own state wins once it is terminal). */
-    synchronized JobState derivedState() {
-        if (isTerminalState(record.getState())) {
-            return record.getState();
+    /** The record's state, except that a job whose tasks have all ended shows it before the scheduler's record arrives. */
+    synchronized JobState state() {
+        JobState s = record.getState();
+        if (isTerminalState(s)) {
+            return s;
         }
         if (allDone()) {
-            return failed > 0 ? JobState.JOB_STATE_FAILED : JobState.JOB_STATE_SUCCEEDED;
+            return count(TaskPhase.FAILED) > 0 ? JobState.JOB_STATE_FAILED : JobState.JOB_STATE_SUCCEEDED;
         }
-        return startedAtMs > 0 ? JobState.JOB_STATE_RUNNING : JobState.JOB_STATE_SUBMITTED;
+        if (s == JobState.JOB_STATE_SUBMITTED && count(TaskPhase.RUNNING) + count(TaskPhase.SUCCEEDED) + count(TaskPhase.FAILED) > 0) {
+            return JobState.JOB_STATE_RUNNING;
+        }
+        return s;
     }
 
     synchronized JobSummary summary() {
         double steps = 0;
-        for (TaskState t : tasks) {
+        long firstStart = record.getStartedAtMs();
+        for (TaskView t : tasks) {
             if (t.phase.terminal()) {
                 steps += 1;
             } else if (t.phase == TaskPhase.RUNNING && t.totalSteps > 0) {
                 steps += (double) t.step / t.totalSteps;
             }
+            if (t.state.getStartedAtMs() > 0 && (firstStart == 0 || t.state.getStartedAtMs() < firstStart)) {
+                firstStart = t.state.getStartedAtMs();
+            }
+        }
+        JobState state = state();
+        int succeeded = count(TaskPhase.SUCCEEDED);
+        int failed = count(TaskPhase.FAILED);
+        int running = count(TaskPhase.RUNNING);
+        int cancelled = count(TaskPhase.CANCELLED);
+        int queued = tasks.length - succeeded - failed - running - cancelled;
+        if (state == JobState.JOB_STATE_CANCELLED) {
+            // tasks never released have no state of their own: the job's cancellation ended them
+            cancelled += queued + running;
+            queued = running = 0;
+            steps = tasks.length;
         }
         double progress = tasks.length == 0 ? 1 : steps / tasks.length;
-        long end = finishedAtMs > 0 ? finishedAtMs : System.currentTimeMillis();
-        double elapsedS = startedAtMs > 0 ? Math.max(0.001, (end - startedAtMs) / 1000.0) : 0;
+        long finished = record.getFinishedAtMs();
+        if (finished == 0 && allDone()) {
+            finished = lastUpdate();
+        }
+        long end = finished > 0 ? finished : System.currentTimeMillis();
+        double elapsedS = firstStart > 0 ? Math.max(0.001, (end - firstStart) / 1000.0) : 0;
         double rate = elapsedS > 0 ? succeeded / elapsedS : 0;
         long eta = -1;
-        if (allDone()) {
+        if (isTerminalState(state)) {
             eta = 0;
         } else if (progress > 0 && elapsedS > 0) {
             eta = Math.round(elapsedS * (1 - progress) / progress);
         }
-        int queued = tasks.length - succeeded - failed - running;
-        return new JobSummary(record.getJobId(), record.getSpec().getName(), record.getTenant(), stateName(derivedState()),
-                tasks.length, queued, running, succeeded, failed, progress, record.getSubmittedAtMs(), startedAtMs,
-                finishedAtMs, rate, eta);
+        return new JobSummary(record.getJobId(), record.getSpec().getName(), record.getTenant(), stateName(state),
+                record.getSpec().getPriority(), tasks.length, queued, running, succeeded, failed, cancelled, progress,
+                record.getSubmittedAtMs(), firstStart, finished, rate, eta);
+    }
+
+    private long lastUpdate() {
+        long last = 0;
+        for (TaskView t : tasks) {
+            last = Math.max(last, t.state.getUpdatedAtMs());
+        }
+        return last;
     }
 
     synchronized JobSnapshot snapshot() {
@@ -194,10 +177,24 @@ final class JobStatus {
         return out;
     }
 
+    /** Render time of the task at this index once it has succeeded, else -1. */
+    synchronized long renderMs(int index) {
+        TaskView t = tasks[index];
+        return t.phase == TaskPhase.SUCCEEDED ? t.state.getResult().getTimings().getRenderMs() : -1;
+    }
+
     private TaskSnapshot snapshot(int i) {
-        TaskState t = tasks[i];
+        TaskView t = tasks[i];
+        TaskStateRecord s = t.state;
+        String error = s.getLastError().isEmpty() ? ""
+                : s.getLastCause().name().replace("FAILURE_CAUSE_", "").toLowerCase(Locale.ROOT) + ": " + s.getLastError();
+        if (t.phase == TaskPhase.SUCCEEDED) {
+            error = "";
+        }
+        var out = s.getResult().getOutput();
         return new TaskSnapshot(i, JobExpander.taskId(record.getJobId(), i), t.phase.name().toLowerCase(Locale.ROOT),
-                t.attempt, t.worker, t.step, t.totalSteps, t.outputKey, t.outputSha256, t.outputSize, t.renderMs, t.error);
+                s.getRelease(), s.getWorkerId(), t.step, t.totalSteps, out.getKey(), out.getSha256(), out.getSizeBytes(),
+                s.getResult().getTimings().getRenderMs(), error);
     }
 
     static boolean isTerminalState(JobState s) {

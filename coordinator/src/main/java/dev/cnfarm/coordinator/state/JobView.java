@@ -3,6 +3,7 @@ package dev.cnfarm.coordinator.state;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.JobState;
 import dev.cnfarm.proto.v1.TaskEvent;
+import dev.cnfarm.proto.v1.TaskStateRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -12,43 +13,40 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * The coordinator's in-memory read model of all jobs, rebuilt from the jobs and task-events topics
- * at start and kept current by {@link StateFeed}. Every coordinator that reads the same topics
- * computes the same view. Listeners hear every change (for websockets) and every job that has just
- * finished (so its final state is recorded on the jobs topic).
+ * The coordinator's in-memory read model of all jobs: job records and task states as the scheduler
+ * wrote them (rebuilt from the compacted jobs and task-state topics at start and kept current by
+ * {@link StateFeed}), plus the live step progress of running tasks. Every coordinator that reads the
+ * same topics computes the same view. Listeners hear every change (for websockets).
  */
 public final class JobView {
-    /** Events for a job not seen yet are held this long in count before being dropped. */
+    /** Task states for a job not seen yet are held, up to this many, until its record arrives. */
     private static final int MAX_PENDING_PER_JOB = 100_000;
 
     private final Map<String, JobStatus> jobs = new ConcurrentHashMap<>();
     private final Map<String, String> jobByIdempotencyKey = new ConcurrentHashMap<>();
-    private final Map<String, List<TaskEvent>> pending = new ConcurrentHashMap<>();
+    private final Map<String, List<TaskStateRecord>> pending = new ConcurrentHashMap<>();
     private final List<Consumer<JobUpdate>> updateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final List<Consumer<JobRecord>> finishListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RenderCostModel cost = new RenderCostModel();
 
     public void onUpdate(Consumer<JobUpdate> listener) {
         updateListeners.add(listener);
     }
 
-    /** Told once per job, when its last task ends and its record does not yet say so. */
-    public void onFinished(Consumer<JobRecord> listener) {
-        finishListeners.add(listener);
-    }
-
-    /** A job record read from the jobs topic (new job, or a state change). */
+    /** A job record: a new job (submitted here, or read from the jobs topic), or a state change from the scheduler. */
     public void applyJob(JobRecord record) {
         JobStatus existing = jobs.get(record.getJobId());
         if (existing == null) {
             JobStatus status = new JobStatus(record);
-            jobs.put(record.getJobId(), status);
+            if (jobs.putIfAbsent(record.getJobId(), status) != null) {
+                applyJob(record);
+                return;
+            }
             if (!record.getIdempotencyKey().isEmpty()) {
                 jobByIdempotencyKey.put(idemKey(record.getTenant(), record.getIdempotencyKey()), record.getJobId());
             }
-            List<TaskEvent> held = pending.remove(record.getJobId());
+            List<TaskStateRecord> held = pending.remove(record.getJobId());
             if (held != null) {
-                held.forEach(this::applyEvent);
+                held.forEach(this::applyTaskState);
             }
             notify(new JobUpdate("job", "submitted", status.summary(), null));
         } else {
@@ -57,38 +55,42 @@ public final class JobView {
         }
     }
 
-    /** A task event (from the task-events or progress topic). */
-    public void applyEvent(TaskEvent event) {
-        JobStatus status = jobs.get(event.getJobId());
+    /** A task's state from the scheduler (the task-state topic). */
+    public void applyTaskState(TaskStateRecord state) {
+        JobStatus status = jobs.get(state.getJobId());
         if (status == null) {
-            // the job's record may be in a partition not read yet; hold the event until it is
-            List<TaskEvent> held = pending.computeIfAbsent(event.getJobId(), k -> new ArrayList<>());
+            // the job's record may be in a partition not read yet; hold the state until it is
+            List<TaskStateRecord> held = pending.computeIfAbsent(state.getJobId(), k -> new ArrayList<>());
             synchronized (held) {
                 if (held.size() < MAX_PENDING_PER_JOB) {
-                    held.add(event);
+                    held.add(state);
                 }
             }
             return;
         }
-        JobUpdate update = status.apply(event);
+        boolean wasDone = status.allDone();
+        JobUpdate update = status.apply(state);
         if (update == null) {
             return;
         }
-        if (event.hasResult()) {
-            RenderCostModel.observe(cost, status.record(), event.getResult().getTimings().getRenderMs());
+        if (state.getPhase() == dev.cnfarm.proto.v1.TaskPhase.TASK_PHASE_SUCCEEDED) {
+            RenderCostModel.observe(cost, status.record(), state.getResult().getTimings().getRenderMs());
         }
         notify(update);
-        JobRecord rec = status.record();
-        if (status.allDone() && !JobStatus.isTerminalState(rec.getState())) {
-            JobRecord finished = rec.toBuilder()
-                    .setState(status.derivedState())
-                    .setUpdatedAtMs(System.currentTimeMillis())
-                    .setSucceededCount(update.job().succeeded())
-                    .setFailedCount(update.job().failed())
-                    .build();
-            status.updateRecord(finished);
+        if (!wasDone && status.allDone()) {
             notify(new JobUpdate("job", "state", status.summary(), null));
-            finishListeners.forEach(l -> l.accept(finished));
+        }
+    }
+
+    /** Step progress from a worker (the progress topic); only the attempt that holds the task counts. */
+    public void applyProgress(TaskEvent event) {
+        JobStatus status = jobs.get(event.getJobId());
+        if (status == null || !event.hasProgress()) {
+            return;
+        }
+        JobUpdate update = status.applyProgress(event);
+        if (update != null) {
+            notify(update);
         }
     }
 

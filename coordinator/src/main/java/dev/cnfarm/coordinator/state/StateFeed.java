@@ -6,6 +6,7 @@ import dev.cnfarm.common.kafka.ProtoCodec;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.TaskEvent;
+import dev.cnfarm.proto.v1.TaskStateRecord;
 import dev.cnfarm.proto.v1.WorkerStatus;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,10 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Feeds the {@link JobView} and {@link WorkerView} from Kafka. On start it replays the jobs topic, then the task events,
- * from the beginning (Kafka is the system of record, so this rebuilds everything a previous
- * coordinator knew), and is ready once it has caught up; afterwards it follows all three topics
- * live, with the workers' heartbeats. Progress is read from the end only: it is lossy and only matters while it is fresh.
+ * Feeds the {@link JobView} and {@link WorkerView} from Kafka. On start it replays the compacted
+ * jobs topic, then the compacted task-state topic, from the beginning (Kafka is the system of
+ * record, so this rebuilds everything a previous coordinator knew), and is ready once it has
+ * caught up; afterwards it follows them live, with the workers' heartbeats. Progress is read from
+ * the end only: it is lossy and only matters while it is fresh.
  */
 public final class StateFeed implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StateFeed.class);
@@ -67,7 +69,7 @@ public final class StateFeed implements AutoCloseable {
     private void run() {
         try {
             List<TopicPartition> jobParts = partitions(topics.jobs());
-            List<TopicPartition> eventParts = partitions(topics.taskEvents());
+            List<TopicPartition> stateParts = partitions(topics.taskState());
             List<TopicPartition> progressParts = partitions(topics.progress());
             List<TopicPartition> workerParts = partitions(topics.workers());
 
@@ -76,9 +78,9 @@ public final class StateFeed implements AutoCloseable {
             consumer.seekToBeginning(jobParts);
             drainTo(consumer.endOffsets(jobParts));
 
-            // 2. every task event, then live
+            // 2. every task's latest state, then live
             List<TopicPartition> all = new ArrayList<>(jobParts);
-            all.addAll(eventParts);
+            all.addAll(stateParts);
             all.addAll(progressParts);
             all.addAll(workerParts);
             Map<TopicPartition, Long> positions = new java.util.HashMap<>();
@@ -87,10 +89,10 @@ public final class StateFeed implements AutoCloseable {
             }
             consumer.assign(all);
             positions.forEach(consumer::seek);
-            consumer.seekToBeginning(eventParts);
+            consumer.seekToBeginning(stateParts);
             consumer.seekToEnd(progressParts);
             consumer.seekToBeginning(workerParts); // compacted: the latest heartbeat of every worker
-            drainTo(consumer.endOffsets(eventParts));
+            drainTo(consumer.endOffsets(stateParts));
             ready.countDown();
             LOG.info("state rebuilt from {} records: {} jobs", replayedRecords, view.jobCount());
 
@@ -130,8 +132,10 @@ public final class StateFeed implements AutoCloseable {
                 ProtoCodec.parse(JobRecord.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyJob);
             } else if (r.topic().equals(topics.workers())) {
                 ProtoCodec.parse(WorkerStatus.parser(), r.value(), r.topic(), r.offset()).ifPresent(workers::apply);
+            } else if (r.topic().equals(topics.taskState())) {
+                ProtoCodec.parse(TaskStateRecord.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyTaskState);
             } else {
-                ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyEvent);
+                ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyProgress);
             }
         } catch (RuntimeException e) {
             // one bad record (or a failing listener) must not stop the view for everyone

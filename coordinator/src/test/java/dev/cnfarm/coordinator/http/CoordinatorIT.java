@@ -46,7 +46,9 @@ class CoordinatorIT {
     @BeforeAll
     void start() throws Exception {
         infra = FarmTestInfra.embedded(Files.createTempDirectory("coordinator-it"));
-        config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.COORDINATOR_MAX_TASKS, "500");
+        // no workers run here: a wide window lets every task be released, so the test can see them all
+        config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.COORDINATOR_MAX_TASKS, "500")
+                .with(ConfigKeys.SCHEDULER_MIN_WINDOW, "1000");
         try (ObjectStore store = new MinioObjectStore(config.s3())) {
             byte[] png = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
             controlKey = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
@@ -82,7 +84,7 @@ class CoordinatorIT {
     }
 
     @Test
-    void submitRecordsTheJobAndReleasesEveryTask() throws Exception {
+    void submitRecordsTheJobAndTheSchedulerReleasesItsTasks() throws Exception {
         HttpResponse<String> r = post("/api/v1/jobs", job(""), null);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         JsonNode body = Json.mapper().readTree(r.body());
@@ -91,7 +93,7 @@ class CoordinatorIT {
         assertThat(body.at("/quote/estimated_gpu_seconds").asDouble()).isGreaterThan(0);
 
         JsonNode snapshot = Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body());
-        assertThat(snapshot.at("/job/state").asText()).isEqualTo("submitted");
+        assertThat(snapshot.at("/job/state").asText()).as("no worker runs here").isEqualTo("submitted");
         assertThat(snapshot.at("/job/task_count").asInt()).isEqualTo(6);
         assertThat(snapshot.get("tasks")).hasSize(6);
 
@@ -137,6 +139,45 @@ class CoordinatorIT {
         HttpResponse<String> other = post("/api/v1/jobs", job(",\"priority\":5"), "key-1");
         assertThat(other.statusCode()).isEqualTo(409);
         assertThat(other.body()).contains("Idempotency-Key");
+    }
+
+    @Test
+    void jobsCanBeSuspendedResumedReprioritisedAndCancelled() throws Exception {
+        String jobId = Json.mapper().readTree(post("/api/v1/jobs", job(""), null).body()).get("job_id").asText();
+        assertThat(post("/api/v1/jobs/" + jobId + "/suspend", "", null).statusCode()).isEqualTo(202);
+        awaitState(jobId, "suspended");
+        HttpResponse<String> twice = post("/api/v1/jobs/" + jobId + "/suspend", "", null);
+        assertThat(twice.statusCode()).isEqualTo(409);
+        assertThat(twice.body()).contains("already suspended");
+        assertThat(post("/api/v1/jobs/" + jobId + "/resume", "", null).statusCode()).isEqualTo(202);
+        awaitState(jobId, "submitted");
+
+        HttpResponse<String> p = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": 50}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(p.statusCode()).as(p.body()).isEqualTo(202);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() ->
+                Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body()).at("/job/priority").asInt() == 50);
+        HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": \"high\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("priority").contains("-100");
+        HttpResponse<String> range = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": 1000}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(range.statusCode()).isEqualTo(400);
+
+        assertThat(post("/api/v1/jobs/" + jobId + "/cancel", "", null).statusCode()).isEqualTo(202);
+        awaitState(jobId, "cancelled");
+        JsonNode snap = Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body());
+        assertThat(snap.at("/job/cancelled").asInt()).isEqualTo(6);
+        HttpResponse<String> again = post("/api/v1/jobs/" + jobId + "/cancel", "", null);
+        assertThat(again.statusCode()).isEqualTo(409);
+        assertThat(again.body()).contains("already ended");
+        assertThat(post("/api/v1/jobs/job-nope/cancel", "", null).statusCode()).isEqualTo(404);
+    }
+
+    private void awaitState(String jobId, String state) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() ->
+                Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body()).at("/job/state").asText().equals(state));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -203,6 +244,13 @@ class CoordinatorIT {
             JsonNode b = Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body());
             assertThat(a.get("tasks")).isEqualTo(b.get("tasks"));
             assertThat(a.at("/job/task_count")).isEqualTo(b.at("/job/task_count"));
+            // the same idempotency key through either coordinator names one job
+            HttpResponse<String> viaFirst = post("/api/v1/jobs", job(",\"priority\":3"), "key-both");
+            HttpResponse<String> viaSecond = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + second.port() + "/api/v1/jobs"))
+                    .header("Idempotency-Key", "key-both").POST(HttpRequest.BodyPublishers.ofString(job(",\"priority\":3")))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(Json.mapper().readTree(viaSecond.body()).get("job_id").asText())
+                    .isEqualTo(Json.mapper().readTree(viaFirst.body()).get("job_id").asText());
         }
     }
 

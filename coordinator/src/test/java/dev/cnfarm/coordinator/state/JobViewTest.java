@@ -8,21 +8,20 @@ import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.JobState;
 import dev.cnfarm.proto.v1.ObjectRef;
 import dev.cnfarm.proto.v1.TaskEvent;
-import dev.cnfarm.proto.v1.TaskFailed;
+import dev.cnfarm.proto.v1.TaskPhase;
 import dev.cnfarm.proto.v1.TaskProgress;
 import dev.cnfarm.proto.v1.TaskResult;
-import dev.cnfarm.proto.v1.TaskStarted;
+import dev.cnfarm.proto.v1.TaskStateRecord;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+/** The view mirrors the scheduler's task states and adds live progress. */
 class JobViewTest {
     private final JobView view = new JobView();
-    private final List<JobRecord> finished = new ArrayList<>();
     private final List<JobUpdate> updates = new ArrayList<>();
 
     JobViewTest() {
-        view.onFinished(finished::add);
         view.onUpdate(updates::add);
     }
 
@@ -32,69 +31,81 @@ class JobViewTest {
                 .setSpec(JobSpec.newBuilder().setSteps(4).setWidth(64).setHeight(64)).build();
     }
 
-    private static TaskEvent.Builder ev(String job, int index, int attempt) {
-        return TaskEvent.newBuilder().setSchemaVersion(1).setJobId(job).setTaskId(job + "-" + index).setTaskIndex(index)
-                .setWorkerId("w").setAttempt(attempt).setAtMs(1000 + index);
+    private static TaskStateRecord.Builder state(String job, int index, TaskPhase phase, int release, int delivery) {
+        return TaskStateRecord.newBuilder().setJobId(job).setTaskId(job + "-" + index).setTaskIndex(index).setPhase(phase)
+                .setRelease(release).setDelivery(delivery).setWorkerId("w").setUpdatedAtMs(1000 + index).setStartedAtMs(900);
     }
 
-    private static TaskEvent result(String job, int index, int attempt) {
-        return ev(job, index, attempt).setResult(TaskResult.newBuilder()
+    private static TaskStateRecord succeeded(String job, int index) {
+        return state(job, index, TaskPhase.TASK_PHASE_SUCCEEDED, 1, 1).setResult(TaskResult.newBuilder()
                 .setOutput(ObjectRef.newBuilder().setKey("k" + index).setSha256("s").setSizeBytes(10))).build();
     }
 
+    private static TaskEvent progress(String job, int index, int release, int delivery, int step) {
+        return TaskEvent.newBuilder().setJobId(job).setTaskId(job + "-" + index).setTaskIndex(index).setRelease(release)
+                .setAttempt(delivery).setProgress(TaskProgress.newBuilder().setStep(step).setTotalSteps(4)).build();
+    }
+
     @Test
-    void jobFinishesOnceWhenEveryTaskHasAResult() {
-        view.applyJob(job("j", 2));
-        view.applyEvent(ev("j", 0, 1).setStarted(TaskStarted.getDefaultInstance()).build());
-        view.applyEvent(ev("j", 0, 1).setProgress(TaskProgress.newBuilder().setStep(2).setTotalSteps(4)).build());
-        assertThat(view.summary("j").orElseThrow().progress()).isEqualTo(0.25);
-        view.applyEvent(result("j", 0, 1));
-        view.applyEvent(result("j", 0, 1)); // duplicate from a redelivery: dropped
+    void countsAndProgressFollowTheTaskStates() {
+        view.applyJob(job("j", 3));
+        assertThat(view.summary("j").orElseThrow().queued()).isEqualTo(3);
+        view.applyTaskState(state("j", 0, TaskPhase.TASK_PHASE_RUNNING, 1, 1).build());
+        view.applyProgress(progress("j", 0, 1, 1, 2));
+        JobSummary s = view.summary("j").orElseThrow();
+        assertThat(s.running()).isEqualTo(1);
+        assertThat(s.queued()).isEqualTo(2);
+        assertThat(s.state()).isEqualTo("running");
+        assertThat(s.progress()).isCloseTo(0.5 / 3, org.assertj.core.data.Offset.offset(1e-9));
+        view.applyTaskState(succeeded("j", 0));
+        view.applyTaskState(succeeded("j", 0)); // read again on replay: no change, no update
+        assertThat(updates.stream().filter(u -> "result".equals(u.event()))).hasSize(1);
         assertThat(view.summary("j").orElseThrow().succeeded()).isEqualTo(1);
-        assertThat(finished).isEmpty();
-        view.applyEvent(result("j", 1, 1));
-        assertThat(finished).singleElement().satisfies(r -> assertThat(r.getState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED));
-        assertThat(view.summary("j").orElseThrow().state()).isEqualTo("succeeded");
-        view.applyEvent(result("j", 1, 2));
-        assertThat(finished).hasSize(1);
+        assertThat(view.succeededTasks("j")).singleElement().extracting(TaskSnapshot::outputKey).isEqualTo("k0");
     }
 
     @Test
-    void retryableFailureRequeuesAndFinalFailureEndsTheTask() {
+    void progressOfAnotherAttemptIsIgnored() {
+        view.applyJob(job("p", 1));
+        view.applyTaskState(state("p", 0, TaskPhase.TASK_PHASE_RUNNING, 1, 2).build());
+        view.applyProgress(progress("p", 0, 1, 1, 3)); // the attempt that lost its lock
+        assertThat(view.snapshot("p").orElseThrow().tasks().get(0).step()).isZero();
+        view.applyProgress(progress("p", 0, 1, 2, 1));
+        assertThat(view.snapshot("p").orElseThrow().tasks().get(0).step()).isEqualTo(1);
+    }
+
+    @Test
+    void retryingTaskShowsItsLastErrorAndAttempt() {
         view.applyJob(job("f", 1));
-        view.applyEvent(ev("f", 0, 1).setStarted(TaskStarted.getDefaultInstance()).build());
-        view.applyEvent(ev("f", 0, 1).setFailed(TaskFailed.newBuilder().setCause(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE)
-                .setRetryable(true).setMessage("s3 down")).build());
+        view.applyTaskState(state("f", 0, TaskPhase.TASK_PHASE_RETRY_WAIT, 2, 1)
+                .setLastCause(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE).setLastError("s3 down").build());
         TaskSnapshot t = view.snapshot("f").orElseThrow().tasks().get(0);
-        assertThat(t.state()).isEqualTo("queued");
-        assertThat(t.error()).contains("storage_unavailable").contains("s3 down");
-        view.applyEvent(ev("f", 0, 2).setFailed(TaskFailed.newBuilder().setCause(FailureCause.FAILURE_CAUSE_BAD_INPUT)
-                .setMessage("bad png")).build());
-        assertThat(view.snapshot("f").orElseThrow().tasks().get(0).state()).isEqualTo("failed");
-        assertThat(finished).singleElement().satisfies(r -> assertThat(r.getState()).isEqualTo(JobState.JOB_STATE_FAILED));
+        assertThat(t.state()).isEqualTo("retrying");
+        assertThat(t.attempt()).isEqualTo(2);
+        assertThat(t.error()).isEqualTo("storage_unavailable: s3 down");
+        view.applyTaskState(state("f", 0, TaskPhase.TASK_PHASE_FAILED, 3, 1)
+                .setLastCause(FailureCause.FAILURE_CAUSE_BAD_INPUT).setLastError("bad png").build());
+        assertThat(view.summary("f").orElseThrow().state()).as("all tasks ended, one failed").isEqualTo("failed");
     }
 
     @Test
-    void staleAttemptDoesNotMoveANewerOneBack() {
-        view.applyJob(job("s", 1));
-        view.applyEvent(ev("s", 0, 2).setStarted(TaskStarted.getDefaultInstance()).build());
-        view.applyEvent(ev("s", 0, 1).setFailed(TaskFailed.newBuilder().setRetryable(true)).build());
-        assertThat(view.snapshot("s").orElseThrow().tasks().get(0).state()).isEqualTo("running");
+    void cancelledJobCountsItsUnreleasedTasksAsCancelled() {
+        view.applyJob(job("c", 10));
+        view.applyTaskState(succeeded("c", 0));
+        view.applyTaskState(state("c", 1, TaskPhase.TASK_PHASE_CANCELLED, 1, 0).build());
+        view.applyJob(job("c", 10).toBuilder().setState(JobState.JOB_STATE_CANCELLED).build());
+        JobSummary s = view.summary("c").orElseThrow();
+        assertThat(s.state()).isEqualTo("cancelled");
+        assertThat(s.cancelled()).isEqualTo(9);
+        assertThat(s.succeeded()).isEqualTo(1);
+        assertThat(s.queued()).isZero();
     }
 
     @Test
-    void eventsBeforeTheirJobAreHeldUntilItArrives() {
-        view.applyEvent(result("late", 0, 1));
+    void taskStatesBeforeTheirJobAreHeldUntilItArrives() {
+        view.applyTaskState(succeeded("late", 0));
         assertThat(view.summary("late")).isEmpty();
         view.applyJob(job("late", 1));
         assertThat(view.summary("late").orElseThrow().succeeded()).isEqualTo(1);
-    }
-
-    @Test
-    void replayedFinishedJobIsNotFinishedAgain() {
-        view.applyJob(job("done", 1).toBuilder().setState(JobState.JOB_STATE_SUCCEEDED).build());
-        view.applyEvent(result("done", 0, 1));
-        assertThat(finished).isEmpty();
-        assertThat(view.summary("done").orElseThrow().state()).isEqualTo("succeeded");
     }
 }
