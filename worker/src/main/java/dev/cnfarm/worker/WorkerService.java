@@ -15,6 +15,7 @@ import dev.cnfarm.proto.v1.SchemaVersion;
 import dev.cnfarm.proto.v1.TaskFailed;
 import dev.cnfarm.proto.v1.WorkerState;
 import dev.cnfarm.proto.v1.WorkerStatus;
+import dev.cnfarm.worker.control.CancelledJobs;
 import dev.cnfarm.worker.events.EventPublisher;
 import dev.cnfarm.worker.preprocess.ControlMaps;
 import dev.cnfarm.worker.preprocess.ImageLimits;
@@ -22,11 +23,16 @@ import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
 import dev.cnfarm.worker.tasks.TaskProcessor;
+import dev.cnfarm.worker.tasks.TaskStoppedException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -39,10 +45,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A render worker: takes tasks one at a time from the share group, renders each, stores the PNG,
- * records the result on Kafka, and only then acknowledges the task. A task whose attempt failed on
- * infrastructure is released for another attempt; one that failed on content is acknowledged with
- * a failure event, so it ends instead of going round forever.
+ * A render worker: takes tasks one at a time from the share group, renders each on a render
+ * thread while the consumer thread keeps the task's lock renewed, stores the PNG, records the
+ * outcome on Kafka, and only then acknowledges the task. Every outcome (result or failure) is
+ * acknowledged as done: the scheduler decides whether a failed task is tried again. A task is
+ * given back (released) only when the worker stops before it could finish it.
+ *
+ * <p>A worker whose own faults (internal errors, out of memory) fail
+ * {@code worker.max-consecutive-failures} tasks in a row stops taking work and says so in its
+ * heartbeat. Cancelled jobs stop at the next step.
  */
 public final class WorkerService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerService.class);
@@ -57,14 +68,19 @@ public final class WorkerService implements AutoCloseable {
     private final EventPublisher events;
     private final TaskProcessor processor;
     private final ControlMaps controlMaps;
+    private final CancelledJobs cancelled;
     private final WorkerStats stats = new WorkerStats();
     private final ScheduledExecutorService heartbeat;
+    private final ExecutorService renderThread;
     private final Thread loop;
     private final long startedAtMs = System.currentTimeMillis();
     private volatile boolean running = true;
     private volatile WorkerState state = WorkerState.WORKER_STATE_STARTING;
+    private volatile String health = "";
+    /** Set when the render in hand must stop at its next step and go back to the queue. */
+    private volatile String giveBack;
 
-    private WorkerService(FarmConfig config) {
+    private WorkerService(FarmConfig config, RendererRegistry given) {
         this.settings = config.worker();
         this.kafka = config.kafka();
         this.topics = new Topics(kafka.topicPrefix());
@@ -72,24 +88,38 @@ public final class WorkerService implements AutoCloseable {
             TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, kafka);
         }
-        this.renderers = new RendererRegistry(settings);
+        this.renderers = given != null ? given : new RendererRegistry(settings);
         this.store = new MinioObjectStore(config.s3());
         this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
         this.events = new EventPublisher(producer, topics, settings.workerId());
         this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
         this.processor = new TaskProcessor(store, renderers::get, controlMaps);
+        this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
         this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId());
-        this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "heartbeat-" + settings.workerId());
-            t.setDaemon(true);
-            return t;
-        });
+        this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
+        this.renderThread = Executors.newSingleThreadExecutor(daemon("render-" + settings.workerId()));
         this.loop = new Thread(this::run, "worker-" + settings.workerId());
     }
 
-    /** Starts a worker: checks Kafka and the topics, loads the model, then begins taking tasks. */
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Starts a worker: checks Kafka and the topics, loads the models, then begins taking tasks. */
     public static WorkerService start(FarmConfig config) {
-        WorkerService w = new WorkerService(config);
+        return start(config, null);
+    }
+
+    /**
+     * Starts a worker with the given renderers instead of the models of its settings: simulated
+     * GPUs for load tests ({@link RendererRegistry#simulated}), or test doubles at the renderer seam.
+     */
+    public static WorkerService start(FarmConfig config, RendererRegistry renderers) {
+        WorkerService w = new WorkerService(config, renderers);
         w.consumer.subscribe(List.of(w.topics.tasks()));
         w.state = WorkerState.WORKER_STATE_IDLE;
         w.heartbeat.scheduleAtFixedRate(w::sendHeartbeat, 0, w.settings.heartbeatMs(), TimeUnit.MILLISECONDS);
@@ -103,9 +133,14 @@ public final class WorkerService implements AutoCloseable {
         return settings.workerId();
     }
 
+    /** The state the worker reports in its heartbeat. */
+    public WorkerState state() {
+        return state;
+    }
+
     private void run() {
         try {
-            while (running) {
+            while (running && state != WorkerState.WORKER_STATE_UNHEALTHY) {
                 for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     handle(record);
                 }
@@ -114,8 +149,11 @@ public final class WorkerService implements AutoCloseable {
             // close() woke the consumer; fall through to shut down
         } catch (RuntimeException e) {
             LOG.error("worker {} stopped taking tasks after an unexpected error", settings.workerId(), e);
+            health = "stopped taking tasks after an unexpected error: " + e;
+            state = WorkerState.WORKER_STATE_UNHEALTHY;
         } finally {
             try {
+                // anything still held goes back to the queue at once, not after the lock times out
                 consumer.close(Duration.ofSeconds(5));
             } catch (RuntimeException e) {
                 LOG.debug("share consumer close: {}", e.toString());
@@ -124,46 +162,95 @@ public final class WorkerService implements AutoCloseable {
     }
 
     private void handle(ConsumerRecord<String, byte[]> record) {
+        TaskLock lock = new TaskLock(consumer, record);
         int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
         Optional<RenderTask> parsed = ProtoCodec.parse(RenderTask.parser(), record.value(), record.topic(), record.offset());
         if (parsed.isEmpty() || parsed.get().getSchemaVersion() != SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE) {
             // nothing to report a failure against; reject so it goes to the dead-letter topic
             LOG.warn("rejecting unreadable task record at {}-{}@{}", record.topic(), record.partition(), record.offset());
-            consumer.acknowledge(record, AcknowledgeType.REJECT);
-            consumer.commitSync();
+            lock.settle(AcknowledgeType.REJECT);
             return;
         }
         RenderTask task = parsed.get();
         state = WorkerState.WORKER_STATE_BUSY;
         stats.begin(task.getTaskId());
         try {
-            events.started(task, attempt, renderers.executionProvider());
-            TaskOutcome outcome = processor.process(task, progressListener(task, attempt));
-            AcknowledgeType ack = settle(task, attempt, outcome);
-            consumer.acknowledge(record, ack);
-            consumer.commitSync();
+            TaskOutcome outcome;
+            if (cancelled.isCancelled(task.getJobId())) {
+                outcome = new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, "job " + task.getJobId() + " was cancelled", false);
+            } else {
+                events.started(task, attempt, renderers.executionProvider());
+                Future<TaskOutcome> render = renderThread.submit(() -> processor.process(task, attempt, stepListener(task, attempt)));
+                outcome = awaitRenewing(render, lock);
+            }
+            lock.settle(settle(task, attempt, outcome));
         } catch (RuntimeException e) {
-            // the result could not be recorded: give the task back for another attempt
+            // the outcome could not be recorded: give the task back for another attempt
             LOG.warn("task {} attempt {} could not be settled, releasing it: {}", task.getTaskId(), attempt, e.toString());
-            stats.failed();
+            stats.failed(false);
             try {
-                consumer.acknowledge(record, AcknowledgeType.RELEASE);
-                consumer.commitSync();
+                lock.settle(AcknowledgeType.RELEASE);
             } catch (RuntimeException again) {
                 LOG.warn("release of task {} failed too; the broker's lock timeout will free it", task.getTaskId());
             }
         } finally {
-            state = running ? WorkerState.WORKER_STATE_IDLE : WorkerState.WORKER_STATE_DRAINING;
+            giveBack = null;
+            if (state == WorkerState.WORKER_STATE_BUSY) {
+                state = running ? WorkerState.WORKER_STATE_IDLE : WorkerState.WORKER_STATE_DRAINING;
+            }
         }
     }
 
-    /** Progress every few steps (per settings), with a preview every few more. */
-    private StepListener progressListener(RenderTask task, int attempt) {
+    /**
+     * Waits for the render, renewing the task's lock a few times per lock period. When the worker
+     * is draining and the render outlives the drain timeout, the render is told to stop and give
+     * the task back.
+     */
+    private TaskOutcome awaitRenewing(Future<TaskOutcome> render, TaskLock lock) {
+        long lockMs = consumer.acquisitionLockTimeoutMs().map(Integer::longValue).orElse((long) kafka.taskLockMs());
+        long renewEveryMs = Math.max(200, lockMs / 3);
+        long drainDeadline = 0;
+        while (true) {
+            try {
+                return render.get(renewEveryMs, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if (!running) {
+                    long now = System.currentTimeMillis();
+                    if (drainDeadline == 0) {
+                        drainDeadline = now + settings.drainTimeoutMs();
+                    } else if (now >= drainDeadline && giveBack == null) {
+                        giveBack = "the worker is shutting down and the task did not finish within worker.drain-timeout-ms";
+                    }
+                }
+                lock.renew();
+            } catch (ExecutionException e) {
+                // the processor sorts every exception; only an Error other than out-of-memory lands here
+                return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_INTERNAL, String.valueOf(e.getCause()), true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                giveBack = "the worker was interrupted";
+                try {
+                    return render.get();
+                } catch (Exception again) {
+                    return new TaskOutcome.GivenBack(giveBack);
+                }
+            }
+        }
+    }
+
+    /** Progress every few steps (per settings), with a preview every few more; stops the render if it must. */
+    private StepListener stepListener(RenderTask task, int attempt) {
         int every = settings.progressEverySteps();
         int previewEvery = settings.previewEverySteps();
         return new StepListener() {
             @Override
             public void onStep(int step, int total, byte[] preview) {
+                if (giveBack != null) {
+                    throw TaskStoppedException.givenBack(giveBack);
+                }
+                if (cancelled.isCancelled(task.getJobId())) {
+                    throw TaskStoppedException.cancelled(task.getJobId());
+                }
                 if (step % every == 0 || step == total || preview != null) {
                     events.progress(task, attempt, step, total, preview);
                 }
@@ -185,17 +272,24 @@ public final class WorkerService implements AutoCloseable {
                     s.result().getTimings().getRenderMs());
             return AcknowledgeType.ACCEPT;
         }
+        if (outcome instanceof TaskOutcome.GivenBack g) {
+            stats.idle();
+            LOG.info("task {} given back: {}", task.getTaskId(), g.reason());
+            return AcknowledgeType.RELEASE;
+        }
         TaskOutcome.Failed f = (TaskOutcome.Failed) outcome;
-        stats.failed();
-        // an infrastructure failure on the last allowed delivery becomes final, so the task ends
-        // visibly failed instead of vanishing past the delivery limit
-        boolean lastDelivery = attempt >= kafka.deliveryLimit();
-        boolean retry = f.retryable() && !lastDelivery;
-        String message = f.retryable() && !retry ? f.message() + " (gave up after " + attempt + " attempts)" : f.message();
-        events.failed(task, attempt, TaskFailed.newBuilder().setCause(f.cause()).setMessage(message).setRetryable(retry).build());
-        LOG.warn("task {} attempt {} failed ({}{}): {}", task.getTaskId(), attempt, f.cause(),
-                retry ? ", will retry" : "", f.message());
-        return retry ? AcknowledgeType.RELEASE : AcknowledgeType.ACCEPT;
+        events.failed(task, attempt, TaskFailed.newBuilder().setCause(f.cause()).setMessage(f.message()).setRetryable(f.retryable()).build());
+        boolean workersFault = f.cause() == FailureCause.FAILURE_CAUSE_INTERNAL || f.cause() == FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY;
+        int inARow = stats.failed(workersFault);
+        LOG.warn("task {} attempt {}.{} failed ({}): {}", task.getTaskId(), task.getRelease(), attempt, f.cause(), f.message());
+        if (inARow >= settings.maxConsecutiveFailures()) {
+            health = "stopped taking work after " + inARow + " failures in a row of its own making (last: " + f.cause().name()
+                    .replace("FAILURE_CAUSE_", "").toLowerCase(java.util.Locale.ROOT) + ": " + f.message() + "); restart it once fixed";
+            state = WorkerState.WORKER_STATE_UNHEALTHY;
+            LOG.error("worker {} {}", settings.workerId(), health);
+            sendHeartbeat();
+        }
+        return AcknowledgeType.ACCEPT;
     }
 
     private void sendHeartbeat() {
@@ -218,6 +312,8 @@ public final class WorkerService implements AutoCloseable {
                     .setImagesPerSecond(stats.imagesPerSecond(now))
                     .setControlMapsMade(controlMaps.made())
                     .setControlMapCacheHits(controlMaps.hits())
+                    .setConsecutiveFailures(stats.consecutiveFailures())
+                    .setHealth(health)
                     .setAtMs(now)
                     .setStartedAtMs(startedAtMs)
                     .build());
@@ -234,13 +330,20 @@ public final class WorkerService implements AutoCloseable {
         }
     }
 
-    /** Stops taking tasks, finishes the one in hand, says so in a last heartbeat, and releases everything. */
+    /**
+     * Stops taking tasks and finishes the one in hand (or, past {@code worker.drain-timeout-ms},
+     * gives it back to the queue), says so in a last heartbeat, and releases everything.
+     */
     @Override
     public void close() {
         running = false;
-        state = WorkerState.WORKER_STATE_DRAINING;
+        if (state != WorkerState.WORKER_STATE_UNHEALTHY) {
+            state = WorkerState.WORKER_STATE_DRAINING;
+            health = "draining: finishing the task in hand, taking no more";
+        }
+        sendHeartbeat();
         try {
-            loop.join(120_000);
+            loop.join(settings.drainTimeoutMs() + 60_000L);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -248,7 +351,10 @@ public final class WorkerService implements AutoCloseable {
             consumer.wakeup();
         }
         heartbeat.shutdownNow();
+        renderThread.shutdownNow();
+        cancelled.close();
         state = WorkerState.WORKER_STATE_STOPPED;
+        health = "";
         sendHeartbeat();
         producer.close(Duration.ofSeconds(5));
         renderers.close();

@@ -11,6 +11,7 @@ final class WorkerStats {
     private long succeeded;
     private long failed;
     private String currentTask = "";
+    private int consecutiveFailures;
 
     synchronized void begin(String taskId) {
         currentTask = taskId;
@@ -18,14 +19,24 @@ final class WorkerStats {
 
     synchronized void succeeded(long nowMs) {
         succeeded++;
+        consecutiveFailures = 0;
         currentTask = "";
         completions.addLast(nowMs);
         trim(nowMs);
     }
 
-    synchronized void failed() {
+    /** @param workersFault whether the failure was of the worker's own making (it counts toward stopping the worker) */
+    synchronized int failed(boolean workersFault) {
         failed++;
         currentTask = "";
+        if (workersFault) {
+            consecutiveFailures++;
+        }
+        return consecutiveFailures;
+    }
+
+    synchronized int consecutiveFailures() {
+        return consecutiveFailures;
     }
 
     synchronized void idle() {

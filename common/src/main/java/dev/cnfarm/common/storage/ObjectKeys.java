@@ -8,8 +8,11 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * uploads/{tenant}/{sha256}            control images from users
- * outputs/{tenant}/{jobId}/{index}.png rendered images
+ * outputs/{tenant}/{jobId}/{index}.a{release}-{delivery}.png   rendered images, one key per attempt
  * </pre>
+ *
+ * <p>Each attempt at a task writes its own key, so an attempt that lost its lock and finishes late
+ * cannot overwrite the image that the recorded result names (its sha256 would no longer match).
  */
 public final class ObjectKeys {
     /** Tenant names and ids are restricted so that a key can never escape its prefix. */
@@ -30,6 +33,12 @@ public final class ObjectKeys {
 
     public static String output(String tenant, String jobId, int index) {
         return outputPrefix(tenant, jobId) + String.format("%06d.png", index);
+    }
+
+    /** The key one attempt writes: {@code .../000007.png} becomes {@code .../000007.a2-1.png} for release 2, delivery 1. */
+    public static String attemptOutput(String outputKey, int release, int delivery) {
+        String base = outputKey.endsWith(".png") ? outputKey.substring(0, outputKey.length() - 4) : outputKey;
+        return base + ".a" + release + "-" + delivery + ".png";
     }
 
     public static String outputPrefix(String tenant, String jobId) {

@@ -64,6 +64,7 @@ public final class EventPublisher {
                 .setTaskId(task.getTaskId())
                 .setTaskIndex(task.getIndex())
                 .setWorkerId(workerId)
+                .setRelease(task.getRelease())
                 .setAttempt(attempt)
                 .setAtMs(System.currentTimeMillis());
     }

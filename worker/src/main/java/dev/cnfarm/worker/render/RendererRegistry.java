@@ -22,10 +22,11 @@ public final class RendererRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RendererRegistry.class);
 
     private final Map<String, Renderer> renderers = new LinkedHashMap<>();
-    private final ExecutionProvider provider;
+    private final String providerName;
 
     public RendererRegistry(WorkerSettings settings) {
-        this.provider = ExecutionProviders.select(settings);
+        ExecutionProvider provider = ExecutionProviders.select(settings);
+        this.providerName = provider.name();
         try {
             long t0 = System.nanoTime();
             add(new SdRenderer(GeneratedBundles.tiny(settings.modelDir()), provider, settings.sessions(), settings.promptCacheSize()));
@@ -35,6 +36,17 @@ public final class RendererRegistry implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** A registry of given renderers: simulated GPUs for load tests, or test doubles at the renderer seam. */
+    public RendererRegistry(List<Renderer> given) {
+        given.forEach(this::add);
+        this.providerName = given.isEmpty() ? "CPU" : given.get(0).executionProvider();
+    }
+
+    /** One simulated model ({@link SimulatedRenderer#MODEL_ID}) whose steps take {@code msPerStep} each. */
+    public static RendererRegistry simulated(long msPerStep) {
+        return new RendererRegistry(List.of(new SimulatedRenderer(msPerStep)));
     }
 
     private void add(Renderer r) {
@@ -55,7 +67,7 @@ public final class RendererRegistry implements AutoCloseable {
     }
 
     public String executionProvider() {
-        return provider.name();
+        return providerName;
     }
 
     @Override

@@ -16,4 +16,7 @@ public sealed interface TaskOutcome {
      *                  attempt may get past; false for content faults, which it would not
      */
     record Failed(FailureCause cause, String message, boolean retryable) implements TaskOutcome {}
+
+    /** The worker stopped the attempt to shut down: the task goes back to the queue, no outcome is recorded. */
+    record GivenBack(String reason) implements TaskOutcome {}
 }

@@ -1,6 +1,7 @@
 package dev.cnfarm.worker.tasks;
 
 import dev.cnfarm.common.storage.ObjectInfo;
+import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectNotFoundException;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
@@ -48,9 +49,16 @@ public final class TaskProcessor {
         this.controlMaps = controlMaps;
     }
 
-    public TaskOutcome process(RenderTask task, StepListener listener) {
+    /**
+     * @param delivery the share group's delivery count; with the task's release number it makes the
+     *                 output key, so two attempts of one task never write the same object
+     */
+    public TaskOutcome process(RenderTask task, int delivery, StepListener listener) {
         try {
-            return render(task, listener);
+            return render(task, ObjectKeys.attemptOutput(task.getOutputKey(), Math.max(1, task.getRelease()), delivery), listener);
+        } catch (TaskStoppedException e) {
+            return e.cancelled() ? new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, e.getMessage(), false)
+                    : new TaskOutcome.GivenBack(e.getMessage());
         } catch (BadInputException e) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT, e.getMessage(), false);
         } catch (ObjectNotFoundException e) {
@@ -66,7 +74,7 @@ public final class TaskProcessor {
         }
     }
 
-    private TaskOutcome render(RenderTask task, StepListener listener) {
+    private TaskOutcome render(RenderTask task, String outputKey, StepListener listener) {
         Renderer renderer = renderers.apply(task.getModel());
         int w = task.getWidth();
         int h = task.getHeight();
@@ -92,15 +100,15 @@ public final class TaskProcessor {
                 task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta()), listener);
         long t2 = System.nanoTime();
         byte[] png = PngEncoder.encode(out.rgb(), w, h, parameters(task));
-        ObjectInfo stored = store.put(task.getOutputKey(), png, "image/png");
+        ObjectInfo stored = store.put(outputKey, png, "image/png");
         List<String> mapKeys = new ArrayList<>();
         for (int i = 0; i < maps.size(); i++) {
             // the control map each image was made with is kept beside it
-            String mapKey = controlMapKey(task.getOutputKey(), i);
+            String mapKey = controlMapKey(outputKey, i);
             store.put(mapKey, maps.get(i).png(), "image/png");
             mapKeys.add(mapKey);
         }
-        store.put(sidecarKey(task.getOutputKey()), sidecar(task, renderer, out, stored, maps, mapKeys), "application/json");
+        store.put(sidecarKey(outputKey), sidecar(task, renderer, out, stored, maps, mapKeys), "application/json");
         long t3 = System.nanoTime();
         return new TaskOutcome.Succeeded(TaskResult.newBuilder()
                 .setOutput(ObjectRef.newBuilder().setKey(stored.key()).setSha256(stored.sha256()).setSizeBytes(stored.sizeBytes()))
