@@ -11,14 +11,16 @@ import java.util.Map;
  * given configuration pointed at both.
  */
 public final class LocalInfrastructure implements AutoCloseable {
-    private final EmbeddedKafka kafka;
-    private final EmbeddedS3 s3;
+    private volatile EmbeddedKafka kafka;
+    private volatile EmbeddedS3 s3;
     private final FarmConfig config;
+    private final Map<String, String> brokerOverrides;
 
-    private LocalInfrastructure(EmbeddedKafka kafka, EmbeddedS3 s3, FarmConfig config) {
+    private LocalInfrastructure(EmbeddedKafka kafka, EmbeddedS3 s3, FarmConfig config, Map<String, String> brokerOverrides) {
         this.kafka = kafka;
         this.s3 = s3;
         this.config = config;
+        this.brokerOverrides = brokerOverrides;
     }
 
     /**
@@ -41,7 +43,7 @@ public final class LocalInfrastructure implements AutoCloseable {
                 .with(ConfigKeys.KAFKA_BOOTSTRAP, kafka.bootstrapServers())
                 .with(ConfigKeys.S3_ENDPOINT, s3.endpoint())
                 .with(ConfigKeys.DATA_DIR, dataDir.toString());
-        LocalInfrastructure infra = new LocalInfrastructure(kafka, s3, config);
+        LocalInfrastructure infra = new LocalInfrastructure(kafka, s3, config, brokerOverrides);
         try {
             InfrastructureSetup.prepare(config);
         } catch (RuntimeException e) {
@@ -61,6 +63,27 @@ public final class LocalInfrastructure implements AutoCloseable {
 
     public EmbeddedS3 s3() {
         return s3;
+    }
+
+    /**
+     * Stops the broker, keeps it down for {@code downtime}, and starts it again on the same port and
+     * data: a broker restart as fault tests stage it. Clients reconnect by themselves.
+     */
+    public void restartKafka(java.time.Duration downtime) throws InterruptedException {
+        EmbeddedKafka old = kafka;
+        old.close();
+        Thread.sleep(downtime.toMillis());
+        kafka = EmbeddedKafka.start(old.dataDir(), old.port(), brokerOverrides);
+    }
+
+    /** Stops the S3 server (an outage, for fault tests); {@link #startS3()} brings it back with the same data. */
+    public void stopS3() {
+        s3.close();
+    }
+
+    public void startS3() {
+        EmbeddedS3 old = s3;
+        s3 = EmbeddedS3.start(old.dataDir(), old.port(), config.s3().accessKey(), config.s3().secretKey());
     }
 
     @Override

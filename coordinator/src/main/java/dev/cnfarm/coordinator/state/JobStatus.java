@@ -56,7 +56,10 @@ final class JobStatus {
         TaskPhase next = TaskPhase.of(s);
         counts[t.phase.ordinal()]--;
         counts[next.ordinal()]++;
-        if (next != TaskPhase.RUNNING || s.getRelease() != t.state.getRelease() || s.getDelivery() != t.state.getDelivery()) {
+        // progress seen while the task still showed as released belongs to the attempt that has now started
+        boolean sameAttempt = s.getRelease() == t.state.getRelease()
+                && (t.state.getDelivery() == 0 || s.getDelivery() == t.state.getDelivery());
+        if (next != TaskPhase.RUNNING || !sameAttempt) {
             t.step = 0;
         }
         if (next.terminal()) {
@@ -67,14 +70,20 @@ final class JobStatus {
         return new JobUpdate("task", next.eventName(), summary(), snapshot(i));
     }
 
-    /** Step progress of the attempt that holds a running task; other attempts' progress is ignored. */
+    /**
+     * Step progress of the attempt that holds the task; other attempts' progress is ignored. Progress
+     * comes straight from the worker while the task's start goes round through the scheduler, so
+     * progress of the current release may arrive while the task still shows as released.
+     */
     synchronized JobUpdate applyProgress(TaskEvent e) {
         int i = (int) e.getTaskIndex();
         if (i < 0 || i >= tasks.length) {
             return null;
         }
         TaskView t = tasks[i];
-        if (t.phase != TaskPhase.RUNNING || Math.max(1, e.getRelease()) != t.state.getRelease() || e.getAttempt() != t.state.getDelivery()) {
+        boolean current = Math.max(1, e.getRelease()) == t.state.getRelease() && (t.phase == TaskPhase.RUNNING
+                ? e.getAttempt() == t.state.getDelivery() : t.phase == TaskPhase.RELEASED && e.getAttempt() >= t.state.getDelivery());
+        if (!current) {
             return null;
         }
         t.step = e.getProgress().getStep();
@@ -113,7 +122,7 @@ final class JobStatus {
         for (TaskView t : tasks) {
             if (t.phase.terminal()) {
                 steps += 1;
-            } else if (t.phase == TaskPhase.RUNNING && t.totalSteps > 0) {
+            } else if ((t.phase == TaskPhase.RUNNING || t.phase == TaskPhase.RELEASED) && t.totalSteps > 0) {
                 steps += (double) t.step / t.totalSteps;
             }
             if (t.state.getStartedAtMs() > 0 && (firstStart == 0 || t.state.getStartedAtMs() < firstStart)) {

@@ -75,6 +75,16 @@ class JobViewTest {
     }
 
     @Test
+    void progressThatOvertakesTheStartIsKept() {
+        view.applyJob(job("o", 1));
+        view.applyTaskState(state("o", 0, TaskPhase.TASK_PHASE_RELEASED, 1, 0).build());
+        view.applyProgress(progress("o", 0, 1, 1, 2));
+        assertThat(updates).filteredOn(u -> "progress".equals(u.event())).hasSize(1);
+        view.applyTaskState(state("o", 0, TaskPhase.TASK_PHASE_RUNNING, 1, 1).build());
+        assertThat(view.snapshot("o").orElseThrow().tasks().get(0).step()).isEqualTo(2);
+    }
+
+    @Test
     void retryingTaskShowsItsLastErrorAndAttempt() {
         view.applyJob(job("f", 1));
         view.applyTaskState(state("f", 0, TaskPhase.TASK_PHASE_RETRY_WAIT, 2, 1)
