@@ -39,9 +39,28 @@ public final class TopicSetup {
         wanted.add(topic(topics.taskState(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         wanted.add(topic(topics.progress(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(6 * HOURS))));
         wanted.add(topic(topics.workers(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
-        wanted.add(topic(topics.deadLetters(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(30 * 24 * HOURS))));
+        wanted.add(topic(topics.deadLetters(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(30 * 24 * HOURS),
+                DLQ_ENABLE, "true")));
         createMissing(admin, wanted);
+        enableDeadLetters(admin, topics);
         configureShareGroup(admin, topics, kafka);
+    }
+
+    /**
+     * The broker writes a share group's dead letters only to a topic that says it takes them
+     * (KIP-1191); without this it logs "DLQ is not enabled" and drops them.
+     */
+    private static final String DLQ_ENABLE = "errors.deadletterqueue.group.enable";
+
+    /** Also for a dead-letter topic created before this setting was made here. */
+    private static void enableDeadLetters(Admin admin, Topics topics) {
+        ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, topics.deadLetters());
+        try {
+            admin.incrementalAlterConfigs(Map.of(topic, List.of(set(DLQ_ENABLE, "true")))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("cannot enable dead letters on " + topics.deadLetters() + ": " + cause.getMessage(), cause);
+        }
     }
 
     private static NewTopic topic(String name, KafkaSettings kafka, Map<String, String> configs) {
