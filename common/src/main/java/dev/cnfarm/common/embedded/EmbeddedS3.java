@@ -21,10 +21,13 @@ public final class EmbeddedS3 implements AutoCloseable {
 
     private final S3Proxy proxy;
     private final Path dataDir;
+    private final int port;
 
     private EmbeddedS3(S3Proxy proxy, Path dataDir) {
         this.proxy = proxy;
         this.dataDir = dataDir;
+        // kept: a stopped server no longer knows its port, and a restart needs it
+        this.port = proxy.getPort();
     }
 
     /** Starts on the given port (0 picks a free one), storing objects under {@code dataDir}. */
@@ -62,11 +65,11 @@ public final class EmbeddedS3 implements AutoCloseable {
     }
 
     public String endpoint() {
-        return "http://127.0.0.1:" + proxy.getPort();
+        return "http://127.0.0.1:" + port;
     }
 
     public int port() {
-        return proxy.getPort();
+        return port;
     }
 
     public Path dataDir() {
