@@ -4,6 +4,7 @@ import dev.cnfarm.cli.client.ApiException;
 import dev.cnfarm.cli.commands.ConfigCommand;
 import dev.cnfarm.cli.commands.CoordinatorCommand;
 import dev.cnfarm.cli.commands.DemoCommand;
+import dev.cnfarm.cli.commands.JobActionCommands;
 import dev.cnfarm.cli.commands.DownloadCommand;
 import dev.cnfarm.cli.commands.InfraCommand;
 import dev.cnfarm.cli.commands.SubmitCommand;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Command;
 @Command(name = "farm", mixinStandardHelpOptions = true, version = "farm 0.1.0",
         description = "ControlNet render farm: run the farm locally or in parts, submit bulk jobs, watch them, download images.",
         subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-                SubmitCommand.class, WatchCommand.class, DownloadCommand.class, WorkersCommand.class, ModelsCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
+                SubmitCommand.class, WatchCommand.class, DownloadCommand.class,
+                JobActionCommands.Cancel.class, JobActionCommands.Suspend.class, JobActionCommands.Resume.class,
+                JobActionCommands.Priority.class, WorkersCommand.class, ModelsCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FarmCommand implements Runnable {
     /** Exit codes scripts can rely on. */

@@ -108,6 +108,11 @@ public final class CoordinatorService implements AutoCloseable {
         return "http://" + host + ":" + port();
     }
 
+    /** Records read from Kafka to rebuild the view at start. */
+    public long replayedRecords() {
+        return feed.replayedRecords();
+    }
+
     public JobView view() {
         return view;
     }

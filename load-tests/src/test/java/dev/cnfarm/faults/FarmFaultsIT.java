@@ -83,6 +83,25 @@ class FarmFaultsIT {
     }
 
     @Test
+    void workerGivenSigtermFinishesTheTaskInHandThenExits() throws Exception {
+        try (FaultFixture f = new FaultFixture(dir, Map.of());
+             CoordinatorService coordinator = CoordinatorService.start(f.config);
+             FarmProcess worker = FarmProcess.start("drained", args(List.of("worker", "--id", "drained"), f.processFlags(Map.of())))) {
+            worker.awaitLine("ready", Duration.ofSeconds(120));
+            FarmClient client = new FarmClient(coordinator.url(f.config));
+            String job = submit(client, jobJson("drain", List.of(f.uploadSample("face.png")), 2, 60, 128, "tiny", 0));
+            awaitJob(client, job, s -> runningOn(s, 0, "drained") || runningOn(s, 1, "drained"), Duration.ofSeconds(60));
+            assertThat(worker.terminate(Duration.ofSeconds(120))).as("exit code after SIGTERM").isZero();
+            JsonNode s = client.job(job);
+            assertThat(s.at("/job/succeeded").asInt()).as("the task in hand was finished").isEqualTo(1);
+            assertThat(s.at("/job/queued").asInt()).as("the other was not taken").isEqualTo(1);
+            assertThat(worker.log()).contains("stopped after 1 images");
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> client.workers().path("workers").findValuesAsText("state")
+                    .contains("stopped"));
+        }
+    }
+
+    @Test
     void coordinatorKilledMidJobIsReplacedAndTheJobCompletesUnchanged() throws Exception {
         try (FaultFixture f = new FaultFixture(dir, Map.of());
              WorkerService worker = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "w1"))) {

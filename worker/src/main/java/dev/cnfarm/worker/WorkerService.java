@@ -88,6 +88,10 @@ public final class WorkerService implements AutoCloseable {
             TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, kafka);
         }
+        // native libraries and codecs load now: loading them later registers shutdown hooks, which
+        // fails while the JVM shuts down, and a drain must be able to finish the task in hand
+        dev.cnfarm.worker.preprocess.OpenCv.load();
+        dev.cnfarm.worker.output.PngEncoder.encode(new float[3], 1, 1, "warm-up");
         this.renderers = given != null ? given : new RendererRegistry(settings);
         this.store = new MinioObjectStore(config.s3());
         this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
@@ -225,6 +229,7 @@ public final class WorkerService implements AutoCloseable {
                 lock.renew();
             } catch (ExecutionException e) {
                 // the processor sorts every exception; only an Error other than out-of-memory lands here
+                LOG.error("render failed with an error", e.getCause());
                 return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_INTERNAL, String.valueOf(e.getCause()), true);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -95,6 +95,27 @@ public final class FarmClient {
         return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId) + "/outputs")).GET().build());
     }
 
+    /** Cancels a job: its unreleased tasks are dropped at once, running ones stop at their next step. */
+    public JsonNode cancel(String jobId) {
+        return send(post("/api/v1/jobs/" + encode(jobId) + "/cancel", "", null));
+    }
+
+    /** Suspends a job: nothing more of it is released until it is resumed; running tasks finish. */
+    public JsonNode suspend(String jobId) {
+        return send(post("/api/v1/jobs/" + encode(jobId) + "/suspend", "", null));
+    }
+
+    public JsonNode resume(String jobId) {
+        return send(post("/api/v1/jobs/" + encode(jobId) + "/resume", "", null));
+    }
+
+    /** Sets a job's priority (-100..100; higher goes first). */
+    public JsonNode setPriority(String jobId, int priority) {
+        return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId) + "/priority")).timeout(Duration.ofMinutes(1))
+                .header("content-type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": " + priority + "}")).build());
+    }
+
     /** Downloads a URL's body (presigned output links). */
     public byte[] fetch(String url) {
         try {

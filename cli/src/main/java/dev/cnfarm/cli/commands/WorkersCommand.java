@@ -31,6 +31,9 @@ public final class WorkersCommand implements Callable<Integer> {
             out.printf("%-24s %-9s %-7s %-5s %-12s %8d %8.2f  %s%n", w.path("worker_id").asText(), w.path("state").asText(),
                     w.path("healthy").asBoolean() ? "yes" : "no", w.path("execution_provider").asText(), models,
                     w.path("tasks_succeeded").asLong(), w.path("images_per_second").asDouble(), w.path("current_task_id").asText());
+            if (!w.path("health").asText().isEmpty()) {
+                out.printf("%-24s ! %s%n", "", w.path("health").asText());
+            }
         }
         out.flush();
         return 0;

@@ -1,5 +1,6 @@
 package dev.cnfarm.coordinator.scheduler;
 
+import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.SchedulerJob;
 import dev.cnfarm.proto.v1.TaskStateRecord;
 import java.util.LinkedHashMap;
@@ -12,6 +13,22 @@ import java.util.function.Consumer;
 public final class MapSchedulerStore implements SchedulerStore {
     private final Map<String, SchedulerJob> jobs = new LinkedHashMap<>();
     private final Map<String, TaskStateRecord> tasks = new LinkedHashMap<>();
+    private final Map<String, JobSpec> specs = new LinkedHashMap<>();
+
+    @Override
+    public Optional<JobSpec> spec(String jobId) {
+        return Optional.ofNullable(specs.get(jobId));
+    }
+
+    @Override
+    public void putSpec(String jobId, JobSpec spec) {
+        specs.put(jobId, spec);
+    }
+
+    @Override
+    public void deleteSpec(String jobId) {
+        specs.remove(jobId);
+    }
 
     @Override
     public Optional<SchedulerJob> job(String jobId) {

@@ -6,6 +6,7 @@ import dev.cnfarm.proto.v1.CancelJob;
 import dev.cnfarm.proto.v1.FailureCause;
 import dev.cnfarm.proto.v1.JobCommand;
 import dev.cnfarm.proto.v1.JobRecord;
+import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.JobState;
 import dev.cnfarm.proto.v1.RenderTask;
 import dev.cnfarm.proto.v1.SchedulerJob;
@@ -91,7 +92,9 @@ public final class Scheduler {
         inFlight = 0;
         store.forEachJob(j -> {
             if (!isTerminal(j.getRecord().getState())) {
-                active.put(j.getRecord().getJobId(), j);
+                String id = j.getRecord().getJobId();
+                JobSpec spec = store.spec(id).orElse(JobSpec.getDefaultInstance());
+                active.put(id, j.toBuilder().setRecord(j.getRecord().toBuilder().setSpec(spec)).build());
                 inFlight += j.getInFlight();
             }
         });
@@ -129,6 +132,7 @@ public final class Scheduler {
         long now = clock.getAsLong();
         JobRecord record = submitted.toBuilder().setState(JobState.JOB_STATE_SUBMITTED).setUpdatedAtMs(now).build();
         SchedulerJob job = SchedulerJob.newBuilder().setRecord(record).build();
+        store.putSpec(id, record.getSpec());
         putJob(job);
         out.accept(new SchedulerOutput.JobChanged(record));
         if (record.getTaskCount() == 0) {
@@ -387,7 +391,8 @@ public final class Scheduler {
         for (int i = 0; i < job.getNextIndex(); i++) {
             store.deleteTask(JobExpander.taskId(jobId, i));
         }
-        store.putJob(job.toBuilder().setRecord(record).build());
+        store.putJob(job.toBuilder().setRecord(record.toBuilder().clearSpec()).build());
+        store.deleteSpec(jobId);
         active.remove(jobId);
         readyRetries.remove(jobId);
         for (Iterator<Retry> it = retries.iterator(); it.hasNext(); ) {
@@ -403,7 +408,7 @@ public final class Scheduler {
     // ---------------------------------------------------------------- helpers
 
     private void putJob(SchedulerJob job) {
-        store.putJob(job);
+        store.putJob(job.toBuilder().setRecord(job.getRecord().toBuilder().clearSpec()).build());
         if (!isTerminal(job.getRecord().getState())) {
             active.put(job.getRecord().getJobId(), job);
         }

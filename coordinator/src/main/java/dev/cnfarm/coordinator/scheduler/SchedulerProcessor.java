@@ -2,6 +2,7 @@ package dev.cnfarm.coordinator.scheduler;
 
 import dev.cnfarm.common.config.SchedulerSettings;
 import dev.cnfarm.common.kafka.ProtoCodec;
+import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.SchedulerInput;
 import dev.cnfarm.proto.v1.SchedulerJob;
 import dev.cnfarm.proto.v1.TaskStateRecord;
@@ -33,7 +34,8 @@ final class SchedulerProcessor implements Processor<String, byte[], String, byte
     public void init(ProcessorContext<String, byte[]> context) {
         KeyValueStore<String, byte[]> jobs = context.getStateStore(SchedulerTopology.JOB_STORE);
         KeyValueStore<String, byte[]> tasks = context.getStateStore(SchedulerTopology.TASK_STORE);
-        scheduler = new Scheduler(settings, new StreamsStore(jobs, tasks), output(context), context::currentSystemTimeMs);
+        KeyValueStore<String, byte[]> specs = context.getStateStore(SchedulerTopology.SPEC_STORE);
+        scheduler = new Scheduler(settings, new StreamsStore(jobs, tasks, specs), output(context), context::currentSystemTimeMs);
         scheduler.recover();
         context.schedule(TICK, PunctuationType.WALL_CLOCK_TIME, ts -> scheduler.tick());
     }
@@ -71,7 +73,23 @@ final class SchedulerProcessor implements Processor<String, byte[], String, byte
     }
 
     /** The scheduler's store over two Streams key-value stores holding serialized protobuf. */
-    private record StreamsStore(KeyValueStore<String, byte[]> jobs, KeyValueStore<String, byte[]> tasks) implements SchedulerStore {
+    private record StreamsStore(KeyValueStore<String, byte[]> jobs, KeyValueStore<String, byte[]> tasks,
+                                KeyValueStore<String, byte[]> specs) implements SchedulerStore {
+        @Override
+        public Optional<JobSpec> spec(String jobId) {
+            return parse(specs.get(jobId), JobSpec.parser());
+        }
+
+        @Override
+        public void putSpec(String jobId, JobSpec spec) {
+            specs.put(jobId, spec.toByteArray());
+        }
+
+        @Override
+        public void deleteSpec(String jobId) {
+            specs.delete(jobId);
+        }
+
         @Override
         public Optional<SchedulerJob> job(String jobId) {
             return parse(jobs.get(jobId), SchedulerJob.parser());

@@ -29,6 +29,7 @@ import org.apache.kafka.streams.state.Stores;
 public final class SchedulerTopology {
     public static final String JOB_STORE = "scheduler-jobs";
     public static final String TASK_STORE = "scheduler-tasks";
+    public static final String SPEC_STORE = "scheduler-specs";
     static final String PROCESSOR = "scheduler";
     static final String TASKS_SINK = "to-tasks";
     static final String TASK_STATE_SINK = "to-task-state";
@@ -54,6 +55,7 @@ public final class SchedulerTopology {
         t.addProcessor(PROCESSOR, () -> new SchedulerProcessor(settings), "scheduler-input");
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(JOB_STORE), Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(TASK_STORE), Serdes.String(), Serdes.ByteArray()), PROCESSOR);
+        t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(SPEC_STORE), Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         t.addSink(TASKS_SINK, topics.tasks(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);
         t.addSink(TASK_STATE_SINK, topics.taskState(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);
         t.addSink(JOBS_SINK, topics.jobs(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);

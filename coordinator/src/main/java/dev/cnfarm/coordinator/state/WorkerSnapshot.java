@@ -5,9 +5,11 @@ import java.util.List;
 /**
  * A worker as its last heartbeat described it.
  *
- * @param healthy false when the worker stopped, or when no heartbeat came for several intervals
+ * @param healthy false when the worker stopped or declared itself unhealthy, or when no heartbeat came for several intervals
+ * @param health  the worker's own words on why it is unhealthy or draining; empty when fine
  */
 public record WorkerSnapshot(String workerId, String host, String state, boolean healthy, String executionProvider,
                              String deviceName, long memoryUsedBytes, long memoryTotalBytes, List<String> loadedModels,
                              String currentTaskId, long tasksSucceeded, long tasksFailed, double imagesPerSecond,
-                             long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits) {}
+                             long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits,
+                             int consecutiveFailures, String health) {}

@@ -46,13 +46,13 @@ public final class WorkerView {
 
     private WorkerSnapshot snapshot(WorkerStatus w, long now) {
         boolean fresh = now - w.getAtMs() <= MISSED_HEARTBEATS * heartbeatMs;
-        boolean healthy = fresh && w.getState() != WorkerState.WORKER_STATE_STOPPED;
+        boolean healthy = fresh && w.getState() != WorkerState.WORKER_STATE_STOPPED && w.getState() != WorkerState.WORKER_STATE_UNHEALTHY;
         String state = fresh || w.getState() == WorkerState.WORKER_STATE_STOPPED
                 ? w.getState().name().replace("WORKER_STATE_", "").toLowerCase(Locale.ROOT)
                 : "lost";
         return new WorkerSnapshot(w.getWorkerId(), w.getHost(), state, healthy, w.getExecutionProvider(), w.getDeviceName(),
                 w.getMemoryUsedBytes(), w.getMemoryTotalBytes(), List.copyOf(w.getLoadedModelsList()), w.getCurrentTaskId(),
                 w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs(),
-                w.getControlMapsMade(), w.getControlMapCacheHits());
+                w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth());
     }
 }

@@ -221,6 +221,8 @@ class SchedulerTest {
         submit("j", "t", 7, 0);
         assertThat(out).hasSize(before);
         assertThat(store.job("j").orElseThrow().getRecord().getTaskCount()).isEqualTo(3);
+        assertThat(store.job("j").orElseThrow().getRecord().hasSpec()).as("the spec is stored once, apart").isFalse();
+        assertThat(store.spec("j").orElseThrow().getSeedsCount()).isEqualTo(3);
     }
 
     @Test

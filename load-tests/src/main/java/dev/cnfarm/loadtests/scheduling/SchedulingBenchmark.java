@@ -1,0 +1,152 @@
+package dev.cnfarm.loadtests.scheduling;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.ConfigLoader;
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.embedded.LocalInfrastructure;
+import dev.cnfarm.common.storage.MinioObjectStore;
+import dev.cnfarm.common.storage.ObjectKeys;
+import dev.cnfarm.common.storage.ObjectStore;
+import dev.cnfarm.common.storage.Sha256;
+import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.loadtests.report.Charts;
+import dev.cnfarm.worker.WorkerService;
+import dev.cnfarm.worker.render.RendererRegistry;
+import dev.cnfarm.worker.render.SimulatedRenderer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The scheduler's own costs, with simulated workers so that orchestration is what is measured:
+ * a big job run through the farm (throughput of the scheduler, Kafka and S3 path per task), the
+ * dispatch latency of small urgent jobs submitted behind it, and the time a restarted coordinator
+ * takes to be ready again with all of that state on the topics.
+ *
+ * <pre>load-tests/bench scheduling [--tasks 100000] [--workers 16] [--ms-per-step 0] [--urgent 10]</pre>
+ */
+public final class SchedulingBenchmark {
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(".");
+        int tasks = 100_000;
+        int workerCount = 16;
+        int msPerStep = 0;
+        int urgentJobs = 10;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--root" -> root = Path.of(args[++i]);
+                case "--tasks" -> tasks = Integer.parseInt(args[++i]);
+                case "--workers" -> workerCount = Integer.parseInt(args[++i]);
+                case "--ms-per-step" -> msPerStep = Integer.parseInt(args[++i]);
+                case "--urgent" -> urgentJobs = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        Path reportDir = root.resolve("load-tests/reports/scheduling");
+        Files.createDirectories(reportDir);
+        Path data = Files.createTempDirectory("scheduling-bench");
+        FarmConfig base = ConfigLoader.defaults(Map.of("coordinator.port", "0", "worker.heartbeat-ms", "1000",
+                "coordinator.max-tasks-per-job", String.valueOf(Math.max(tasks, 100_000))));
+        List<WorkerService> workers = new ArrayList<>();
+        try (LocalInfrastructure infra = LocalInfrastructure.start(base, data, 0, 0, Map.of());
+             ObjectStore store = new MinioObjectStore(infra.config().s3())) {
+            FarmConfig config = infra.config();
+            byte[] png = Files.readAllBytes(root.resolve("samples/control/house.png"));
+            String control = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
+            CoordinatorService coordinator = CoordinatorService.start(config);
+            for (int i = 0; i < workerCount; i++) {
+                workers.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "sim-" + i), RendererRegistry.simulated(msPerStep)));
+            }
+            FarmClient client = new FarmClient(coordinator.url(config));
+            long t0 = System.nanoTime();
+            String big = client.submit(job("big", control, tasks, 0), null, false).get("job_id").asText();
+            long submitMs = (System.nanoTime() - t0) / 1_000_000;
+
+            // urgent jobs, one at a time, while the big one runs
+            List<Long> dispatch = new ArrayList<>();
+            while (client.job(big).at("/job/succeeded").asInt() < Math.min(tasks / 10, 2000)) {
+                Thread.sleep(200);
+            }
+            for (int u = 0; u < urgentJobs; u++) {
+                String id = client.submit(job("urgent-" + u, control, 1, 50), null, false).get("job_id").asText();
+                JsonNode s = awaitEnd(client, id);
+                dispatch.add(s.at("/job/started_at_ms").asLong() - s.at("/job/submitted_at_ms").asLong());
+            }
+            JsonNode done = awaitEnd(client, big);
+            double makespanS = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("big job: %d tasks in %.1f s (%.0f tasks/s) on %d simulated workers%n", tasks, makespanS, tasks / makespanS,
+                    workerCount);
+
+            // restart: the new coordinator rebuilds its view from the topics and takes the scheduler over
+            coordinator.close();
+            long r0 = System.nanoTime();
+            CoordinatorService restarted = CoordinatorService.start(config);
+            long restartMs = (System.nanoTime() - r0) / 1_000_000;
+            long replayed = restarted.replayedRecords();
+            JsonNode after = new FarmClient(restarted.url(config)).job(big);
+            boolean same = after.at("/job/succeeded").asInt() == done.at("/job/succeeded").asInt()
+                    && after.at("/job/state").asText().equals(done.at("/job/state").asText());
+            restarted.close();
+
+            dispatch.sort(Long::compare);
+            long p50 = dispatch.get(dispatch.size() / 2);
+            long max = dispatch.get(dispatch.size() - 1);
+            StringBuilder md = new StringBuilder("# Scheduling\n\nRun ").append(LocalDateTime.now().withNano(0)).append(" on ")
+                    .append(Runtime.getRuntime().availableProcessors()).append(" cores; embedded broker and S3 server in the same JVM; ")
+                    .append(workerCount).append(" simulated workers, ").append(msPerStep).append(" ms per step, 1 step per task, so ")
+                    .append("what is measured is the farm's own cost per task (scheduler, Kafka round trips, S3 upload of a PNG and sidecar).\n\n")
+                    .append("| measure | value |\n|---|---|\n")
+                    .append(String.format("| submit of a %,d-task job (HTTP 201) | %d ms |%n", tasks, submitMs))
+                    .append(String.format("| big job makespan | %.1f s (%.0f tasks/s) |%n", makespanS, tasks / makespanS))
+                    .append(String.format("| urgent 1-task job behind it, submit to started (median of %d) | %d ms |%n", dispatch.size(), p50))
+                    .append(String.format("| same, worst | %d ms |%n", max))
+                    .append(String.format("| coordinator restart to ready, %,d tasks of state (%,d records replayed) | %d ms |%n", tasks,
+                            replayed, restartMs))
+                    .append(String.format("| restarted view equals the view before | %s |%n", same ? "yes" : "NO"))
+                    .append("\n![dispatch](dispatch.png)\n");
+            Map<String, Double> bars = new LinkedHashMap<>();
+            for (int i = 0; i < dispatch.size(); i++) {
+                bars.put("urgent " + (i + 1), (double) dispatch.get(i));
+            }
+            Charts.bars(reportDir.resolve("dispatch.png"), "Urgent job behind " + tasks + " tasks: submit to start (sorted)",
+                    "milliseconds", bars);
+            Files.writeString(reportDir.resolve("README.md"), md);
+            System.out.println(md);
+        } finally {
+            workers.forEach(WorkerService::close);
+        }
+    }
+
+    private static String job(String name, String control, int seeds, int priority) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < seeds; i++) {
+            s.append(i == 0 ? "" : ",").append(i);
+        }
+        return """
+                {"name": "%s", "prompts": ["bench"], "control_images": ["%s"], "seeds": [%s], "steps": 1, "width": 64, "height": 64,
+                 "model": "%s", "priority": %d}
+                """.formatted(name, control, s, SimulatedRenderer.MODEL_ID, priority);
+    }
+
+    private static JsonNode awaitEnd(FarmClient client, String id) throws InterruptedException {
+        long last = System.nanoTime();
+        while (true) {
+            JsonNode s = client.job(id);
+            String state = s.at("/job/state").asText();
+            if (state.equals("succeeded") || state.equals("failed") || state.equals("cancelled")) {
+                return s;
+            }
+            if (System.nanoTime() - last > 10_000_000_000L) {
+                System.out.printf("  %s: %d/%d%n", id, s.at("/job/succeeded").asInt(), s.at("/job/task_count").asInt());
+                last = System.nanoTime();
+            }
+            Thread.sleep(50);
+        }
+    }
+}
