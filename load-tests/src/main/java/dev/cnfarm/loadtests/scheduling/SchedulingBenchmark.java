@@ -53,19 +53,23 @@ public final class SchedulingBenchmark {
         Path data = Files.createTempDirectory("scheduling-bench");
         FarmConfig base = ConfigLoader.defaults(Map.of("coordinator.port", "0", "worker.heartbeat-ms", "1000",
                 "coordinator.max-tasks-per-job", String.valueOf(Math.max(tasks, 100_000))));
-        List<WorkerService> workers = new ArrayList<>();
         try (LocalInfrastructure infra = LocalInfrastructure.start(base, data, 0, 0, Map.of());
              ObjectStore store = new MinioObjectStore(infra.config().s3())) {
             FarmConfig config = infra.config();
             byte[] png = Files.readAllBytes(root.resolve("samples/control/house.png"));
             String control = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
+            List<WorkerService> workers = new ArrayList<>();
             CoordinatorService coordinator = CoordinatorService.start(config);
+            try {
             for (int i = 0; i < workerCount; i++) {
                 workers.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "sim-" + i), RendererRegistry.simulated(msPerStep)));
             }
             FarmClient client = new FarmClient(coordinator.url(config));
             long t0 = System.nanoTime();
-            String big = client.submit(job("big", control, tasks, 0), null, false).get("job_id").asText();
+            // a job's seeds are capped at 10,000: the big job is prompts x seeds
+            int prompts = Math.max(1, (tasks + 9_999) / 10_000);
+            tasks = prompts * (tasks / prompts);
+            String big = client.submit(job("big", control, prompts, tasks / prompts, 0), null, false).get("job_id").asText();
             long submitMs = (System.nanoTime() - t0) / 1_000_000;
 
             // urgent jobs, one at a time, while the big one runs
@@ -74,7 +78,7 @@ public final class SchedulingBenchmark {
                 Thread.sleep(200);
             }
             for (int u = 0; u < urgentJobs; u++) {
-                String id = client.submit(job("urgent-" + u, control, 1, 50), null, false).get("job_id").asText();
+                String id = client.submit(job("urgent-" + u, control, 1, 1, 50), null, false).get("job_id").asText();
                 JsonNode s = awaitEnd(client, id);
                 dispatch.add(s.at("/job/started_at_ms").asLong() - s.at("/job/submitted_at_ms").asLong());
             }
@@ -85,6 +89,7 @@ public final class SchedulingBenchmark {
 
             // restart: the new coordinator rebuilds its view from the topics and takes the scheduler over
             coordinator.close();
+            coordinator = null;
             long r0 = System.nanoTime();
             CoordinatorService restarted = CoordinatorService.start(config);
             long restartMs = (System.nanoTime() - r0) / 1_000_000;
@@ -118,20 +123,29 @@ public final class SchedulingBenchmark {
                     "milliseconds", bars);
             Files.writeString(reportDir.resolve("README.md"), md);
             System.out.println(md);
-        } finally {
-            workers.forEach(WorkerService::close);
+            } finally {
+                // before the broker and S3 server stop, or the workers wait on them
+                workers.forEach(WorkerService::close);
+                if (coordinator != null) {
+                    coordinator.close();
+                }
+            }
         }
     }
 
-    private static String job(String name, String control, int seeds, int priority) {
+    private static String job(String name, String control, int prompts, int seeds, int priority) {
+        StringBuilder p = new StringBuilder();
+        for (int i = 0; i < prompts; i++) {
+            p.append(i == 0 ? "" : ",").append("\"bench ").append(i).append('"');
+        }
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < seeds; i++) {
             s.append(i == 0 ? "" : ",").append(i);
         }
         return """
-                {"name": "%s", "prompts": ["bench"], "control_images": ["%s"], "seeds": [%s], "steps": 1, "width": 64, "height": 64,
+                {"name": "%s", "prompts": [%s], "control_images": ["%s"], "seeds": [%s], "steps": 1, "width": 64, "height": 64,
                  "model": "%s", "priority": %d}
-                """.formatted(name, control, s, SimulatedRenderer.MODEL_ID, priority);
+                """.formatted(name, p, control, s, SimulatedRenderer.MODEL_ID, priority);
     }
 
     private static JsonNode awaitEnd(FarmClient client, String id) throws InterruptedException {
