@@ -10,7 +10,7 @@ import dev.cnfarm.coordinator.api.JobLimits;
 import dev.cnfarm.coordinator.api.JobValidator;
 import dev.cnfarm.coordinator.http.ApiRoutes;
 import dev.cnfarm.coordinator.http.IndexPage;
-import dev.cnfarm.coordinator.http.JobSocket;
+import dev.cnfarm.coordinator.http.LiveSocket;
 import dev.cnfarm.coordinator.jobs.CommandPublisher;
 import dev.cnfarm.coordinator.jobs.JobActions;
 import dev.cnfarm.coordinator.scheduler.SchedulerService;
@@ -43,7 +43,7 @@ public final class CoordinatorService implements AutoCloseable {
     private final StateFeed feed;
     private final JobView view;
     private final WorkerView workers;
-    private final JobSocket sockets;
+    private final LiveSocket sockets;
     private HttpServer server;
 
     private CoordinatorService(FarmConfig config) {
@@ -60,7 +60,7 @@ public final class CoordinatorService implements AutoCloseable {
         this.publisher = new CommandPublisher(config.kafka(), topics);
         this.feed = new StateFeed(config.kafka(), topics, view, workers);
         this.scheduler = new SchedulerService(config.kafka(), topics, config.scheduler());
-        this.sockets = new JobSocket(view);
+        this.sockets = new LiveSocket(vertx, view);
     }
 
     public static CoordinatorService start(FarmConfig config) {
@@ -117,6 +117,10 @@ public final class CoordinatorService implements AutoCloseable {
         return view;
     }
 
+    public LiveSocket sockets() {
+        return sockets;
+    }
+
     public WorkerView workers() {
         return workers;
     }
@@ -126,6 +130,7 @@ public final class CoordinatorService implements AutoCloseable {
         if (server != null) {
             server.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
         }
+        sockets.stop();
         scheduler.close();
         feed.close();
         publisher.close();

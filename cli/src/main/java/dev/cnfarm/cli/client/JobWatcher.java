@@ -95,7 +95,12 @@ public final class JobWatcher {
                 String frame = partial.toString();
                 partial.setLength(0);
                 try {
-                    JsonNode job = Json.mapper().readTree(frame).get("job");
+                    JsonNode msg = Json.mapper().readTree(frame);
+                    JsonNode job = msg.get("job");
+                    // an "events" frame carries several updates; the last one holds the newest job summary
+                    for (JsonNode e : msg.path("events")) {
+                        job = e.get("job");
+                    }
                     if (job != null) {
                         show(job);
                     }
