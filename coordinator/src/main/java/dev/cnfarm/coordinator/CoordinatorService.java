@@ -9,7 +9,7 @@ import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.coordinator.api.JobLimits;
 import dev.cnfarm.coordinator.api.JobValidator;
 import dev.cnfarm.coordinator.http.ApiRoutes;
-import dev.cnfarm.coordinator.http.IndexPage;
+import dev.cnfarm.coordinator.http.Dashboard;
 import dev.cnfarm.coordinator.http.LiveSocket;
 import dev.cnfarm.coordinator.jobs.CommandPublisher;
 import dev.cnfarm.coordinator.jobs.JobActions;
@@ -82,7 +82,7 @@ public final class CoordinatorService implements AutoCloseable {
             new ApiRoutes(c.vertx, submitter, new JobActions(c.publisher, c.view), c.view, c.workers, c.store,
                     () -> c.feed.isReady() && c.scheduler.isRunning()).mount(router);
             c.sockets.mount(router);
-            new IndexPage(c.view).mount(router);
+            new Dashboard().mount(router);
             c.server = c.vertx.createHttpServer().requestHandler(router)
                     .listen(config.coordinator().port(), config.coordinator().host())
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -41,6 +41,20 @@ public final class ObjectKeys {
         return base + ".a" + release + "-" + delivery + ".png";
     }
 
+    /** The control map an image was made with, beside it: {@code .../000001.png} to {@code .../000001.control0.png}. */
+    public static String controlMap(String outputKey, int controlnet) {
+        return stem(outputKey) + ".control" + controlnet + ".png";
+    }
+
+    /** The JSON sidecar beside an image: {@code .../000001.png} to {@code .../000001.json}. */
+    public static String sidecar(String outputKey) {
+        return stem(outputKey) + ".json";
+    }
+
+    private static String stem(String key) {
+        return key.endsWith(".png") ? key.substring(0, key.length() - 4) : key;
+    }
+
     public static String outputPrefix(String tenant, String jobId) {
         return "outputs/" + segment(tenant) + "/" + segment(jobId) + "/";
     }

@@ -67,6 +67,15 @@ public final class ApiRoutes {
         router.get("/api/v1/jobs").handler(this::list);
         router.get("/api/v1/jobs/:id").handler(this::get);
         router.get("/api/v1/jobs/:id/outputs").handler(this::outputs);
+        router.get("/api/v1/jobs/:id/tasks/:index/image").handler(ctx -> redirectToObject(ctx, -1));
+        router.get("/api/v1/jobs/:id/tasks/:index/control/:n").handler(ctx -> {
+            String n = ctx.pathParam("n");
+            if (!n.matches("[0-7]")) {
+                Responses.error(ctx, 400, "control map number must be 0 to 7", List.of(new FieldError("n", "must be 0 to 7")));
+                return;
+            }
+            redirectToObject(ctx, Integer.parseInt(n));
+        });
         router.post("/api/v1/jobs/:id/cancel").handler(ctx -> act(ctx, id -> actions.cancel(TENANT, id)));
         router.post("/api/v1/jobs/:id/suspend").handler(ctx -> act(ctx, id -> actions.suspend(TENANT, id)));
         router.post("/api/v1/jobs/:id/resume").handler(ctx -> act(ctx, id -> actions.resume(TENANT, id)));
@@ -196,6 +205,42 @@ public final class ApiRoutes {
                 Responses.json(ctx, 200, Map.of("job_id", id, "outputs", ar.result()));
             } else {
                 Responses.error(ctx, 503, "output links could not be made: " + ar.cause().getMessage());
+            }
+        });
+    }
+
+    /**
+     * Redirects to a short-lived link to a finished task's image ({@code controlnet} -1) or to the
+     * control map it was made with, so a page can show it with a plain {@code <img src>}.
+     */
+    private void redirectToObject(RoutingContext ctx, int controlnet) {
+        String id = ctx.pathParam("id");
+        int index;
+        try {
+            index = Integer.parseInt(ctx.pathParam("index"));
+        } catch (NumberFormatException e) {
+            Responses.error(ctx, 400, "task index must be a whole number", List.of(new FieldError("index", "must be a whole number")));
+            return;
+        }
+        if (view.summary(id).filter(s -> s.tenant().equals(TENANT)).isEmpty()) {
+            Responses.error(ctx, 404, "job '" + id + "' not found");
+            return;
+        }
+        Optional<TaskSnapshot> task = view.task(id, index);
+        if (task.isEmpty()) {
+            Responses.error(ctx, 404, "job '" + id + "' has no task " + index);
+            return;
+        }
+        if (!task.get().state().equals("succeeded")) {
+            Responses.error(ctx, 404, "task " + index + " of job '" + id + "' has no image yet (it is " + task.get().state() + ")");
+            return;
+        }
+        String key = controlnet < 0 ? task.get().outputKey() : ObjectKeys.controlMap(task.get().outputKey(), controlnet);
+        vertx.executeBlocking(() -> store.presignedGet(key, URL_TTL).toString(), false).onComplete(ar -> {
+            if (ar.succeeded()) {
+                ctx.response().setStatusCode(302).putHeader("location", ar.result()).putHeader("cache-control", "private, max-age=600").end();
+            } else {
+                Responses.error(ctx, 503, "storage unavailable, try again: " + ar.cause().getMessage());
             }
         });
     }

@@ -186,6 +186,11 @@ final class JobStatus {
         return out;
     }
 
+    /** The task at this index, or null when the job has no such task. */
+    synchronized TaskSnapshot task(int index) {
+        return index >= 0 && index < tasks.length ? snapshot(index) : null;
+    }
+
     /** Render time of the task at this index once it has succeeded, else -1. */
     synchronized long renderMs(int index) {
         TaskView t = tasks[index];

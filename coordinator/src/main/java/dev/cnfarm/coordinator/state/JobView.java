@@ -112,6 +112,11 @@ public final class JobView {
         return Optional.ofNullable(jobs.get(jobId)).map(JobStatus::record);
     }
 
+    public Optional<TaskSnapshot> task(String jobId, int index) {
+        JobStatus s = jobs.get(jobId);
+        return s == null ? Optional.empty() : Optional.ofNullable(s.task(index));
+    }
+
     public List<TaskSnapshot> succeededTasks(String jobId) {
         JobStatus s = jobs.get(jobId);
         return s == null ? List.of() : s.succeededTasks();

@@ -255,10 +255,15 @@ class CoordinatorIT {
     }
 
     @Test
-    void readinessAndIndexPage() throws Exception {
+    void readinessAndDashboardFiles() throws Exception {
         assertThat(get("/health/ready").statusCode()).isEqualTo(200);
-        HttpResponse<String> index = get("/");
+        HttpResponse<String> root = get("/");
+        assertThat(root.statusCode()).isEqualTo(302);
+        assertThat(root.headers().firstValue("location")).hasValue("/dashboard/");
+        HttpResponse<String> index = get("/dashboard/");
         assertThat(index.statusCode()).isEqualTo(200);
-        assertThat(index.body()).contains("ControlNet render farm");
+        assertThat(index.body()).contains("ControlNet render farm").contains("app.js").doesNotContain("https://");
+        assertThat(get("/dashboard/app.js").body()).contains("function connect()");
+        assertThat(get("/dashboard/app.css").statusCode()).isEqualTo(200);
     }
 }

@@ -104,11 +104,11 @@ public final class TaskProcessor {
         List<String> mapKeys = new ArrayList<>();
         for (int i = 0; i < maps.size(); i++) {
             // the control map each image was made with is kept beside it
-            String mapKey = controlMapKey(outputKey, i);
+            String mapKey = ObjectKeys.controlMap(outputKey, i);
             store.put(mapKey, maps.get(i).png(), "image/png");
             mapKeys.add(mapKey);
         }
-        store.put(sidecarKey(outputKey), sidecar(task, renderer, out, stored, maps, mapKeys), "application/json");
+        store.put(ObjectKeys.sidecar(outputKey), sidecar(task, renderer, out, stored, maps, mapKeys), "application/json");
         long t3 = System.nanoTime();
         return new TaskOutcome.Succeeded(TaskResult.newBuilder()
                 .setOutput(ObjectRef.newBuilder().setKey(stored.key()).setSha256(stored.sha256()).setSizeBytes(stored.sizeBytes()))
@@ -118,17 +118,6 @@ public final class TaskProcessor {
                         .setRenderMs((t2 - t1) / 1_000_000)
                         .setUploadMs((t3 - t2) / 1_000_000))
                 .build());
-    }
-
-    /** {@code outputs/.../000001.png} to {@code outputs/.../000001.control0.png}. */
-    public static String controlMapKey(String outputKey, int index) {
-        String base = outputKey.endsWith(".png") ? outputKey.substring(0, outputKey.length() - 4) : outputKey;
-        return base + ".control" + index + ".png";
-    }
-
-    /** {@code outputs/.../000001.png} to {@code outputs/.../000001.json}. */
-    public static String sidecarKey(String outputKey) {
-        return outputKey.endsWith(".png") ? outputKey.substring(0, outputKey.length() - 4) + ".json" : outputKey + ".json";
     }
 
     /** Everything that made the image, as JSON beside it. */
