@@ -87,6 +87,11 @@ public final class FarmClient {
         return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId))).GET().build());
     }
 
+    /** The tenant's jobs, newest first, as summaries. */
+    public JsonNode jobs() {
+        return send(HttpRequest.newBuilder(uri("/api/v1/jobs")).GET().build());
+    }
+
     public JsonNode workers() {
         return send(HttpRequest.newBuilder(uri("/api/v1/workers")).GET().build());
     }

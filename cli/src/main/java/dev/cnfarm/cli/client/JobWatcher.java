@@ -15,9 +15,10 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * Follows a job over its websocket with a progress bar (steps of all tasks, images done, ETA)
- * until the job ends. A dropped connection is reopened; the snapshot sent on every connect makes
- * the bar correct again, so nothing is missed.
+ * Follows a job over its websocket with a progress bar (steps of all tasks, images done, ETA, and
+ * a small bar per task being rendered) until the job ends. A dropped connection is reopened; the
+ * snapshot sent on every connect makes the bar correct again, so nothing is missed. With no output
+ * stream (scripts asked for JSON) it only waits.
  */
 public final class JobWatcher {
     private static final Set<String> FINAL_STATES = Set.of("succeeded", "failed", "cancelled");
@@ -36,8 +37,9 @@ public final class JobWatcher {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode[] latest = new JsonNode[1];
         CompletableFuture<JsonNode> done = new CompletableFuture<>();
+        PrintStream sink = out != null ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName(jobId).setInitialMax(BAR_UNITS)
-                .setStyle(ProgressBarStyle.UNICODE_BLOCK).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(out))
+                .setStyle(ProgressBarStyle.UNICODE_BLOCK).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(sink))
                 .setUpdateIntervalMillis(200).continuousUpdate().build()) {
             while (!done.isDone()) {
                 WebSocket ws;
@@ -81,6 +83,8 @@ public final class JobWatcher {
         private final JsonNode[] latest;
         private final CompletableFuture<JsonNode> done;
         private final StringBuilder partial = new StringBuilder();
+        /** Tasks being rendered: index to {step, total}, for the per-task bars. */
+        private final java.util.TreeMap<Integer, int[]> running = new java.util.TreeMap<>();
 
         Listener(ProgressBar bar, JsonNode[] latest, CompletableFuture<JsonNode> done) {
             this.bar = bar;
@@ -97,9 +101,18 @@ public final class JobWatcher {
                 try {
                     JsonNode msg = Json.mapper().readTree(frame);
                     JsonNode job = msg.get("job");
-                    // an "events" frame carries several updates; the last one holds the newest job summary
-                    for (JsonNode e : msg.path("events")) {
-                        job = e.get("job");
+                    synchronized (this) {
+                        if (msg.has("tasks")) {
+                            running.clear();
+                            msg.get("tasks").forEach(this::track);
+                        }
+                        // an "events" frame carries several updates; the last one holds the newest job summary
+                        for (JsonNode e : msg.path("events")) {
+                            job = e.get("job");
+                            if (e.has("task")) {
+                                track(e.get("task"));
+                            }
+                        }
                     }
                     if (job != null) {
                         show(job);
@@ -110,6 +123,31 @@ public final class JobWatcher {
             }
             ws.request(1);
             return null;
+        }
+
+        private void track(JsonNode task) {
+            int index = task.path("index").asInt();
+            if ("running".equals(task.path("state").asText())) {
+                running.put(index, new int[] {task.path("step").asInt(), task.path("total_steps").asInt()});
+            } else {
+                running.remove(index);
+            }
+        }
+
+        /** Up to four running tasks as small bars: {@code #12 ▮▮▮▯▯ #13 ▮▯▯▯▯}. */
+        private String taskBars() {
+            StringBuilder b = new StringBuilder();
+            int shown = 0;
+            for (var e : running.entrySet()) {
+                if (shown++ == 4) {
+                    b.append(" +").append(running.size() - 4);
+                    break;
+                }
+                int total = Math.max(1, e.getValue()[1]);
+                int filled = Math.min(5, Math.round(5f * e.getValue()[0] / total));
+                b.append(" #").append(e.getKey()).append(' ').append("\u25ae".repeat(filled)).append("\u25af".repeat(5 - filled));
+            }
+            return b.toString();
         }
 
         private synchronized void show(JsonNode job) {
@@ -129,6 +167,9 @@ public final class JobWatcher {
             long eta = job.path("eta_seconds").asLong(-1);
             if (eta > 0) {
                 msg.append(", ETA ").append(eta).append(" s");
+            }
+            if (!running.isEmpty()) {
+                msg.append(" |").append(taskBars());
             }
             bar.setExtraMessage(msg.toString());
             if (FINAL_STATES.contains(job.path("state").asText())) {

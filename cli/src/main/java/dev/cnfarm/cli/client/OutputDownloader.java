@@ -32,8 +32,17 @@ public final class OutputDownloader {
     }
 
     public Summary download(String jobId, Path dir) throws IOException, InterruptedException {
+        return download(jobId, dir, false);
+    }
+
+    /** @param showProgress draw a progress bar on the console (images checked or fetched) */
+    public Summary download(String jobId, Path dir, boolean showProgress) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         JsonNode outputs = client.outputs(jobId).path("outputs");
+        me.tongfei.progressbar.ProgressBar bar = showProgress && outputs.size() > 0
+                ? new me.tongfei.progressbar.ProgressBarBuilder().setTaskName("downloading").setInitialMax(outputs.size())
+                        .setStyle(me.tongfei.progressbar.ProgressBarStyle.UNICODE_BLOCK).setUnit(" images", 1).build()
+                : null;
         AtomicInteger downloaded = new AtomicInteger();
         AtomicInteger skipped = new AtomicInteger();
         java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
@@ -46,6 +55,9 @@ public final class OutputDownloader {
                     String sha = o.path("sha256").asText();
                     if (Files.isRegularFile(target) && sha.equals(sha256(target))) {
                         skipped.incrementAndGet();
+                        if (bar != null) {
+                            bar.step();
+                        }
                         return null;
                     }
                     byte[] data = client.fetch(o.path("url").asText());
@@ -58,6 +70,9 @@ public final class OutputDownloader {
                     Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                     downloaded.incrementAndGet();
                     bytes.addAndGet(data.length);
+                    if (bar != null) {
+                        bar.step();
+                    }
                     return null;
                 }));
             }
@@ -71,6 +86,9 @@ public final class OutputDownloader {
             }
         } finally {
             pool.shutdownNow();
+            if (bar != null) {
+                bar.close();
+            }
         }
         return new Summary(downloaded.get(), skipped.get(), bytes.get());
     }

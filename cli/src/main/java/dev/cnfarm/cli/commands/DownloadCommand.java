@@ -23,15 +23,25 @@ public final class DownloadCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "DIR", description = "target folder")
     Path dir;
 
-    @Option(names = "--parallel", defaultValue = "4", description = "downloads at a time (default ${DEFAULT-VALUE})")
+    @Option(names = "--parallel", defaultValue = "8", description = "downloads at a time (default ${DEFAULT-VALUE})")
     int parallel;
+
+    @picocli.CommandLine.Mixin
+    dev.cnfarm.cli.OutputOptions output;
 
     @Override
     public Integer call() throws Exception {
         FarmClient client = new FarmClient(options.load().apiUrl());
-        OutputDownloader.Summary s = new OutputDownloader(client, parallel).download(jobId, dir);
-        System.out.printf("%d image(s) downloaded to %s (%d KiB), %d already there%n", s.downloaded(), dir, s.bytes() / 1024,
-                s.skipped());
+        OutputDownloader.Summary s = new OutputDownloader(client, parallel).download(jobId, dir, !output.json());
+        if (output.json()) {
+            var node = dev.cnfarm.common.json.Json.mapper().createObjectNode();
+            node.put("job_id", jobId).put("dir", dir.toString()).put("downloaded", s.downloaded()).put("skipped", s.skipped())
+                    .put("bytes", s.bytes());
+            dev.cnfarm.cli.OutputOptions.printJson(new java.io.PrintWriter(System.out, true), node);
+        } else {
+            System.out.printf("%d image(s) downloaded to %s (%d KiB), %d already there%n", s.downloaded(), dir, s.bytes() / 1024,
+                    s.skipped());
+        }
         return 0;
     }
 }

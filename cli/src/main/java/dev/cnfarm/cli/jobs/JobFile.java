@@ -42,12 +42,118 @@ public final class JobFile {
         if (node == null || !node.isObject()) {
             throw new IllegalArgumentException("job file " + file + " must hold a mapping of job fields (prompts, control_images, ...)");
         }
-        return new JobFile(file, (ObjectNode) node);
+        ObjectNode job = (ObjectNode) node;
+        Path dir = file.toAbsolutePath().getParent();
+        JsonNode manifest = job.remove("manifest");
+        JsonNode zip = job.remove("zip");
+        if (manifest != null && zip != null) {
+            throw new IllegalArgumentException("job file " + file + ": give either manifest or zip, not both");
+        }
+        if (manifest != null) {
+            if (!manifest.isTextual()) {
+                throw new IllegalArgumentException("job file " + file + ": manifest must be the path of a CSV or JSONL file");
+            }
+            Path m = dir.resolve(manifest.asText()).normalize();
+            job.set("rows", absoluteImages(ManifestReader.read(m), m.getParent()));
+        } else if (zip != null) {
+            job.set("rows", zipRows(file, zip));
+        }
+        return new JobFile(file, job);
+    }
+
+    /** A manifest alone is a job: its rows, with every other field at the farm's defaults. */
+    public static JobFile fromManifest(Path manifest) {
+        ObjectNode job = Json.mapper().createObjectNode();
+        job.put("name", manifest.getFileName().toString());
+        job.set("rows", absoluteImages(ManifestReader.read(manifest), manifest.toAbsolutePath().getParent()));
+        return new JobFile(manifest, job);
+    }
+
+    /**
+     * {@code zip: {prompts: [...], control_images: [...], seeds: [...]}}: lists of one length,
+     * taken together item by item (row i is the i-th of each) instead of multiplied as a matrix.
+     */
+    private static ArrayNode zipRows(Path file, JsonNode zip) {
+        Map<String, String> columns = Map.of("prompts", "prompt", "negative_prompts", "negative_prompt",
+                "control_images", "control_image", "seeds", "seed", "steps", "steps", "guidance_scales", "guidance_scale",
+                "control_scales", "control_scale");
+        if (!zip.isObject()) {
+            throw new IllegalArgumentException("job file " + file + ": zip must map lists to zip, e.g. zip: {prompts: [...], control_images: [...]}");
+        }
+        int length = -1;
+        String first = null;
+        for (Map.Entry<String, JsonNode> e : (Iterable<Map.Entry<String, JsonNode>>) zip::fields) {
+            if (!columns.containsKey(e.getKey())) {
+                throw new IllegalArgumentException("job file " + file + ": zip." + e.getKey() + " cannot be zipped; use "
+                        + new java.util.TreeSet<>(columns.keySet()));
+            }
+            if (!e.getValue().isArray()) {
+                throw new IllegalArgumentException("job file " + file + ": zip." + e.getKey() + " must be a list");
+            }
+            if (length >= 0 && e.getValue().size() != length) {
+                throw new IllegalArgumentException("job file " + file + ": zip." + e.getKey() + " has " + e.getValue().size()
+                        + " items but zip." + first + " has " + length + "; zipped lists must have one length");
+            }
+            length = e.getValue().size();
+            first = first == null ? e.getKey() : first;
+        }
+        ArrayNode rows = Json.mapper().createArrayNode();
+        for (int i = 0; i < Math.max(0, length); i++) {
+            ObjectNode row = rows.addObject();
+            for (Map.Entry<String, JsonNode> e : (Iterable<Map.Entry<String, JsonNode>>) zip::fields) {
+                row.set(columns.get(e.getKey()), e.getValue().get(i));
+            }
+        }
+        return rows;
+    }
+
+    /** Local control images of manifest rows, made absolute: they are relative to the manifest, not the job file. */
+    private static ArrayNode absoluteImages(ArrayNode rows, Path dir) {
+        for (JsonNode row : rows) {
+            JsonNode img = row.get("control_image");
+            if (img != null && img.isTextual() && !img.asText().startsWith(UPLOADED_PREFIX)) {
+                ((ObjectNode) row).put("control_image", dir.resolve(img.asText()).normalize().toString());
+            }
+        }
+        return rows;
+    }
+
+    /** Number of images the job asks for as written (rows, or the matrix's product); -1 when it cannot be told here. */
+    public long imageCount() {
+        JsonNode rows = job.get("rows");
+        if (rows != null && rows.isArray()) {
+            return rows.size();
+        }
+        long n = 1;
+        for (String f : List.of("prompts", "control_images", "seeds")) {
+            JsonNode list = job.get(f);
+            if (list == null || !list.isArray()) {
+                return f.equals("seeds") && list == null ? n : -1;
+            }
+            n *= list.size();
+        }
+        return n;
     }
 
     /** The local files the job names, in order, without duplicates. */
     public List<Path> localControlImages() {
         List<Path> out = new ArrayList<>();
+        JsonNode rows = job.get("rows");
+        if (rows != null && rows.isArray()) {
+            java.util.Set<Path> seen = new java.util.HashSet<>();
+            for (int i = 0; i < rows.size(); i++) {
+                JsonNode n = rows.get(i).path("control_image");
+                if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
+                    Path p = localPath(n.asText());
+                    if (seen.add(p)) {
+                        if (!Files.isRegularFile(p)) {
+                            throw new IllegalArgumentException("rows[" + i + "].control_image: file '" + n.asText() + "' not found");
+                        }
+                        out.add(p);
+                    }
+                }
+            }
+        }
         JsonNode images = job.get("control_images");
         if (images == null || !images.isArray()) {
             return out;
@@ -79,6 +185,15 @@ public final class JobFile {
             keys.put(p, uploader.apply(p));
         }
         ObjectNode copy = job.deepCopy();
+        JsonNode rows = copy.get("rows");
+        if (rows != null && rows.isArray()) {
+            for (JsonNode row : rows) {
+                JsonNode n = row.path("control_image");
+                if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
+                    ((ObjectNode) row).put("control_image", keys.get(localPath(n.asText())));
+                }
+            }
+        }
         JsonNode images = copy.get("control_images");
         if (images != null && images.isArray()) {
             ArrayNode resolved = Json.mapper().createArrayNode();

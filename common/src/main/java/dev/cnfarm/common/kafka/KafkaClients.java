@@ -77,8 +77,16 @@ public final class KafkaClients {
         return new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
+    /**
+     * Largest record the farm writes: a manifest job of 10,000 rows carries them all in its spec
+     * (about 2 MB before compression), over Kafka's 1 MB default. Topics that carry job specs are
+     * created with the same limit.
+     */
+    public static final int MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
     private static Map<String, Object> producerProps(KafkaSettings kafka, String clientId) {
         Map<String, Object> p = base(kafka);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

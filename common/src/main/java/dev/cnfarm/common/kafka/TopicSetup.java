@@ -28,12 +28,16 @@ public final class TopicSetup {
 
     public static void ensure(Admin admin, Topics topics, KafkaSettings kafka) {
         List<NewTopic> wanted = new ArrayList<>();
-        wanted.add(topic(topics.jobs(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
-        wanted.add(topic(topics.commands(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(30 * 24 * HOURS))));
+        // jobs, commands and the scheduler's input carry job specs, which a big manifest makes large
+        String maxBytes = String.valueOf(KafkaClients.MAX_RECORD_BYTES);
+        wanted.add(topic(topics.jobs(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
+        wanted.add(topic(topics.commands(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(30 * 24 * HOURS),
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
         wanted.add(topic(topics.control(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(24 * HOURS))));
         // one partition: the scheduler decides in one place, in one order
         wanted.add(new NewTopic(topics.schedulerInput(), 1, kafka.replicationFactor())
-                .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(24 * HOURS))));
+                .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(24 * HOURS), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
         wanted.add(topic(topics.tasks(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(14 * 24 * HOURS))));
         wanted.add(topic(topics.taskEvents(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(7 * 24 * HOURS))));
         wanted.add(topic(topics.taskState(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));

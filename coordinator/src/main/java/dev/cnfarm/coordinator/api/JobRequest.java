@@ -31,7 +31,12 @@ public record JobRequest(
         List<ControlNetRequest> additionalControlnets,
         String preprocessor,
         java.util.Map<String, Object> preprocessorParams,
-        String resizeMode) {
+        String resizeMode,
+        List<RowRequest> rows) {
+
+    /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
+    public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,
+                             Float guidanceScale, Float controlScale) {}
 
     /** An extra ControlNet: its image (an uploaded key) and options; missing options take the defaults. */
     public record ControlNetRequest(String image, Float scale, Float start, Float end, String mode, String preprocessor,

@@ -4,6 +4,7 @@ import dev.cnfarm.common.storage.ObjectInfo;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.preprocess.PreprocessorCatalog;
 import dev.cnfarm.proto.v1.ControlNetInput;
+import dev.cnfarm.proto.v1.JobRow;
 import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.ObjectRef;
 import java.util.ArrayList;
@@ -69,23 +70,6 @@ public final class JobValidator {
             spec.setName(r.name());
         }
 
-        if (r.prompts() == null || r.prompts().isEmpty()) {
-            errors.add(new FieldError("prompts", "is required: give at least one prompt, e.g. \"prompts\": [\"a red house\"]"));
-        } else if (r.prompts().size() > limits.maxPrompts()) {
-            errors.add(new FieldError("prompts", "has " + r.prompts().size() + " entries; at most " + limits.maxPrompts() + " are allowed"));
-        } else {
-            for (int i = 0; i < r.prompts().size(); i++) {
-                String p = r.prompts().get(i);
-                if (p == null || p.isBlank()) {
-                    errors.add(new FieldError("prompts[" + i + "]", "must not be empty"));
-                } else if (p.length() > limits.maxPromptChars()) {
-                    errors.add(new FieldError("prompts[" + i + "]", "must be at most " + limits.maxPromptChars() + " characters, has " + p.length()));
-                } else {
-                    spec.addPrompts(p);
-                }
-            }
-        }
-
         if (r.negativePrompt() != null) {
             if (r.negativePrompt().length() > limits.maxPromptChars()) {
                 errors.add(new FieldError("negative_prompt", "must be at most " + limits.maxPromptChars() + " characters"));
@@ -93,26 +77,11 @@ public final class JobValidator {
             spec.setNegativePrompt(r.negativePrompt());
         }
 
-        int controls = validateControlImages(r.controlImages(), tenant, spec, errors, quoteOnly ? missing : null);
-
-        List<Long> seeds = r.seeds();
-        if (seeds == null) {
-            // no seed given: draw one now and record it, so the job stays reproducible
-            seeds = List.of(ThreadLocalRandom.current().nextLong(0, 1L << 32));
-        }
-        if (seeds.isEmpty()) {
-            errors.add(new FieldError("seeds", "must not be empty; leave it out for one random seed"));
-        } else if (seeds.size() > limits.maxSeeds()) {
-            errors.add(new FieldError("seeds", "has " + seeds.size() + " entries; at most " + limits.maxSeeds() + " are allowed"));
+        long tasks;
+        if (r.rows() != null) {
+            tasks = validateRows(r, tenant, spec, errors, quoteOnly ? missing : null);
         } else {
-            for (int i = 0; i < seeds.size(); i++) {
-                Long s = seeds.get(i);
-                if (s == null || s < 0) {
-                    errors.add(new FieldError("seeds[" + i + "]", "must be a whole number from 0 to 2^63-1"));
-                } else {
-                    spec.addSeeds(s);
-                }
-            }
+            tasks = validateMatrix(r, tenant, spec, errors, quoteOnly ? missing : null);
         }
 
         spec.setSteps(range(errors, "steps", r.steps(), DEFAULT_STEPS, 1, limits.maxSteps()));
@@ -145,17 +114,137 @@ public final class JobValidator {
         }
         spec.setModel(model);
 
-        // the size of the matrix is checked before anything is expanded
+        if (!errors.isEmpty()) {
+            throw new InvalidJobException(errors);
+        }
+        return new Validated(spec.build(), List.copyOf(missing));
+    }
+
+    /** prompts x control_images x seeds; returns the task count (checked against the limit before anything is expanded). */
+    private long validateMatrix(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
+        if (r.prompts() == null || r.prompts().isEmpty()) {
+            errors.add(new FieldError("prompts", "is required: give at least one prompt, e.g. \"prompts\": [\"a red house\"]"));
+        } else if (r.prompts().size() > limits.maxPrompts()) {
+            errors.add(new FieldError("prompts", "has " + r.prompts().size() + " entries; at most " + limits.maxPrompts() + " are allowed"));
+        } else {
+            for (int i = 0; i < r.prompts().size(); i++) {
+                String p = r.prompts().get(i);
+                if (p == null || p.isBlank()) {
+                    errors.add(new FieldError("prompts[" + i + "]", "must not be empty"));
+                } else if (p.length() > limits.maxPromptChars()) {
+                    errors.add(new FieldError("prompts[" + i + "]", "must be at most " + limits.maxPromptChars() + " characters, has " + p.length()));
+                } else {
+                    spec.addPrompts(p);
+                }
+            }
+        }
+
+        int controls = validateControlImages(r.controlImages(), tenant, spec, errors, missing);
+
+        List<Long> seeds = r.seeds();
+        if (seeds == null) {
+            // no seed given: draw one now and record it, so the job stays reproducible
+            seeds = List.of(ThreadLocalRandom.current().nextLong(0, 1L << 32));
+        }
+        if (seeds.isEmpty()) {
+            errors.add(new FieldError("seeds", "must not be empty; leave it out for one random seed"));
+        } else if (seeds.size() > limits.maxSeeds()) {
+            errors.add(new FieldError("seeds", "has " + seeds.size() + " entries; at most " + limits.maxSeeds() + " are allowed"));
+        } else {
+            for (int i = 0; i < seeds.size(); i++) {
+                Long s = seeds.get(i);
+                if (s == null || s < 0) {
+                    errors.add(new FieldError("seeds[" + i + "]", "must be a whole number from 0 to 2^63-1"));
+                } else {
+                    spec.addSeeds(s);
+                }
+            }
+        }
+
         long tasks = (long) spec.getPromptsCount() * controls * spec.getSeedsCount();
         if (errors.isEmpty() && tasks > limits.maxTasks()) {
             errors.add(new FieldError("prompts", "the job would have " + spec.getPromptsCount() + " prompts x " + controls
                     + " control images x " + spec.getSeedsCount() + " seeds = " + tasks + " images; at most "
                     + limits.maxTasks() + " are allowed per job: split it into several jobs"));
         }
-        if (!errors.isEmpty()) {
-            throw new InvalidJobException(errors);
+        return tasks;
+    }
+
+    /** One row per image (a manifest); the matrix fields must be absent. Returns the task count. */
+    private long validateRows(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
+        for (String f : List.of("prompts", "control_images", "seeds")) {
+            boolean given = switch (f) {
+                case "prompts" -> r.prompts() != null;
+                case "control_images" -> r.controlImages() != null;
+                default -> r.seeds() != null;
+            };
+            if (given) {
+                errors.add(new FieldError(f, "cannot be combined with rows: a job is either a matrix (prompts x control_images x seeds) "
+                        + "or rows, one per image"));
+            }
         }
-        return new Validated(spec.build(), List.copyOf(missing));
+        List<JobRequest.RowRequest> rows = r.rows();
+        if (rows.isEmpty()) {
+            errors.add(new FieldError("rows", "must not be empty: give one row per image, or use prompts, control_images and seeds"));
+            return 0;
+        }
+        if (rows.size() > limits.maxTasks()) {
+            errors.add(new FieldError("rows", "has " + rows.size() + " rows; at most " + limits.maxTasks()
+                    + " images are allowed per job: split the manifest into several jobs"));
+            return rows.size();
+        }
+        // a manifest often reuses a few control images: look each key up once
+        java.util.Map<String, ObjectRef> refs = new java.util.HashMap<>();
+        for (int i = 0; i < rows.size(); i++) {
+            JobRequest.RowRequest row = rows.get(i);
+            String f = "rows[" + i + "]";
+            if (row == null) {
+                errors.add(new FieldError(f, "must be an object with prompt, control_image and optionally seed and overrides"));
+                continue;
+            }
+            JobRow.Builder b = JobRow.newBuilder();
+            if (row.prompt() == null || row.prompt().isBlank()) {
+                errors.add(new FieldError(f + ".prompt", "is required and must not be empty"));
+            } else if (row.prompt().length() > limits.maxPromptChars()) {
+                errors.add(new FieldError(f + ".prompt", "must be at most " + limits.maxPromptChars() + " characters, has "
+                        + row.prompt().length()));
+            } else {
+                b.setPrompt(row.prompt());
+            }
+            if (row.negativePrompt() != null) {
+                if (row.negativePrompt().length() > limits.maxPromptChars()) {
+                    errors.add(new FieldError(f + ".negative_prompt", "must be at most " + limits.maxPromptChars() + " characters"));
+                }
+                b.setNegativePrompt(row.negativePrompt());
+            }
+            String key = row.controlImage();
+            ObjectRef ref = key != null && refs.containsKey(key) ? refs.get(key)
+                    : imageRef(key, f + ".control_image", tenant, errors, missing);
+            if (ref != null) {
+                refs.put(key, ref);
+                b.setControlImage(ref);
+            }
+            Long seed = row.seed() == null ? ThreadLocalRandom.current().nextLong(0, 1L << 32) : row.seed();
+            if (seed < 0) {
+                errors.add(new FieldError(f + ".seed", "must be a whole number from 0 to 2^63-1"));
+            }
+            b.setSeed(seed);
+            if (row.steps() != null) {
+                b.setSteps(range(errors, f + ".steps", row.steps(), DEFAULT_STEPS, 1, limits.maxSteps()));
+            }
+            if (row.guidanceScale() != null) {
+                b.setGuidanceScale(range(errors, f + ".guidance_scale", row.guidanceScale(), DEFAULT_GUIDANCE, 0f, 30f));
+            }
+            if (row.controlScale() != null) {
+                b.setControlScale(range(errors, f + ".control_scale", row.controlScale(), 1f, 0f, 2f));
+            }
+            spec.addRows(b);
+            if (errors.size() > 100) {
+                errors.add(new FieldError("rows", "stopped checking at row " + i + ": more than 100 problems"));
+                break;
+            }
+        }
+        return rows.size();
     }
 
     /** A checked preprocessor setting: its name, its parameters as given (as strings), the resize mode. */

@@ -2,6 +2,7 @@ package dev.cnfarm.coordinator.jobs;
 
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.proto.v1.ControlNetInput;
+import dev.cnfarm.proto.v1.JobRow;
 import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.ObjectRef;
 import dev.cnfarm.proto.v1.RenderTask;
@@ -11,13 +12,17 @@ import java.util.List;
 
 /**
  * Expands a job's matrix into tasks. The order is prompts, then control images, then seeds
- * (seeds vary fastest), and a task's index is its position in that order; task ids and output
+ * (seeds vary fastest), and a task's index is its position in that order; a manifest job's task i
+ * is its row i; task ids and output
  * keys derive from the index, so the expansion is the same every time it is done.
  */
 public final class JobExpander {
     private JobExpander() {}
 
     public static long taskCount(JobSpec spec) {
+        if (spec.getRowsCount() > 0) {
+            return spec.getRowsCount();
+        }
         return (long) spec.getPromptsCount() * spec.getControlImagesCount() * spec.getSeedsCount();
     }
 
@@ -36,11 +41,30 @@ public final class JobExpander {
 
     /** The task at one index of the matrix, made without expanding the rest (the scheduler releases tasks one by one). */
     public static RenderTask task(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {
-        int seeds = spec.getSeedsCount();
-        int images = spec.getControlImagesCount();
-        long seed = spec.getSeeds(index % seeds);
-        ObjectRef control = spec.getControlImages((index / seeds) % images);
-        String prompt = spec.getPrompts(index / (seeds * images));
+        long seed;
+        ObjectRef control;
+        String prompt;
+        String negative = spec.getNegativePrompt();
+        int steps = spec.getSteps();
+        float guidance = spec.getGuidanceScale();
+        float controlScale = spec.getControlScale();
+        if (spec.getRowsCount() > 0) {
+            // a manifest job: the row is the task, its overrides over the job's values
+            JobRow row = spec.getRows(index);
+            seed = row.getSeed();
+            control = row.getControlImage();
+            prompt = row.getPrompt();
+            negative = row.getNegativePrompt().isEmpty() ? negative : row.getNegativePrompt();
+            steps = row.hasSteps() ? row.getSteps() : steps;
+            guidance = row.hasGuidanceScale() ? row.getGuidanceScale() : guidance;
+            controlScale = row.hasControlScale() ? row.getControlScale() : controlScale;
+        } else {
+            int seeds = spec.getSeedsCount();
+            int images = spec.getControlImagesCount();
+            seed = spec.getSeeds(index % seeds);
+            control = spec.getControlImages((index / seeds) % images);
+            prompt = spec.getPrompts(index / (seeds * images));
+        }
         return RenderTask.newBuilder()
                 .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
                 .setTaskId(taskId(jobId, index))
@@ -48,9 +72,9 @@ public final class JobExpander {
                 .setTenant(tenant)
                 .setIndex(index)
                 .setPrompt(prompt)
-                .setNegativePrompt(spec.getNegativePrompt())
+                .setNegativePrompt(negative)
                 .addControlnets(ControlNetInput.newBuilder().setImage(control)
-                        .setScale(spec.getControlScale()).setStart(spec.getControlStart())
+                        .setScale(controlScale).setStart(spec.getControlStart())
                         .setEnd(spec.getControlEnd()).setMode(spec.getControlMode())
                         .setPreprocessor(spec.getPreprocessor()).putAllPreprocessorParams(spec.getPreprocessorParamsMap())
                         .setResizeMode(spec.getResizeMode()))
@@ -58,10 +82,10 @@ public final class JobExpander {
                 .setGuessMode(spec.getGuessMode())
                 .setEta(spec.getEta())
                 .setSeed(seed)
-                .setSteps(spec.getSteps())
+                .setSteps(steps)
                 .setWidth(spec.getWidth())
                 .setHeight(spec.getHeight())
-                .setGuidanceScale(spec.getGuidanceScale())
+                .setGuidanceScale(guidance)
                 .setScheduler(spec.getScheduler())
                 .setModel(spec.getModel())
                 .setOutputKey(ObjectKeys.output(tenant, jobId, index))

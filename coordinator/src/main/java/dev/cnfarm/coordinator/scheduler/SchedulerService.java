@@ -2,6 +2,7 @@ package dev.cnfarm.coordinator.scheduler;
 
 import dev.cnfarm.common.config.KafkaSettings;
 import dev.cnfarm.common.config.SchedulerSettings;
+import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,6 +60,10 @@ public final class SchedulerService implements AutoCloseable {
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), Math.max(500, settings.sessionTimeoutMs() / 4));
         p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        // job specs (a 10,000-row manifest is about 2 MB) pass through the producer and the specs store's changelog
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), KafkaClients.MAX_RECORD_BYTES);
+        p.put(StreamsConfig.topicPrefix(org.apache.kafka.common.config.TopicConfig.MAX_MESSAGE_BYTES_CONFIG),
+                String.valueOf(KafkaClients.MAX_RECORD_BYTES));
         return p;
     }
 

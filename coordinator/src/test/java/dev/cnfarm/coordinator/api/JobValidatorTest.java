@@ -157,4 +157,42 @@ class JobValidatorTest {
         assertThatThrownBy(() -> JobRequestParser.parse("")).hasMessageContaining("body");
         assertThatThrownBy(() -> JobRequestParser.parse("null")).hasMessageContaining("body");
     }
+
+    @Test
+    void rowsMakeOneTaskEachWithTheirOverrides() {
+        JobSpec s = valid("{\"steps\": 10, \"rows\": [{\"prompt\": \"a\", \"control_image\": \"" + KEY + "\", \"seed\": 5},"
+                + "{\"prompt\": \"b\", \"control_image\": \"" + KEY + "\", \"seed\": 6, \"steps\": 30, \"guidance_scale\": 4,"
+                + " \"control_scale\": 0.5, \"negative_prompt\": \"blurry\"}]}");
+        assertThat(s.getRowsCount()).isEqualTo(2);
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.taskCount(s)).isEqualTo(2);
+        var first = dev.cnfarm.coordinator.jobs.JobExpander.task("j", "default", s, 0, 0);
+        var second = dev.cnfarm.coordinator.jobs.JobExpander.task("j", "default", s, 1, 0);
+        assertThat(first.getPrompt()).isEqualTo("a");
+        assertThat(first.getSteps()).isEqualTo(10);
+        assertThat(first.getSeed()).isEqualTo(5);
+        assertThat(second.getSteps()).isEqualTo(30);
+        assertThat(second.getGuidanceScale()).isEqualTo(4f);
+        assertThat(second.getControlnets(0).getScale()).isEqualTo(0.5f);
+        assertThat(second.getNegativePrompt()).isEqualTo("blurry");
+        assertThat(second.getControlnets(0).getImage().getKey()).isEqualTo(KEY);
+    }
+
+    @Test
+    void badRowsAreNamedByRowAndField() {
+        List<FieldError> e = errors("{\"prompts\": [\"x\"], \"rows\": [{\"prompt\": \"\", \"control_image\": \"" + KEY + "\"},"
+                + "{\"prompt\": \"b\", \"control_image\": \"uploads/default/nope\", \"steps\": 0, \"seed\": -1}]}");
+        assertThat(e).extracting(FieldError::field).contains("prompts", "rows[0].prompt", "rows[1].control_image", "rows[1].steps",
+                "rows[1].seed");
+        assertThat(errors("{\"rows\": []}")).extracting(FieldError::field).containsExactly("rows");
+    }
+
+    @Test
+    void tooManyRowsAreRefusedWithTheLimit() {
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 1001; i++) {
+            rows.append(i == 0 ? "" : ",").append("{\"prompt\": \"p\", \"control_image\": \"").append(KEY).append("\"}");
+        }
+        List<FieldError> e = errors("{\"rows\": [" + rows + "]}");
+        assertThat(e).extracting(FieldError::message).anyMatch(m -> m.contains("at most 1000"));
+    }
 }
