@@ -29,6 +29,9 @@ public final class DownloadCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     dev.cnfarm.cli.OutputOptions output;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         FarmClient client = new FarmClient(options.load().apiUrl());
@@ -37,10 +40,11 @@ public final class DownloadCommand implements Callable<Integer> {
             var node = dev.cnfarm.common.json.Json.mapper().createObjectNode();
             node.put("job_id", jobId).put("dir", dir.toString()).put("downloaded", s.downloaded()).put("skipped", s.skipped())
                     .put("bytes", s.bytes());
-            dev.cnfarm.cli.OutputOptions.printJson(new java.io.PrintWriter(System.out, true), node);
+            dev.cnfarm.cli.OutputOptions.printJson(spec.commandLine().getOut(), node);
         } else {
-            System.out.printf("%d image(s) downloaded to %s (%d KiB), %d already there%n", s.downloaded(), dir, s.bytes() / 1024,
-                    s.skipped());
+            spec.commandLine().getOut().printf("%d image(s) downloaded to %s (%d KiB), %d already there%n", s.downloaded(), dir,
+                    s.bytes() / 1024, s.skipped());
+            spec.commandLine().getOut().flush();
         }
         return 0;
     }

@@ -25,11 +25,22 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "24h", description = "give up after this long (e.g. 90s, 30m, 24h)")
     String timeout;
 
+    @picocli.CommandLine.Mixin
+    dev.cnfarm.cli.OutputOptions output;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         FarmClient client = new FarmClient(options.load().apiUrl());
         client.job(jobId); // a clear 404 for a wrong id, before any progress bar is drawn
-        JsonNode last = new JobWatcher(client, System.out).watch(jobId, parseDuration(timeout));
+        JsonNode last = new JobWatcher(client, output.json() ? null : System.out).watch(jobId, parseDuration(timeout));
+        if (output.json()) {
+            dev.cnfarm.cli.OutputOptions.printJson(spec.commandLine().getOut(), last);
+            return last.path("failed").asInt() == 0 && "succeeded".equals(last.path("state").asText()) ? FarmCommand.OK
+                    : FarmCommand.JOB_FAILED;
+        }
         return report(client, jobId, last);
     }
 
