@@ -15,6 +15,7 @@ import dev.cnfarm.coordinator.jobs.CommandPublisher;
 import dev.cnfarm.coordinator.jobs.JobActions;
 import dev.cnfarm.coordinator.scheduler.SchedulerService;
 import dev.cnfarm.coordinator.jobs.JobSubmitter;
+import dev.cnfarm.coordinator.notify.WebhookNotifier;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.coordinator.state.StateFeed;
 import dev.cnfarm.coordinator.state.WorkerView;
@@ -44,6 +45,7 @@ public final class CoordinatorService implements AutoCloseable {
     private final JobView view;
     private final WorkerView workers;
     private final LiveSocket sockets;
+    private final WebhookNotifier webhooks;
     private HttpServer server;
 
     private CoordinatorService(FarmConfig config) {
@@ -61,6 +63,8 @@ public final class CoordinatorService implements AutoCloseable {
         this.feed = new StateFeed(config.kafka(), topics, view, workers);
         this.scheduler = new SchedulerService(config.kafka(), topics, config.scheduler());
         this.sockets = new LiveSocket(vertx, view);
+        this.webhooks = new WebhookNotifier(view, () -> feed.isReady() && scheduler.holdsScheduler(),
+                config.coordinator().webhookAttempts(), config.coordinator().webhookBackoffMs());
     }
 
     public static CoordinatorService start(FarmConfig config) {
@@ -131,6 +135,7 @@ public final class CoordinatorService implements AutoCloseable {
             server.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
         }
         sockets.stop();
+        webhooks.close();
         scheduler.close();
         feed.close();
         publisher.close();

@@ -36,6 +36,10 @@ public final class ConfigKeys {
             "port of the coordinator's HTTP server (0 picks a free one)");
     public static final ConfigKey COORDINATOR_MAX_TASKS = key("coordinator.max-tasks-per-job", "100000",
             "largest job (prompts x control images x seeds) the coordinator accepts");
+    public static final ConfigKey COORDINATOR_WEBHOOK_ATTEMPTS = key("coordinator.webhook-attempts", "6",
+            "calls of a job's webhook before giving up (a 2xx answer ends them)");
+    public static final ConfigKey COORDINATOR_WEBHOOK_BACKOFF_MS = key("coordinator.webhook-backoff-ms", "1000",
+            "wait before the second webhook call; doubles for each further one");
 
     public static final ConfigKey SCHEDULER_WINDOW_PER_WORKER = key("scheduler.window-per-worker", "2",
             "tasks released ahead per live worker: the queue stays this short, so urgent jobs start at once");
@@ -92,7 +96,7 @@ public final class ConfigKeys {
             KAFKA_BOOTSTRAP, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_REPLICATION, KAFKA_SHARE_GROUP,
             KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT,
             S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
-            COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS,
+            COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS, COORDINATOR_WEBHOOK_ATTEMPTS, COORDINATOR_WEBHOOK_BACKOFF_MS,
             SCHEDULER_WINDOW_PER_WORKER, SCHEDULER_MIN_WINDOW, SCHEDULER_MAX_ATTEMPTS, SCHEDULER_MAX_INFRA_RETRIES,
             SCHEDULER_RETRY_BACKOFF_MS, SCHEDULER_MAX_BACKOFF_MS, SCHEDULER_STANDBY_REPLICAS, SCHEDULER_SESSION_TIMEOUT_MS,
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,

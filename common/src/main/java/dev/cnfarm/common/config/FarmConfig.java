@@ -87,7 +87,9 @@ public final class FarmConfig {
     public CoordinatorSettings coordinator() {
         return new CoordinatorSettings(nonBlank(ConfigKeys.COORDINATOR_HOST),
                 getInt(ConfigKeys.COORDINATOR_PORT, 0, 65535),
-                getInt(ConfigKeys.COORDINATOR_MAX_TASKS, 1, 100_000_000));
+                getInt(ConfigKeys.COORDINATOR_MAX_TASKS, 1, 100_000_000),
+                getInt(ConfigKeys.COORDINATOR_WEBHOOK_ATTEMPTS, 1, 100),
+                getInt(ConfigKeys.COORDINATOR_WEBHOOK_BACKOFF_MS, 1, 3_600_000));
     }
 
     public SchedulerSettings scheduler() {

@@ -32,7 +32,8 @@ public record JobRequest(
         String preprocessor,
         java.util.Map<String, Object> preprocessorParams,
         String resizeMode,
-        List<RowRequest> rows) {
+        List<RowRequest> rows,
+        String webhookUrl) {
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,

@@ -114,6 +114,22 @@ public final class JobValidator {
         }
         spec.setModel(model);
 
+        if (r.webhookUrl() != null) {
+            String url = r.webhookUrl();
+            java.net.URI uri = null;
+            try {
+                uri = new java.net.URI(url);
+            } catch (java.net.URISyntaxException e) {
+                // reported below
+            }
+            if (url.length() > 2000 || uri == null || uri.getHost() == null
+                    || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                errors.add(new FieldError("webhook_url", "must be an http:// or https:// URL with a host, at most 2000 characters"));
+            } else {
+                spec.setWebhookUrl(url);
+            }
+        }
+
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }

@@ -76,6 +76,15 @@ public final class SchedulerService implements AutoCloseable {
         return streams.state() == KafkaStreams.State.RUNNING;
     }
 
+    /** True while this coordinator runs the scheduler (holds its one input partition), not merely a standby. */
+    public boolean holdsScheduler() {
+        try {
+            return isRunning() && streams.metadataForLocalThreads().stream().anyMatch(t -> !t.activeTasks().isEmpty());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     public KafkaStreams.State state() {
         return streams.state();
     }

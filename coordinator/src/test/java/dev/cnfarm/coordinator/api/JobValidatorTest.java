@@ -195,4 +195,14 @@ class JobValidatorTest {
         List<FieldError> e = errors("{\"rows\": [" + rows + "]}");
         assertThat(e).extracting(FieldError::message).anyMatch(m -> m.contains("at most 1000"));
     }
+
+    @Test
+    void webhookUrlsMustBeHttpWithAHost() {
+        assertThat(valid(job("\"webhook_url\": \"https://hooks.example.com/farm?x=1\"")).getWebhookUrl())
+                .isEqualTo("https://hooks.example.com/farm?x=1");
+        for (String bad : List.of("ftp://example.com/x", "not a url", "http:///nohost", "file:/etc/passwd")) {
+            assertThat(errors(job("\"webhook_url\": \"" + bad + "\""))).extracting(FieldError::field).as(bad)
+                    .containsExactly("webhook_url");
+        }
+    }
 }
