@@ -79,7 +79,10 @@ public final class LiveSocket {
 
             @Override
             public void send(String frame) {
-                ws.writeTextMessage(frame);
+                if (ws.isClosed()) {
+                    return; // the close handler removes the session; a flush may still be under way
+                }
+                ws.writeTextMessage(frame).onFailure(e -> sessions.removeIf(s -> s.sinkIs(this)));
             }
         }, view, log);
         sessions.add(session);

@@ -172,53 +172,35 @@ public final class ClientSession {
                 frames.add(toJson(Map.of("type", "snapshot", "last_id", log.idOf(at[0]), "job", s.getValue().job(),
                         "tasks", s.getValue().tasks())));
             }
-            List<Map<String, Object>> events = new ArrayList<>();
+            // events are joined as ready-made JSON: each is serialised once for all clients
+            StringBuilder events = new StringBuilder();
             long last = 0;
             for (LiveEvent e : queue) {
-                events.add(eventJson(e));
+                events.append(events.length() == 0 ? "" : ",").append(e.json());
                 last = Math.max(last, e.seq());
             }
             for (LiveEvent e : progress.values()) {
-                events.add(eventJson(e));
+                events.append(events.length() == 0 ? "" : ",").append(e.json());
                 last = Math.max(last, e.seq());
             }
             for (JobSummary s : summaries.values()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("type", "job");
-                m.put("event", "summary");
-                m.put("job", s);
-                events.add(m);
+                events.append(events.length() == 0 ? "" : ",").append(toJson(Map.of("type", "job", "event", "summary", "job", s)));
             }
             queue.clear();
             progress.clear();
             summaries.clear();
-            if (!events.isEmpty()) {
-                Map<String, Object> frame = new LinkedHashMap<>();
-                frame.put("type", "events");
-                if (last > 0) {
-                    frame.put("last_id", log.idOf(last));
-                }
-                frame.put("events", events);
-                frames.add(toJson(frame));
+            if (events.length() > 0) {
+                frames.add("{\"type\":\"events\"" + (last > 0 ? ",\"last_id\":\"" + log.idOf(last) + "\"" : "")
+                        + ",\"events\":[" + events + "]}");
             }
             framesSent += frames.size();
         }
         frames.forEach(sink::send);
     }
 
-    private Map<String, Object> eventJson(LiveEvent e) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", log.idOf(e.seq()));
-        m.put("type", e.update().type());
-        m.put("event", e.update().event());
-        m.put("job", e.update().job());
-        if (e.update().task() != null) {
-            m.put("task", e.update().task());
-        }
-        if (e.update().previewPng() != null) {
-            m.put("preview_png", e.update().previewPng());
-        }
-        return m;
+    /** Whether this session writes to the given sink. */
+    public boolean sinkIs(FrameSink other) {
+        return sink == other;
     }
 
     public synchronized SessionStats stats() {

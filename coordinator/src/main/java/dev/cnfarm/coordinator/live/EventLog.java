@@ -68,7 +68,7 @@ public final class EventLog {
 
     /** Updates come from the state feed and from local submits; one lock keeps ids and delivery in the same order. */
     synchronized void append(JobUpdate update) {
-        LiveEvent event = new LiveEvent(++seq, update);
+        LiveEvent event = new LiveEvent(++seq, update, idOf(seq));
         if (!update.droppable()) {
             rings.computeIfAbsent(event.jobId(), k -> new Ring()).add(event, ringSize);
         }

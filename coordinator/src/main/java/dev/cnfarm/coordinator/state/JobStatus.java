@@ -18,6 +18,10 @@ final class JobStatus {
     private JobRecord record;
     private final TaskView[] tasks;
     private final int[] counts = new int[TaskPhase.values().length];
+    // kept as tasks change, so a summary costs the same for 10 tasks or 100,000
+    private double stepSum;
+    private long firstStart;
+    private long lastUpdated;
 
     JobStatus(JobRecord record) {
         this.record = record;
@@ -54,6 +58,7 @@ final class JobStatus {
             return null;
         }
         TaskPhase next = TaskPhase.of(s);
+        stepSum -= contribution(t);
         counts[t.phase.ordinal()]--;
         counts[next.ordinal()]++;
         // progress seen while the task still showed as released belongs to the attempt that has now started
@@ -67,6 +72,11 @@ final class JobStatus {
         }
         t.phase = next;
         t.state = s;
+        stepSum += contribution(t);
+        if (s.getStartedAtMs() > 0 && (firstStart == 0 || s.getStartedAtMs() < firstStart)) {
+            firstStart = s.getStartedAtMs();
+        }
+        lastUpdated = Math.max(lastUpdated, s.getUpdatedAtMs());
         return new JobUpdate("task", next.eventName(), summary(), snapshot(i));
     }
 
@@ -86,11 +96,24 @@ final class JobStatus {
         if (!current) {
             return null;
         }
+        stepSum -= contribution(t);
         t.step = e.getProgress().getStep();
         t.totalSteps = e.getProgress().getTotalSteps();
+        stepSum += contribution(t);
         String preview = e.getProgress().getPreviewPng().isEmpty() ? null
                 : java.util.Base64.getEncoder().encodeToString(e.getProgress().getPreviewPng().toByteArray());
         return new JobUpdate("task", "progress", summary(), snapshot(i), preview);
+    }
+
+    /** What a task adds to the job's progress: 1 once ended, its step fraction while running. */
+    private static double contribution(TaskView t) {
+        if (t.phase.terminal()) {
+            return 1;
+        }
+        if ((t.phase == TaskPhase.RUNNING || t.phase == TaskPhase.RELEASED) && t.totalSteps > 0) {
+            return (double) t.step / t.totalSteps;
+        }
+        return 0;
     }
 
     private int count(TaskPhase p) {
@@ -117,17 +140,10 @@ final class JobStatus {
     }
 
     synchronized JobSummary summary() {
-        double steps = 0;
+        double steps = Math.max(0, Math.min(tasks.length, stepSum));
         long firstStart = record.getStartedAtMs();
-        for (TaskView t : tasks) {
-            if (t.phase.terminal()) {
-                steps += 1;
-            } else if ((t.phase == TaskPhase.RUNNING || t.phase == TaskPhase.RELEASED) && t.totalSteps > 0) {
-                steps += (double) t.step / t.totalSteps;
-            }
-            if (t.state.getStartedAtMs() > 0 && (firstStart == 0 || t.state.getStartedAtMs() < firstStart)) {
-                firstStart = t.state.getStartedAtMs();
-            }
+        if (this.firstStart > 0 && (firstStart == 0 || this.firstStart < firstStart)) {
+            firstStart = this.firstStart;
         }
         JobState state = state();
         int succeeded = count(TaskPhase.SUCCEEDED);
@@ -161,11 +177,7 @@ final class JobStatus {
     }
 
     private long lastUpdate() {
-        long last = 0;
-        for (TaskView t : tasks) {
-            last = Math.max(last, t.state.getUpdatedAtMs());
-        }
-        return last;
+        return lastUpdated;
     }
 
     synchronized JobSnapshot snapshot() {
