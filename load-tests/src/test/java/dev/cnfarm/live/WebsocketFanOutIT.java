@@ -2,12 +2,10 @@ package dev.cnfarm.live;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.client.FarmClient;
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.common.embedded.LocalInfrastructure;
-import dev.cnfarm.common.json.Json;
 import dev.cnfarm.common.storage.MinioObjectStore;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectStore;
@@ -15,6 +13,7 @@ import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
 import dev.cnfarm.coordinator.CoordinatorService;
 import dev.cnfarm.coordinator.live.ClientSession;
+import dev.cnfarm.loadtests.live.ResultFollower;
 import dev.cnfarm.worker.WorkerService;
 import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.SimulatedRenderer;
@@ -28,11 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,59 +43,6 @@ class WebsocketFanOutIT {
 
     @TempDir
     Path dir;
-
-    /** A client that records the task indexes it saw succeed, from snapshots and events. */
-    static final class Follower implements WebSocket.Listener {
-        final Set<Integer> results = ConcurrentHashMap.newKeySet();
-        final AtomicLong frames = new AtomicLong();
-        final AtomicLong events = new AtomicLong();
-        final boolean stalled;
-        private final StringBuilder partial = new StringBuilder();
-
-        Follower(boolean stalled) {
-            this.stalled = stalled;
-        }
-
-        @Override
-        public void onOpen(WebSocket ws) {
-            ws.request(1);
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            partial.append(data);
-            if (last) {
-                read(partial.toString());
-                partial.setLength(0);
-            }
-            if (!stalled) {
-                ws.request(1);
-            }
-            return null;
-        }
-
-        private void read(String text) {
-            frames.incrementAndGet();
-            try {
-                JsonNode f = Json.mapper().readTree(text);
-                if (f.path("type").asText().equals("snapshot")) {
-                    f.path("tasks").forEach(t -> {
-                        if (t.path("state").asText().equals("succeeded")) {
-                            results.add(t.path("index").asInt());
-                        }
-                    });
-                }
-                for (JsonNode e : f.path("events")) {
-                    events.incrementAndGet();
-                    if (e.path("event").asText().equals("result")) {
-                        results.add(e.path("task").path("index").asInt());
-                    }
-                }
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    }
 
     @Test
     void everyClientButTheStalledOneGetsEveryResult() throws Exception {
@@ -129,30 +71,30 @@ class WebsocketFanOutIT {
 
             HttpClient http = HttpClient.newHttpClient();
             String wsUrl = coordinator.url(config).replace("http://", "ws://") + "/ws";
-            List<Follower> followers = new ArrayList<>();
+            List<ResultFollower> followers = new ArrayList<>();
             long t0 = System.nanoTime();
             for (int i = 0; i < CLIENTS; i++) {
-                Follower f = new Follower(i == 0);
+                ResultFollower f = new ResultFollower(i == 0);
                 followers.add(f);
                 WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create(wsUrl), f).get(10, TimeUnit.SECONDS);
                 ws.sendText("{\"type\":\"subscribe\",\"jobs\":[\"" + job + "\"]}", true).get(5, TimeUnit.SECONDS);
                 sockets.add(ws);
             }
             Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> followers.stream().skip(1).allMatch(f -> f.results.size() == TASKS));
+                    .until(() -> followers.stream().skip(1).allMatch(f -> f.results() == TASKS));
             double seconds = (System.nanoTime() - t0) / 1e9;
 
-            for (Follower f : followers.subList(1, CLIENTS)) {
-                assertThat(f.results).hasSize(TASKS);
+            for (ResultFollower f : followers.subList(1, CLIENTS)) {
+                assertThat(f.results()).isEqualTo(TASKS);
             }
-            Follower stalled = followers.get(0);
-            assertThat(stalled.frames.get()).as("the stalled client read one frame").isLessThanOrEqualTo(1);
+            ResultFollower stalled = followers.get(0);
+            assertThat(stalled.frames()).as("the stalled client read one frame").isLessThanOrEqualTo(1);
             for (ClientSession.SessionStats s : coordinator.sockets().sessionStats()) {
                 assertThat(s.queued()).isLessThanOrEqualTo(ClientSession.MAX_QUEUED);
             }
-            long events = followers.stream().mapToLong(f -> f.events.get()).sum();
-            long frames = followers.stream().mapToLong(f -> f.frames.get()).sum();
-            double perClientFrames = (double) followers.get(1).frames.get() / seconds;
+            long events = followers.stream().mapToLong(ResultFollower::events).sum();
+            long frames = followers.stream().mapToLong(ResultFollower::frames).sum();
+            double perClientFrames = (double) followers.get(1).frames() / seconds;
             String line = String.format("websocket fan-out: %d clients (1 stalled), %d-task job: %.0f events/s and %.0f frames/s delivered "
                             + "in all over %.1f s; %.1f frames/s per client%n", CLIENTS, TASKS, events / seconds, frames / seconds, seconds,
                     perClientFrames);

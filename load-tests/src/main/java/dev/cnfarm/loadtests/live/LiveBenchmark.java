@@ -27,9 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.openqa.selenium.By;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -128,67 +126,13 @@ public final class LiveBenchmark {
         return b.build();
     }
 
-    /** Counts result events (and frames) one client receives. */
-    private static final class Counter implements WebSocket.Listener {
-        final boolean stalled;
-        final java.util.BitSet seen = new java.util.BitSet();
-        final AtomicLong results = new AtomicLong();
-        final AtomicLong events = new AtomicLong();
-        final AtomicLong frames = new AtomicLong();
-        final AtomicLong snapshots = new AtomicLong();
-        private final StringBuilder partial = new StringBuilder();
-
-        Counter(boolean stalled) {
-            this.stalled = stalled;
-        }
-
-        @Override
-        public void onOpen(WebSocket ws) {
-            ws.request(1);
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            partial.append(data);
-            if (last) {
-                frames.incrementAndGet();
-                try {
-                    JsonNode f = Json.mapper().readTree(partial.toString());
-                    // results arrive as events, or inside a snapshot after a client fell behind
-                    if (f.path("type").asText().equals("snapshot")) {
-                        snapshots.incrementAndGet();
-                    }
-                    for (JsonNode t : f.path("tasks")) {
-                        if (t.path("state").asText().equals("succeeded")) {
-                            seen.set(t.path("index").asInt());
-                        }
-                    }
-                    for (JsonNode e : f.path("events")) {
-                        events.incrementAndGet();
-                        if (e.path("event").asText().equals("result")) {
-                            seen.set(e.path("task").path("index").asInt());
-                        }
-                    }
-                    results.set(seen.cardinality());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-                partial.setLength(0);
-            }
-            if (!stalled) {
-                ws.request(1);
-            }
-            return null;
-        }
-    }
-
     private static FanOut fanOut(JobView view, String base, int clients, int tasks) throws Exception {
         view.applyJob(job("fan", tasks));
         HttpClient http = HttpClient.newHttpClient();
-        List<Counter> counters = new ArrayList<>();
+        List<ResultFollower> counters = new ArrayList<>();
         List<WebSocket> sockets = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
-            Counter c = new Counter(i == 0);
+            ResultFollower c = new ResultFollower(i == 0);
             counters.add(c);
             WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create(base.replace("http", "ws") + "/ws"), c).get(10, TimeUnit.SECONDS);
             ws.sendText("{\"type\":\"subscribe\",\"jobs\":[\"fan\"]}", true).get(5, TimeUnit.SECONDS);
@@ -202,15 +146,15 @@ public final class LiveBenchmark {
         }
         double apply = (System.nanoTime() - t0) / 1e9;
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        while (System.nanoTime() < deadline && counters.stream().skip(1).anyMatch(c -> c.results.get() < tasks)) {
+        while (System.nanoTime() < deadline && counters.stream().skip(1).anyMatch(c -> c.results() < tasks)) {
             Thread.sleep(10);
         }
         double deliver = (System.nanoTime() - t0) / 1e9;
-        long events = counters.stream().mapToLong(c -> c.events.get()).sum();
-        long frames = counters.stream().mapToLong(c -> c.frames.get()).sum();
-        long missed = counters.stream().skip(1).mapToLong(c -> Math.max(0, tasks - c.results.get())).sum();
-        long results = counters.stream().skip(1).mapToLong(c -> c.results.get()).sum();
-        long snapshots = counters.stream().skip(1).mapToLong(c -> c.snapshots.get()).sum() - (clients - 1); // less the first ones
+        long events = counters.stream().mapToLong(ResultFollower::events).sum();
+        long frames = counters.stream().mapToLong(ResultFollower::frames).sum();
+        long missed = counters.stream().skip(1).mapToLong(c -> Math.max(0, tasks - c.results())).sum();
+        long results = counters.stream().skip(1).mapToLong(ResultFollower::results).sum();
+        long snapshots = counters.stream().skip(1).mapToLong(ResultFollower::snapshots).sum() - (clients - 1); // less the first ones
         sockets.forEach(WebSocket::abort);
         return new FanOut(apply, deliver, events, frames, missed, results, snapshots);
     }
