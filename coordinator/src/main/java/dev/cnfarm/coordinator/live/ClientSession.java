@@ -3,6 +3,7 @@ package dev.cnfarm.coordinator.live;
 import dev.cnfarm.common.json.Json;
 import dev.cnfarm.coordinator.state.JobSnapshot;
 import dev.cnfarm.coordinator.state.JobSummary;
+import dev.cnfarm.coordinator.state.JobUpdate;
 import dev.cnfarm.coordinator.state.JobView;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -123,8 +124,15 @@ public final class ClientSession {
             return; // the snapshot, taken when it is sent, will hold this update
         }
         if (e.update().droppable()) {
-            if (progress.put(e.taskId(), e) != null) {
+            LiveEvent old = progress.put(e.taskId(), e);
+            if (old != null) {
                 progressReplaced++;
+                JobUpdate u = e.update();
+                if (u.previewPng() == null && old.update().previewPng() != null) {
+                    // previews come every few steps; carry the last one forward so coalescing does not drop them
+                    progress.put(e.taskId(), new LiveEvent(e.seq(), new JobUpdate(u.type(), u.event(), u.job(), u.task(),
+                            old.update().previewPng()), log.idOf(e.seq())));
+                }
             }
             return;
         }

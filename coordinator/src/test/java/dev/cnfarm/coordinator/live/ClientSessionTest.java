@@ -148,6 +148,24 @@ class ClientSessionTest {
     }
 
     @Test
+    void aPreviewSurvivesCoalescingWithTheLatestStep() {
+        job("v", 1, "default");
+        session.subscribe(List.of("v"), null);
+        session.flush();
+        sink.take();
+        running("v", 0);
+        view.applyProgress(TaskEvent.newBuilder().setJobId("v").setTaskId("v-0").setTaskIndex(0).setRelease(1).setAttempt(1)
+                .setProgress(TaskProgress.newBuilder().setStep(2).setTotalSteps(4)
+                        .setPreviewPng(com.google.protobuf.ByteString.copyFrom(new byte[] {1, 2, 3}))).build());
+        progress("v", 0, 3);
+        session.flush();
+        List<JsonNode> progress = events(sink.take()).stream().filter(e -> e.path("event").asText().equals("progress")).toList();
+        assertThat(progress).hasSize(1);
+        assertThat(progress.get(0).path("task").path("step").asInt()).isEqualTo(3);
+        assertThat(progress.get(0).path("preview_png").asText()).isEqualTo("AQID");
+    }
+
+    @Test
     void progressThatCameBeforeAResultIsNotSentAfterIt() {
         job("o", 1, "default");
         session.subscribe(List.of("o"), null);
