@@ -57,7 +57,7 @@ class FarmFaultsIT {
              FarmProcess victim = FarmProcess.start("victim", args(List.of("worker", "--id", "victim"), f.processFlags(Map.of())))) {
             victim.awaitLine("ready", Duration.ofSeconds(120));
             FarmClient client = new FarmClient(coordinator.url(f.config));
-            String job = submit(client, jobJson("kill a worker", List.of(f.uploadSample("house.png")), 1, 150, 128, "tiny", 0));
+            String job = submit(client, jobJson("kill a worker", List.of(f.uploadSample("house.png")), 1, 150, 384, "tiny", 0));
             awaitJob(client, job, s -> runningOn(s, 0, "victim"), Duration.ofSeconds(60));
 
             try (WorkerService survivor = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "survivor"))) {

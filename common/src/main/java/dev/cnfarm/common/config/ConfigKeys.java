@@ -13,6 +13,8 @@ public final class ConfigKeys {
             "prefix of every topic name");
     public static final ConfigKey KAFKA_PARTITIONS = key("kafka.partitions", "6",
             "partitions of the topics the farm creates");
+    public static final ConfigKey KAFKA_TASK_PARTITIONS = key("kafka.task-partitions", "1",
+            "partitions of the tasks topic; 1 lets every worker take any task (see KafkaSettings)");
     public static final ConfigKey KAFKA_REPLICATION = key("kafka.replication-factor", "1",
             "replication factor of the topics the farm creates");
     public static final ConfigKey KAFKA_SHARE_GROUP = key("kafka.share-group", "farm-workers",
@@ -93,7 +95,7 @@ public final class ConfigKeys {
             "local folder for the embedded broker, S3 data and model cache");
 
     public static final List<ConfigKey> ALL = List.of(
-            KAFKA_BOOTSTRAP, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_REPLICATION, KAFKA_SHARE_GROUP,
+            KAFKA_BOOTSTRAP, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_TASK_PARTITIONS, KAFKA_REPLICATION, KAFKA_SHARE_GROUP,
             KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT,
             S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
             COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS, COORDINATOR_WEBHOOK_ATTEMPTS, COORDINATOR_WEBHOOK_BACKOFF_MS,

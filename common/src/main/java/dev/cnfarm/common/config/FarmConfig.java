@@ -76,7 +76,8 @@ public final class FarmConfig {
                 (short) getInt(ConfigKeys.KAFKA_REPLICATION, 1, 7),
                 nonBlank(ConfigKeys.KAFKA_SHARE_GROUP),
                 getInt(ConfigKeys.KAFKA_LOCK_MS, 1000, 3_600_000),
-                getInt(ConfigKeys.KAFKA_DELIVERY_LIMIT, 2, 10));
+                getInt(ConfigKeys.KAFKA_DELIVERY_LIMIT, 2, 10),
+                getInt(ConfigKeys.KAFKA_TASK_PARTITIONS, 1, 1000));
     }
 
     public S3Settings s3() {

@@ -38,7 +38,9 @@ public final class TopicSetup {
         // one partition: the scheduler decides in one place, in one order
         wanted.add(new NewTopic(topics.schedulerInput(), 1, kafka.replicationFactor())
                 .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(24 * HOURS), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
-        wanted.add(topic(topics.tasks(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(14 * 24 * HOURS))));
+        // few partitions, so that every worker of the share group is assigned each (see KafkaSettings.taskPartitions)
+        wanted.add(new NewTopic(topics.tasks(), kafka.taskPartitions(), kafka.replicationFactor())
+                .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(14 * 24 * HOURS))));
         wanted.add(topic(topics.taskEvents(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(7 * 24 * HOURS))));
         wanted.add(topic(topics.taskState(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         wanted.add(topic(topics.progress(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(6 * HOURS))));

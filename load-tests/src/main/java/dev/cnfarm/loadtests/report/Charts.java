@@ -34,4 +34,24 @@ public final class Charts {
                 new java.text.DecimalFormat("#,##0.0")));
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 120 + 60 * values.size());
     }
+
+    /** Lines through (x, y) points, one per series, e.g. a scaling curve. */
+    public static void lines(Path png, String title, String xAxis, String yAxis, Map<String, Map<Double, Double>> series)
+            throws IOException {
+        org.jfree.data.xy.XYSeriesCollection data = new org.jfree.data.xy.XYSeriesCollection();
+        series.forEach((name, points) -> {
+            org.jfree.data.xy.XYSeries s = new org.jfree.data.xy.XYSeries(name);
+            points.forEach(s::add);
+            data.addSeries(s);
+        });
+        JFreeChart chart = ChartFactory.createXYLineChart(title, xAxis, yAxis, data, PlotOrientation.VERTICAL, true, false, false);
+        chart.setBackgroundPaint(Color.WHITE);
+        org.jfree.chart.plot.XYPlot plot = chart.getXYPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        org.jfree.chart.renderer.xy.XYLineAndShapeRenderer r = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, true);
+        plot.setRenderer(r);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 500);
+    }
 }
