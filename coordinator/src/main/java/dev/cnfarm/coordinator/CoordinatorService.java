@@ -15,6 +15,7 @@ import dev.cnfarm.coordinator.jobs.CommandPublisher;
 import dev.cnfarm.coordinator.jobs.JobActions;
 import dev.cnfarm.coordinator.scheduler.SchedulerService;
 import dev.cnfarm.coordinator.jobs.JobSubmitter;
+import dev.cnfarm.coordinator.metrics.CoordinatorMetrics;
 import dev.cnfarm.coordinator.notify.WebhookNotifier;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.coordinator.state.StateFeed;
@@ -87,6 +88,7 @@ public final class CoordinatorService implements AutoCloseable {
                     () -> c.feed.isReady() && c.scheduler.isRunning()).mount(router);
             c.sockets.mount(router);
             new Dashboard().mount(router);
+            new CoordinatorMetrics(c.view, c.workers, c.sockets, c.feed::isReady).mount(router);
             c.server = c.vertx.createHttpServer().requestHandler(router)
                     .listen(config.coordinator().port(), config.coordinator().host())
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

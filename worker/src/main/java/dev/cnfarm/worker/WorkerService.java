@@ -145,7 +145,7 @@ public final class WorkerService implements AutoCloseable {
     private void run() {
         try {
             while (running && state != WorkerState.WORKER_STATE_UNHEALTHY) {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(settings.pollMs()))) {
                     handle(record);
                 }
             }

@@ -86,6 +86,9 @@ public final class ConfigKeys {
             "prompt embeddings kept per model, for jobs that repeat prompts");
     public static final ConfigKey WORKER_MAX_CONSECUTIVE_FAILURES = key("worker.max-consecutive-failures", "5",
             "a worker whose own faults (internal error, out of memory) fail this many tasks in a row stops taking work");
+    public static final ConfigKey WORKER_POLL_MS = key("worker.poll-ms", "50",
+            "longest wait of one poll for a task; after an acknowledgement the share consumer's first poll often "
+                    + "returns nothing, so a long wait here is added to every task (500 ms cost 0.4 s a task)");
     public static final ConfigKey WORKER_DRAIN_TIMEOUT_MS = key("worker.drain-timeout-ms", "120000",
             "on shutdown, how long the task in hand may run on before it is given back to the queue");
 
@@ -104,7 +107,7 @@ public final class ConfigKeys {
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
             WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_GRAPH_OPTIMIZATION,
             WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
-            WORKER_PROMPT_CACHE, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS,
+            WORKER_PROMPT_CACHE, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS, WORKER_POLL_MS,
             API_URL, DATA_DIR);
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();

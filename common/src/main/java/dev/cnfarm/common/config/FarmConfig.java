@@ -128,7 +128,8 @@ public final class FarmConfig {
                 getInt(ConfigKeys.WORKER_CUDA_DEVICE, 0, 64), new SessionSettings(getInt(ConfigKeys.WORKER_THREADS, 0, 1024), opt,
                 getBoolean(ConfigKeys.WORKER_CPU_ARENA)),
                 getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000),
-                getInt(ConfigKeys.WORKER_MAX_CONSECUTIVE_FAILURES, 1, 1_000_000), getInt(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, 0, 86_400_000));
+                getInt(ConfigKeys.WORKER_MAX_CONSECUTIVE_FAILURES, 1, 1_000_000), getInt(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, 0, 86_400_000),
+                getInt(ConfigKeys.WORKER_POLL_MS, 1, 10_000));
     }
 
     public String apiUrl() {

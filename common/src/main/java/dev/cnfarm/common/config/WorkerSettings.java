@@ -13,4 +13,4 @@ import java.nio.file.Path;
  */
 public record WorkerSettings(String workerId, Path modelDir, int heartbeatMs, int progressEverySteps, String executionProvider,
                              boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize,
-                             int maxConsecutiveFailures, int drainTimeoutMs) {}
+                             int maxConsecutiveFailures, int drainTimeoutMs, int pollMs) {}

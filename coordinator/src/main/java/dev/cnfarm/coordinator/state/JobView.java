@@ -28,8 +28,20 @@ public final class JobView {
     private final List<Consumer<JobUpdate>> updateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RenderCostModel cost = new RenderCostModel();
 
+    private final List<Consumer<TaskStateRecord>> taskStateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     public void onUpdate(Consumer<JobUpdate> listener) {
         updateListeners.add(listener);
+    }
+
+    /** Hears each task state that changed something, as the scheduler wrote it (for metrics). */
+    public void onTaskState(Consumer<TaskStateRecord> listener) {
+        taskStateListeners.add(listener);
+    }
+
+    /** Every job's summary, all tenants (for metrics). */
+    public List<JobSummary> allSummaries() {
+        return jobs.values().stream().map(JobStatus::summary).toList();
     }
 
     /** A job record: a new job (submitted here, or read from the jobs topic), or a state change from the scheduler. */
@@ -77,6 +89,7 @@ public final class JobView {
             RenderCostModel.observe(cost, status.record(), state.getResult().getTimings().getRenderMs());
         }
         notify(update);
+        taskStateListeners.forEach(l -> l.accept(state));
         if (!wasDone && status.allDone()) {
             notify(new JobUpdate("job", "state", status.summary(), null));
         }

@@ -266,4 +266,40 @@ class CoordinatorIT {
         assertThat(get("/dashboard/app.js").body()).contains("function connect()");
         assertThat(get("/dashboard/app.css").statusCode()).isEqualTo(200);
     }
+
+    /** The value of one sample line of the Prometheus text, e.g. {@code farm_tasks{state="queued",}}. */
+    private static double metric(String text, String name, String labels) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + "{") && line.contains(labels)) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no sample " + name + " with " + labels + " in:\n" + text);
+    }
+
+    @Test
+    void metricsCountQueuedTasksAndJobsInPrometheusFormat() throws Exception {
+        HttpResponse<String> before = get("/metrics");
+        assertThat(before.statusCode()).isEqualTo(200);
+        assertThat(before.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
+        assertThat(before.body()).contains("farm_websocket_sessions", "farm_workers", "farm_dispatch_latency_seconds");
+
+        HttpResponse<String> r = post("/api/v1/jobs", job(""), null); // 6 tasks, no worker to run them
+        assertThat(r.statusCode()).isEqualTo(201);
+        String id = Json.mapper().readTree(r.body()).get("job_id").asText();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+            // the gauges against the API's own job list, read around the scrape (jobs of other tests may still change)
+            String after = get("/metrics").body();
+            double apiQueued = 0;
+            for (var j : Json.mapper().readTree(get("/api/v1/jobs").body()).get("jobs")) {
+                if (!java.util.Set.of("succeeded", "failed", "cancelled").contains(j.get("state").asText())) {
+                    apiQueued += j.get("queued").asInt();
+                }
+            }
+            assertThat(metric(after, "farm_tasks", "state=\"queued\"")).isEqualTo(apiQueued).isGreaterThanOrEqualTo(6);
+            assertThat(metric(after, "farm_jobs", "state=\"running\"") + metric(after, "farm_jobs", "state=\"submitted\""))
+                    .isGreaterThanOrEqualTo(1);
+        });
+        assertThat(Json.mapper().readTree(get("/api/v1/jobs/" + id).body()).at("/job/queued").asInt()).isEqualTo(6);
+    }
 }
