@@ -5,22 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.FarmCommand;
 import dev.cnfarm.cli.client.FarmClient;
-import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.embedded.LocalInfrastructure;
 import dev.cnfarm.common.json.Json;
+import dev.cnfarm.loadtests.SimulatedFarm;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
-import dev.cnfarm.coordinator.CoordinatorService;
-import dev.cnfarm.worker.WorkerService;
-import dev.cnfarm.worker.render.RendererRegistry;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -73,66 +67,57 @@ class BulkManifestIT {
     @Test
     void aThousandRowManifestSubmitsWatchesAndDownloadsInOneCommandEach() throws Exception {
         FarmConfig base = FarmTestInfra.testConfig(Map.of("coordinator.port", "0", "worker.heartbeat-ms", "500"));
-        List<WorkerService> workers = new ArrayList<>();
-        try (LocalInfrastructure infra = LocalInfrastructure.start(base, dir.resolve("farm"), 0, 0, Map.of());
-             CoordinatorService coordinator = CoordinatorService.start(infra.config())) {
-            FarmConfig config = infra.config();
-            String api = coordinator.url(config);
-            try {
-                for (int i = 0; i < 8; i++) {
-                    workers.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "bulk-" + i), RendererRegistry.simulated(0)));
-                }
-                Path job = manifest("bulk-1000", 1000, 50);
+        // the simulated farm's in-process workers (named bulk-N) take the tasks; the CLI talks to it over HTTP
+        try (SimulatedFarm cluster = SimulatedFarm.start(base, dir.resolve("farm"), 8, 0, "bulk")) {
+            String api = cluster.url();
+            Path job = manifest("bulk-1000", 1000, 50);
 
-                Run quote = farm("submit", job.toString(), "--dry-run", "--api", api, "-o", "json");
-                assertThat(quote.exit()).as(quote.err()).isZero();
-                JsonNode q = Json.mapper().readTree(quote.out()).path("quote");
-                assertThat(q.path("task_count").asInt()).isEqualTo(1000);
-                assertThat(q.path("control_images_to_upload").asInt()).isEqualTo(50);
+            Run quote = farm("submit", job.toString(), "--dry-run", "--api", api, "-o", "json");
+            assertThat(quote.exit()).as(quote.err()).isZero();
+            JsonNode q = Json.mapper().readTree(quote.out()).path("quote");
+            assertThat(q.path("task_count").asInt()).isEqualTo(1000);
+            assertThat(q.path("control_images_to_upload").asInt()).isEqualTo(50);
 
-                long t0 = System.nanoTime();
-                Run submit = farm("submit", job.toString(), "--api", api, "-o", "json");
-                long submitMs = (System.nanoTime() - t0) / 1_000_000;
-                assertThat(submit.exit()).as(submit.err()).isZero();
-                String jobId = Json.mapper().readTree(submit.out()).path("job_id").asText();
+            long t0 = System.nanoTime();
+            Run submit = farm("submit", job.toString(), "--api", api, "-o", "json");
+            long submitMs = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(submit.exit()).as(submit.err()).isZero();
+            String jobId = Json.mapper().readTree(submit.out()).path("job_id").asText();
 
-                Run watch = farm("watch", jobId, "--api", api, "--timeout", "10m");
-                assertThat(watch.exit()).as(watch.err() + watch.out()).isZero();
-                JsonNode status = new FarmClient(api).job(jobId);
-                assertThat(status.at("/job/succeeded").asInt()).isEqualTo(1000);
+            Run watch = farm("watch", jobId, "--api", api, "--timeout", "10m");
+            assertThat(watch.exit()).as(watch.err() + watch.out()).isZero();
+            JsonNode status = new FarmClient(api).job(jobId);
+            assertThat(status.at("/job/succeeded").asInt()).isEqualTo(1000);
 
-                Path out = dir.resolve("out");
-                Run first = farm("download", jobId, out.toString(), "--api", api, "-o", "json");
-                assertThat(first.exit()).as(first.err()).isZero();
-                assertThat(Json.mapper().readTree(first.out()).path("downloaded").asInt()).isEqualTo(1000);
-                try (var files = Files.list(out)) {
-                    assertThat(files.filter(p -> p.toString().endsWith(".png")).count()).isEqualTo(1000);
-                }
-                Run second = farm("download", jobId, out.toString(), "--api", api, "-o", "json");
-                JsonNode again = Json.mapper().readTree(second.out());
-                assertThat(again.path("downloaded").asInt()).isZero();
-                assertThat(again.path("skipped").asInt()).isEqualTo(1000);
-
-                Run jobs = farm("jobs", "--api", api);
-                assertThat(jobs.out()).contains(jobId).contains("1000/1000");
-
-                // the 10,000-row manifest: only the submit is timed; the job is cancelled
-                Path big = manifest("bulk-10000", 10_000, 50);
-                long b0 = System.nanoTime();
-                Run bigSubmit = farm("submit", big.toString(), "--api", api, "-o", "json");
-                long bigMs = (System.nanoTime() - b0) / 1_000_000;
-                assertThat(bigSubmit.exit()).as(bigSubmit.err()).isZero();
-                String bigId = Json.mapper().readTree(bigSubmit.out()).path("job_id").asText();
-                assertThat(new FarmClient(api).job(bigId).at("/job/task_count").asInt()).isEqualTo(10_000);
-                assertThat(farm("cancel", bigId, "--api", api).exit()).isZero();
-
-                String line = String.format("CLI submit: 1,000-row manifest %d ms (50 images uploaded), 10,000-row manifest %d ms "
-                        + "(50 images already there)%n", submitMs, bigMs);
-                System.out.print(line);
-                Files.writeString(Path.of("target/live-measurements.txt"), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } finally {
-                workers.forEach(WorkerService::close);
+            Path out = dir.resolve("out");
+            Run first = farm("download", jobId, out.toString(), "--api", api, "-o", "json");
+            assertThat(first.exit()).as(first.err()).isZero();
+            assertThat(Json.mapper().readTree(first.out()).path("downloaded").asInt()).isEqualTo(1000);
+            try (var files = Files.list(out)) {
+                assertThat(files.filter(p -> p.toString().endsWith(".png")).count()).isEqualTo(1000);
             }
+            Run second = farm("download", jobId, out.toString(), "--api", api, "-o", "json");
+            JsonNode again = Json.mapper().readTree(second.out());
+            assertThat(again.path("downloaded").asInt()).isZero();
+            assertThat(again.path("skipped").asInt()).isEqualTo(1000);
+
+            Run jobs = farm("jobs", "--api", api);
+            assertThat(jobs.out()).contains(jobId).contains("1000/1000");
+
+            // the 10,000-row manifest: only the submit is timed; the job is cancelled
+            Path big = manifest("bulk-10000", 10_000, 50);
+            long b0 = System.nanoTime();
+            Run bigSubmit = farm("submit", big.toString(), "--api", api, "-o", "json");
+            long bigMs = (System.nanoTime() - b0) / 1_000_000;
+            assertThat(bigSubmit.exit()).as(bigSubmit.err()).isZero();
+            String bigId = Json.mapper().readTree(bigSubmit.out()).path("job_id").asText();
+            assertThat(new FarmClient(api).job(bigId).at("/job/task_count").asInt()).isEqualTo(10_000);
+            assertThat(farm("cancel", bigId, "--api", api).exit()).isZero();
+
+            String line = String.format("CLI submit: 1,000-row manifest %d ms (50 images uploaded), 10,000-row manifest %d ms "
+                    + "(50 images already there)%n", submitMs, bigMs);
+            System.out.print(line);
+            Files.writeString(Path.of("target/live-measurements.txt"), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         }
     }
 }

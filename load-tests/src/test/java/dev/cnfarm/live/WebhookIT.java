@@ -5,18 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.cnfarm.cli.client.FarmClient;
-import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.embedded.LocalInfrastructure;
 import dev.cnfarm.common.json.Json;
-import dev.cnfarm.common.storage.MinioObjectStore;
-import dev.cnfarm.common.storage.ObjectKeys;
-import dev.cnfarm.common.storage.ObjectStore;
-import dev.cnfarm.common.storage.Sha256;
+import dev.cnfarm.loadtests.SimulatedFarm;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
-import dev.cnfarm.coordinator.CoordinatorService;
-import dev.cnfarm.worker.WorkerService;
-import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.SimulatedRenderer;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -51,40 +43,31 @@ class WebhookIT {
         });
         receiver.start();
         FarmConfig base = FarmTestInfra.testConfig(Map.of("coordinator.port", "0", "coordinator.webhook-backoff-ms", "200"));
-        try (LocalInfrastructure infra = LocalInfrastructure.start(base, dir, 0, 0, Map.of());
-             ObjectStore store = new MinioObjectStore(infra.config().s3());
-             CoordinatorService coordinator = CoordinatorService.start(infra.config())) {
-            FarmConfig config = infra.config();
-            WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "hook-worker"), RendererRegistry.simulated(1));
-            try {
-                byte[] png = Files.readAllBytes(Path.of("../samples/control/house.png"));
-                String control = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
-                FarmClient client = new FarmClient(coordinator.url(config));
-                String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
-                String withHook = client.submit("""
-                        {"name": "hooked", "prompts": ["p"], "control_images": ["%s"], "seeds": [1, 2, 3], "steps": 2,
-                         "width": 64, "height": 64, "model": "%s", "webhook_url": "%s"}
-                        """.formatted(control, SimulatedRenderer.MODEL_ID, url), null, false).get("job_id").asText();
-                String without = client.submit("""
-                        {"name": "quiet", "prompts": ["p"], "control_images": ["%s"], "seeds": [4], "steps": 2,
-                         "width": 64, "height": 64, "model": "%s"}
-                        """.formatted(control, SimulatedRenderer.MODEL_ID), null, false).get("job_id").asText();
-                Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> calls.size() >= 3);
-                Awaitility.await().atMost(Duration.ofSeconds(30))
-                        .until(() -> client.job(without).at("/job/state").asText().equals("succeeded"));
-                Thread.sleep(1000); // room for a wrong extra call to show up
+        try (SimulatedFarm farm = SimulatedFarm.start(base, dir, 1, 1, "hook")) {
+            String control = farm.upload(Files.readAllBytes(Path.of("../samples/control/house.png")));
+            FarmClient client = farm.client();
+            String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+            String withHook = client.submit("""
+                    {"name": "hooked", "prompts": ["p"], "control_images": ["%s"], "seeds": [1, 2, 3], "steps": 2,
+                     "width": 64, "height": 64, "model": "%s", "webhook_url": "%s"}
+                    """.formatted(control, SimulatedRenderer.MODEL_ID, url), null, false).get("job_id").asText();
+            String without = client.submit("""
+                    {"name": "quiet", "prompts": ["p"], "control_images": ["%s"], "seeds": [4], "steps": 2,
+                     "width": 64, "height": 64, "model": "%s"}
+                    """.formatted(control, SimulatedRenderer.MODEL_ID), null, false).get("job_id").asText();
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> calls.size() >= 3);
+            Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> client.job(without).at("/job/state").asText().equals("succeeded"));
+            Thread.sleep(1000); // room for a wrong extra call to show up
 
-                assertThat(calls).hasSize(3);
-                assertThat(calls).extracting(Call::attempt).containsExactly(1, 2, 3);
-                assertThat(calls).allMatch(c -> c.delivery().equals(withHook));
-                JsonNode last = calls.get(2).body();
-                assertThat(last.path("event").asText()).isEqualTo("job.finished");
-                assertThat(last.at("/job/job_id").asText()).isEqualTo(withHook);
-                assertThat(last.at("/job/state").asText()).isEqualTo("succeeded");
-                assertThat(last.at("/job/succeeded").asInt()).isEqualTo(3);
-            } finally {
-                worker.close();
-            }
+            assertThat(calls).hasSize(3);
+            assertThat(calls).extracting(Call::attempt).containsExactly(1, 2, 3);
+            assertThat(calls).allMatch(c -> c.delivery().equals(withHook));
+            JsonNode last = calls.get(2).body();
+            assertThat(last.path("event").asText()).isEqualTo("job.finished");
+            assertThat(last.at("/job/job_id").asText()).isEqualTo(withHook);
+            assertThat(last.at("/job/state").asText()).isEqualTo("succeeded");
+            assertThat(last.at("/job/succeeded").asInt()).isEqualTo(3);
         } finally {
             receiver.stop(0);
         }

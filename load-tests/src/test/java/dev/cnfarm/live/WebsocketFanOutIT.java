@@ -1,21 +1,13 @@
 package dev.cnfarm.live;
 
+import dev.cnfarm.loadtests.SimulatedFarm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cnfarm.cli.client.FarmClient;
-import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.embedded.LocalInfrastructure;
-import dev.cnfarm.common.storage.MinioObjectStore;
-import dev.cnfarm.common.storage.ObjectKeys;
-import dev.cnfarm.common.storage.ObjectStore;
-import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
-import dev.cnfarm.coordinator.CoordinatorService;
 import dev.cnfarm.coordinator.live.ClientSession;
 import dev.cnfarm.loadtests.live.ResultFollower;
-import dev.cnfarm.worker.WorkerService;
-import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.SimulatedRenderer;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -47,19 +39,10 @@ class WebsocketFanOutIT {
     @Test
     void everyClientButTheStalledOneGetsEveryResult() throws Exception {
         FarmConfig base = FarmTestInfra.testConfig(Map.of("coordinator.port", "0", "worker.heartbeat-ms", "500"));
-        List<WorkerService> workers = new ArrayList<>();
         List<WebSocket> sockets = new ArrayList<>();
-        try (LocalInfrastructure infra = LocalInfrastructure.start(base, dir, 0, 0, Map.of());
-             ObjectStore store = new MinioObjectStore(infra.config().s3());
-             CoordinatorService coordinator = CoordinatorService.start(infra.config())) {
-            FarmConfig config = infra.config();
-            try {
-            for (int i = 0; i < 6; i++) {
-                workers.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "fan-" + i), RendererRegistry.simulated(5)));
-            }
-            byte[] png = Files.readAllBytes(Path.of("../samples/control/house.png"));
-            String control = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
-            FarmClient client = new FarmClient(coordinator.url(config));
+        try (SimulatedFarm farm = SimulatedFarm.start(base, dir, 6, 5, "fan")) {
+            String control = farm.upload(Files.readAllBytes(Path.of("../samples/control/house.png")));
+            FarmClient client = farm.client();
             StringBuilder seeds = new StringBuilder();
             for (int i = 0; i < TASKS; i++) {
                 seeds.append(i == 0 ? "" : ",").append(i);
@@ -70,7 +53,7 @@ class WebsocketFanOutIT {
                     """.formatted(control, seeds, SimulatedRenderer.MODEL_ID), null, false).get("job_id").asText();
 
             HttpClient http = HttpClient.newHttpClient();
-            String wsUrl = coordinator.url(config).replace("http://", "ws://") + "/ws";
+            String wsUrl = farm.url().replace("http://", "ws://") + "/ws";
             List<ResultFollower> followers = new ArrayList<>();
             long t0 = System.nanoTime();
             for (int i = 0; i < CLIENTS; i++) {
@@ -89,7 +72,7 @@ class WebsocketFanOutIT {
             }
             ResultFollower stalled = followers.get(0);
             assertThat(stalled.frames()).as("the stalled client read one frame").isLessThanOrEqualTo(1);
-            for (ClientSession.SessionStats s : coordinator.sockets().sessionStats()) {
+            for (ClientSession.SessionStats s : farm.coordinator().sockets().sessionStats()) {
                 assertThat(s.queued()).isLessThanOrEqualTo(ClientSession.MAX_QUEUED);
             }
             long events = followers.stream().mapToLong(ResultFollower::events).sum();
@@ -101,11 +84,8 @@ class WebsocketFanOutIT {
             System.out.print(line);
             Files.writeString(Path.of("target/live-measurements.txt"), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             assertThat(perClientFrames).as("frames per second to one client").isLessThan(15);
-            } finally {
-                // before the broker and S3 server stop, or the workers wait on them
-                sockets.forEach(WebSocket::abort);
-                workers.forEach(WorkerService::close);
-            }
+        } finally {
+            sockets.forEach(WebSocket::abort);
         }
     }
 }

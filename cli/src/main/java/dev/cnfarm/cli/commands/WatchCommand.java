@@ -3,14 +3,17 @@ package dev.cnfarm.cli.commands;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.ConfigOptions;
 import dev.cnfarm.cli.FarmCommand;
+import dev.cnfarm.cli.OutputOptions;
 import dev.cnfarm.cli.client.FarmClient;
 import dev.cnfarm.cli.client.JobWatcher;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code farm watch JOB}: a live progress bar until the job ends; exit code 1 if any image failed. */
 @Command(name = "watch", mixinStandardHelpOptions = true,
@@ -25,11 +28,11 @@ public final class WatchCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "24h", description = "give up after this long (e.g. 90s, 30m, 24h)")
     String timeout;
 
-    @picocli.CommandLine.Mixin
-    dev.cnfarm.cli.OutputOptions output;
+    @Mixin
+    OutputOptions output;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -37,7 +40,7 @@ public final class WatchCommand implements Callable<Integer> {
         client.job(jobId); // a clear 404 for a wrong id, before any progress bar is drawn
         JsonNode last = new JobWatcher(client, output.json() ? null : System.out).watch(jobId, parseDuration(timeout));
         if (output.json()) {
-            dev.cnfarm.cli.OutputOptions.printJson(spec.commandLine().getOut(), last);
+            OutputOptions.printJson(spec.commandLine().getOut(), last);
             return last.path("failed").asInt() == 0 && "succeeded".equals(last.path("state").asText()) ? FarmCommand.OK
                     : FarmCommand.JOB_FAILED;
         }

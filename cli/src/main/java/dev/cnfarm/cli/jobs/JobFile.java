@@ -137,41 +137,33 @@ public final class JobFile {
 
     /** The local files the job names, in order, without duplicates. */
     public List<Path> localControlImages() {
-        List<Path> out = new ArrayList<>();
+        // every place a control image is named: the matrix's list and each row's image
+        Map<String, JsonNode> named = new LinkedHashMap<>();
         JsonNode rows = job.get("rows");
         if (rows != null && rows.isArray()) {
-            java.util.Set<Path> seen = new java.util.HashSet<>();
             for (int i = 0; i < rows.size(); i++) {
-                JsonNode n = rows.get(i).path("control_image");
-                if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
-                    Path p = localPath(n.asText());
-                    if (seen.add(p)) {
-                        if (!Files.isRegularFile(p)) {
-                            throw new IllegalArgumentException("rows[" + i + "].control_image: file '" + n.asText() + "' not found");
-                        }
-                        out.add(p);
-                    }
-                }
+                named.put("rows[" + i + "].control_image", rows.get(i).path("control_image"));
             }
         }
         JsonNode images = job.get("control_images");
-        if (images == null || !images.isArray()) {
-            return out;
-        }
-        for (int i = 0; i < images.size(); i++) {
-            JsonNode n = images.get(i);
-            if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
-                Path p = localPath(n.asText());
-                if (!Files.isRegularFile(p)) {
-                    throw new IllegalArgumentException("control_images[" + i + "]: file '" + n.asText() + "' not found"
-                            + " (paths are relative to the job file, " + file.toAbsolutePath().getParent() + ")");
-                }
-                if (!out.contains(p)) {
-                    out.add(p);
-                }
+        if (images != null && images.isArray()) {
+            for (int i = 0; i < images.size(); i++) {
+                named.put("control_images[" + i + "]", images.get(i));
             }
         }
-        return out;
+        java.util.Set<Path> out = new java.util.LinkedHashSet<>();
+        for (Map.Entry<String, JsonNode> e : named.entrySet()) {
+            JsonNode n = e.getValue();
+            if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
+                Path p = localPath(n.asText());
+                if (!out.contains(p) && !Files.isRegularFile(p)) {
+                    throw new IllegalArgumentException(e.getKey() + ": file '" + n.asText() + "' not found"
+                            + " (paths are relative to the job file, " + file.toAbsolutePath().getParent() + ")");
+                }
+                out.add(p);
+            }
+        }
+        return new ArrayList<>(out);
     }
 
     /**

@@ -77,11 +77,10 @@ public final class JobValidator {
             spec.setNegativePrompt(r.negativePrompt());
         }
 
-        long tasks;
         if (r.rows() != null) {
-            tasks = validateRows(r, tenant, spec, errors, quoteOnly ? missing : null);
+            validateRows(r, tenant, spec, errors, quoteOnly ? missing : null);
         } else {
-            tasks = validateMatrix(r, tenant, spec, errors, quoteOnly ? missing : null);
+            validateMatrix(r, tenant, spec, errors, quoteOnly ? missing : null);
         }
 
         spec.setSteps(range(errors, "steps", r.steps(), DEFAULT_STEPS, 1, limits.maxSteps()));
@@ -136,8 +135,8 @@ public final class JobValidator {
         return new Validated(spec.build(), List.copyOf(missing));
     }
 
-    /** prompts x control_images x seeds; returns the task count (checked against the limit before anything is expanded). */
-    private long validateMatrix(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
+    /** prompts x control_images x seeds; the task count is checked against the limit before anything is expanded. */
+    private void validateMatrix(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
         if (r.prompts() == null || r.prompts().isEmpty()) {
             errors.add(new FieldError("prompts", "is required: give at least one prompt, e.g. \"prompts\": [\"a red house\"]"));
         } else if (r.prompts().size() > limits.maxPrompts()) {
@@ -183,11 +182,10 @@ public final class JobValidator {
                     + " control images x " + spec.getSeedsCount() + " seeds = " + tasks + " images; at most "
                     + limits.maxTasks() + " are allowed per job: split it into several jobs"));
         }
-        return tasks;
     }
 
-    /** One row per image (a manifest); the matrix fields must be absent. Returns the task count. */
-    private long validateRows(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
+    /** One row per image (a manifest); the matrix fields must be absent. */
+    private void validateRows(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
         for (String f : List.of("prompts", "control_images", "seeds")) {
             boolean given = switch (f) {
                 case "prompts" -> r.prompts() != null;
@@ -202,12 +200,12 @@ public final class JobValidator {
         List<JobRequest.RowRequest> rows = r.rows();
         if (rows.isEmpty()) {
             errors.add(new FieldError("rows", "must not be empty: give one row per image, or use prompts, control_images and seeds"));
-            return 0;
+            return;
         }
         if (rows.size() > limits.maxTasks()) {
             errors.add(new FieldError("rows", "has " + rows.size() + " rows; at most " + limits.maxTasks()
                     + " images are allowed per job: split the manifest into several jobs"));
-            return rows.size();
+            return;
         }
         // a manifest often reuses a few control images: look each key up once
         java.util.Map<String, ObjectRef> refs = new java.util.HashMap<>();
@@ -260,7 +258,6 @@ public final class JobValidator {
                 break;
             }
         }
-        return rows.size();
     }
 
     /** A checked preprocessor setting: its name, its parameters as given (as strings), the resize mode. */

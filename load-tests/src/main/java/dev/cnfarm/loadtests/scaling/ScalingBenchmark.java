@@ -2,19 +2,10 @@ package dev.cnfarm.loadtests.scaling;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.client.FarmClient;
-import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.ConfigLoader;
+import dev.cnfarm.loadtests.SimulatedFarm;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.embedded.LocalInfrastructure;
-import dev.cnfarm.common.storage.MinioObjectStore;
-import dev.cnfarm.common.storage.ObjectKeys;
-import dev.cnfarm.common.storage.ObjectStore;
-import dev.cnfarm.common.storage.Sha256;
-import dev.cnfarm.coordinator.CoordinatorService;
 import dev.cnfarm.loadtests.report.Charts;
-import dev.cnfarm.worker.WorkerService;
-import dev.cnfarm.worker.render.RendererRegistry;
-import dev.cnfarm.worker.render.SimulatedRenderer;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
@@ -125,65 +116,41 @@ public final class ScalingBenchmark {
                 "kafka.task-partitions", String.valueOf(taskPartitions),
                 "coordinator.max-tasks-per-job", String.valueOf(Math.max(tasks, 100_000))));
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        try (LocalInfrastructure infra = LocalInfrastructure.start(base, data, 0, 0, Map.of());
-             ObjectStore store = new MinioObjectStore(infra.config().s3())) {
-            FarmConfig config = infra.config();
-            String control = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
-            List<WorkerService> workers = new ArrayList<>();
-            CoordinatorService coordinator = CoordinatorService.start(config);
-            try {
-                for (int i = 0; i < workerCount; i++) {
-                    workers.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "sim-" + i), RendererRegistry.simulated(msPerTask)));
+        try (SimulatedFarm farm = SimulatedFarm.start(base, data, workerCount, msPerTask, "sim")) {
+            String control = farm.upload(png);
+            FarmClient client = farm.client();
+            Thread.sleep(2000); // heartbeats in, so the scheduler's window counts every worker
+            Map<Long, Long> cpuBefore = cpuByThread(mx);
+            long t0 = System.nanoTime();
+            String job = client.submit(SimulatedFarm.matrixJob("scaling", control, tasks, 0), null, false).get("job_id").asText();
+            long lastPrint = System.nanoTime();
+            while (true) {
+                JsonNode j = client.job(job).get("job");
+                String state = j.get("state").asText();
+                if (state.equals("succeeded") || state.equals("failed") || state.equals("cancelled")) {
+                    break;
                 }
-                FarmClient client = new FarmClient(coordinator.url(config));
-                Thread.sleep(2000); // heartbeats in, so the scheduler's window counts every worker
-                Map<Long, Long> cpuBefore = cpuByThread(mx);
-                int prompts = Math.max(1, (tasks + 9_999) / 10_000);
-                StringBuilder p = new StringBuilder();
-                for (int i = 0; i < prompts; i++) {
-                    p.append(i == 0 ? "" : ",").append("\"scale ").append(i).append('"');
+                if (System.nanoTime() - lastPrint > 10_000_000_000L) {
+                    System.out.printf("  %d workers: %d/%d%n", workerCount, j.get("succeeded").asInt(), j.get("task_count").asInt());
+                    lastPrint = System.nanoTime();
                 }
-                StringBuilder s = new StringBuilder();
-                for (int i = 0; i < tasks / prompts; i++) {
-                    s.append(i == 0 ? "" : ",").append(i);
-                }
-                long t0 = System.nanoTime();
-                String job = client.submit("""
-                        {"name": "scaling", "prompts": [%s], "control_images": ["%s"], "seeds": [%s], "steps": 1, "width": 64, "height": 64,
-                         "model": "%s"}
-                        """.formatted(p, control, s, SimulatedRenderer.MODEL_ID), null, false).get("job_id").asText();
-                long lastPrint = System.nanoTime();
-                while (true) {
-                    JsonNode j = client.job(job).get("job");
-                    String state = j.get("state").asText();
-                    if (state.equals("succeeded") || state.equals("failed") || state.equals("cancelled")) {
-                        break;
-                    }
-                    if (System.nanoTime() - lastPrint > 10_000_000_000L) {
-                        System.out.printf("  %d workers: %d/%d%n", workerCount, j.get("succeeded").asInt(), j.get("task_count").asInt());
-                        lastPrint = System.nanoTime();
-                    }
-                    Thread.sleep(20);
-                }
-                double makespan = (System.nanoTime() - t0) / 1e9;
-                int done = prompts * (tasks / prompts);
-                Map<String, Double> groups = new HashMap<>();
-                double cpu = 0;
-                for (Map.Entry<Long, Long> e : cpuByThread(mx).entrySet()) {
-                    long used = e.getValue() - cpuBefore.getOrDefault(e.getKey(), 0L);
-                    if (used <= 0) {
-                        continue;
-                    }
-                    var info = mx.getThreadInfo(e.getKey());
-                    String name = info == null ? "(ended)" : group(info.getThreadName());
-                    groups.merge(name, used / 1e9, Double::sum);
-                    cpu += used / 1e9;
-                }
-                return new Run(workerCount, taskPartitions, done, makespan, done * msPerTask / 1000.0 / workerCount, groups, cpu);
-            } finally {
-                workers.forEach(WorkerService::close);
-                coordinator.close();
+                Thread.sleep(20);
             }
+            double makespan = (System.nanoTime() - t0) / 1e9;
+            int done = SimulatedFarm.matrixTasks(tasks);
+            Map<String, Double> groups = new HashMap<>();
+            double cpu = 0;
+            for (Map.Entry<Long, Long> e : cpuByThread(mx).entrySet()) {
+                long used = e.getValue() - cpuBefore.getOrDefault(e.getKey(), 0L);
+                if (used <= 0) {
+                    continue;
+                }
+                var info = mx.getThreadInfo(e.getKey());
+                String name = info == null ? "(ended)" : group(info.getThreadName());
+                groups.merge(name, used / 1e9, Double::sum);
+                cpu += used / 1e9;
+            }
+            return new Run(workerCount, taskPartitions, done, makespan, done * msPerTask / 1000.0 / workerCount, groups, cpu);
         }
     }
 

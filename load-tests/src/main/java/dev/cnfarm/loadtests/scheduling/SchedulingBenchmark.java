@@ -2,19 +2,10 @@ package dev.cnfarm.loadtests.scheduling;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.client.FarmClient;
-import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.ConfigLoader;
+import dev.cnfarm.loadtests.SimulatedFarm;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.embedded.LocalInfrastructure;
-import dev.cnfarm.common.storage.MinioObjectStore;
-import dev.cnfarm.common.storage.ObjectKeys;
-import dev.cnfarm.common.storage.ObjectStore;
-import dev.cnfarm.common.storage.Sha256;
-import dev.cnfarm.coordinator.CoordinatorService;
 import dev.cnfarm.loadtests.report.Charts;
-import dev.cnfarm.worker.WorkerService;
-import dev.cnfarm.worker.render.RendererRegistry;
-import dev.cnfarm.worker.render.SimulatedRenderer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -56,23 +47,12 @@ public final class SchedulingBenchmark {
         Path data = Files.createTempDirectory("scheduling-bench");
         FarmConfig base = ConfigLoader.defaults(Map.of("coordinator.port", "0", "worker.heartbeat-ms", "1000",
                 "coordinator.max-tasks-per-job", String.valueOf(Math.max(tasks, 100_000))));
-        try (LocalInfrastructure infra = LocalInfrastructure.start(base, data, 0, 0, Map.of());
-             ObjectStore store = new MinioObjectStore(infra.config().s3())) {
-            FarmConfig config = infra.config();
-            byte[] png = Files.readAllBytes(root.resolve("samples/control/house.png"));
-            String control = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
-            List<WorkerService> workers = new ArrayList<>();
-            CoordinatorService coordinator = CoordinatorService.start(config);
-            try {
-            for (int i = 0; i < workerCount; i++) {
-                workers.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "sim-" + i), RendererRegistry.simulated(msPerStep)));
-            }
-            FarmClient client = new FarmClient(coordinator.url(config));
+        try (SimulatedFarm farm = SimulatedFarm.start(base, data, workerCount, msPerStep, "sim")) {
+            String control = farm.upload(Files.readAllBytes(root.resolve("samples/control/house.png")));
+            FarmClient client = farm.client();
             long t0 = System.nanoTime();
-            // a job's seeds are capped at 10,000: the big job is prompts x seeds
-            int prompts = Math.max(1, (tasks + 9_999) / 10_000);
-            tasks = prompts * (tasks / prompts);
-            String big = client.submit(job("big", control, prompts, tasks / prompts, 0), null, false).get("job_id").asText();
+            tasks = SimulatedFarm.matrixTasks(tasks);
+            String big = client.submit(SimulatedFarm.matrixJob("big", control, tasks, 0), null, false).get("job_id").asText();
             long submitMs = (System.nanoTime() - t0) / 1_000_000;
 
             // urgent jobs, one at a time, while the big one runs
@@ -81,7 +61,7 @@ public final class SchedulingBenchmark {
                 Thread.sleep(200);
             }
             for (int u = 0; u < urgentJobs; u++) {
-                String id = client.submit(job("urgent-" + u, control, 1, 1, 50), null, false).get("job_id").asText();
+                String id = client.submit(SimulatedFarm.matrixJob("urgent-" + u, control, 1, 50), null, false).get("job_id").asText();
                 JsonNode s = awaitEnd(client, id);
                 dispatch.add(s.at("/job/started_at_ms").asLong() - s.at("/job/submitted_at_ms").asLong());
             }
@@ -92,24 +72,17 @@ public final class SchedulingBenchmark {
                     doneAtRestart / elapsedS, workerCount);
             if (restartMidJob) {
                 // the workers would go on finishing tasks while the coordinator is down: stop them so the views compare
-                workers.forEach(WorkerService::close);
-                workers.clear();
+                farm.stopWorkers();
                 done = client.job(big);
             }
 
             // restart: the new coordinator rebuilds its view from the topics and takes the scheduler over
-            coordinator.close();
-            coordinator = null;
-            long r0 = System.nanoTime();
-            CoordinatorService restarted = CoordinatorService.start(config);
-            long restartMs = (System.nanoTime() - r0) / 1_000_000;
-            long replayed = restarted.replayedRecords();
-            JsonNode after = new FarmClient(restarted.url(config)).job(big);
+            long restartMs = farm.restartCoordinator();
+            long replayed = farm.coordinator().replayedRecords();
+            JsonNode after = farm.client().job(big);
             boolean same = after.at("/job/succeeded").asInt() == done.at("/job/succeeded").asInt()
                     && after.at("/job/failed").asInt() == done.at("/job/failed").asInt()
-                    && after.at("/job/succeeded").asInt() == done.at("/job/succeeded").asInt()
                     && after.at("/job/state").asText().equals(done.at("/job/state").asText());
-            restarted.close();
 
             dispatch.sort(Long::compare);
             long p50 = dispatch.get(dispatch.size() / 2);
@@ -138,29 +111,7 @@ public final class SchedulingBenchmark {
                     "milliseconds", bars);
             Files.writeString(reportDir.resolve("README.md"), md);
             System.out.println(md);
-            } finally {
-                // before the broker and S3 server stop, or the workers wait on them
-                workers.forEach(WorkerService::close);
-                if (coordinator != null) {
-                    coordinator.close();
-                }
-            }
         }
-    }
-
-    private static String job(String name, String control, int prompts, int seeds, int priority) {
-        StringBuilder p = new StringBuilder();
-        for (int i = 0; i < prompts; i++) {
-            p.append(i == 0 ? "" : ",").append("\"bench ").append(i).append('"');
-        }
-        StringBuilder s = new StringBuilder();
-        for (int i = 0; i < seeds; i++) {
-            s.append(i == 0 ? "" : ",").append(i);
-        }
-        return """
-                {"name": "%s", "prompts": [%s], "control_images": ["%s"], "seeds": [%s], "steps": 1, "width": 64, "height": 64,
-                 "model": "%s", "priority": %d}
-                """.formatted(name, p, control, s, SimulatedRenderer.MODEL_ID, priority);
     }
 
     private static JsonNode awaitEnd(FarmClient client, String id) throws InterruptedException {
