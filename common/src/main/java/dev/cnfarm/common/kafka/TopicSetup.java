@@ -100,13 +100,18 @@ public final class TopicSetup {
 
     /**
      * Share group settings: start from the earliest task (the default, latest, would skip tasks
-     * released before the first worker joined), the lock duration, the delivery limit, and the
-     * dead-letter topic for tasks past it.
+     * released before the first worker joined), read only committed tasks, the lock duration, the
+     * delivery limit, and the dead-letter topic for tasks past it.
+     *
+     * <p>Committed only, because the scheduler releases tasks inside Kafka Streams transactions: a
+     * coordinator killed mid-transaction leaves its releases aborted, its successor releases the
+     * same tasks again, and at the default (read_uncommitted) a worker rendered both copies.
      */
     private static void configureShareGroup(Admin admin, Topics topics, KafkaSettings kafka) {
         ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, kafka.shareGroup());
         List<AlterConfigOp> ops = List.of(
                 set("share.auto.offset.reset", "earliest"),
+                set("share.isolation.level", "read_committed"),
                 set("share.record.lock.duration.ms", String.valueOf(kafka.taskLockMs())),
                 set("share.delivery.count.limit", String.valueOf(kafka.deliveryLimit())),
                 set("errors.deadletterqueue.topic.name", topics.deadLetters()),

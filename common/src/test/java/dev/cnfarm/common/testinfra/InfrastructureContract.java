@@ -126,6 +126,35 @@ public abstract class InfrastructureContract {
     }
 
     @Test
+    void shareGroupNeverDeliversTasksOfAnAbortedTransaction() throws Exception {
+        String committedKey = "committed-task-" + UUID.randomUUID();
+        String abortedKey = "aborted-task-" + UUID.randomUUID();
+        try (KafkaProducer<String, byte[]> p = KafkaClients.transactionalProducer(config.kafka(), "t2", "test-tx-" + UUID.randomUUID())) {
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topics.tasks(), abortedKey, new byte[] {1}));
+            p.flush();
+            p.abortTransaction();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topics.tasks(), committedKey, new byte[] {2}));
+            p.commitTransaction();
+        }
+        Set<String> seen = new HashSet<>();
+        try (KafkaShareConsumer<String, byte[]> c = KafkaClients.shareConsumer(config.kafka(), "test-worker-tx")) {
+            c.subscribe(List.of(topics.tasks()));
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!seen.contains(committedKey) && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    seen.add(r.key());
+                    c.acknowledge(r, AcknowledgeType.ACCEPT);
+                }
+                c.commitSync();
+            }
+        }
+        assertThat(seen).as("a coordinator killed mid-transaction must not leave tasks a worker renders")
+                .contains(committedKey).doesNotContain(abortedKey);
+    }
+
+    @Test
     void shareGroupSplitsTasksAndRedeliversReleasedOnes() throws Exception {
         List<String> keys = new ArrayList<>();
         try (KafkaProducer<String, byte[]> p = KafkaClients.producer(config.kafka(), "test-tasks")) {
