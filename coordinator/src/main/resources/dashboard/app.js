@@ -263,7 +263,9 @@ async function loadWorkers() {
     const j = await r.json();
     body.innerHTML = '';
     for (const w of j.workers) {
-      const mem = w.memory_total_bytes ? `${gib(w.memory_used_bytes)} / ${gib(w.memory_total_bytes)} GiB` : '';
+      // GPU memory where the worker has a GPU, else its JVM heap
+      const mem = w.gpu_memory_total_bytes ? `GPU ${gib(w.gpu_memory_used_bytes)} / ${gib(w.gpu_memory_total_bytes)} GiB`
+        : w.memory_total_bytes ? `${gib(w.memory_used_bytes)} / ${gib(w.memory_total_bytes)} GiB` : '';
       const tr = document.createElement('tr');
       tr.dataset.worker = w.worker_id;
       tr.innerHTML = `<td>${esc(w.worker_id)}<div class="muted">${esc(w.host)}</div></td><td class="state">${w.state}</td>`

@@ -130,6 +130,13 @@ class DashboardBrowserIT {
                 screenshot(browser, "workers.png");
                 JsonNode w = client.workers();
                 assertThat(w.get("workers")).hasSize(2);
+                // each heartbeat says where that worker's own metrics are, and they are there
+                java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+                for (JsonNode worker : w.get("workers")) {
+                    String metrics = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(worker.get("metrics_url").asText()))
+                            .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    assertThat(metrics).contains("farm_worker_busy{worker=\"" + worker.get("worker_id").asText() + "\"}");
+                }
             } finally {
                 browser.quit();
             }

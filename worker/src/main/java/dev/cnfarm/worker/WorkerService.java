@@ -17,6 +17,9 @@ import dev.cnfarm.proto.v1.WorkerState;
 import dev.cnfarm.proto.v1.WorkerStatus;
 import dev.cnfarm.worker.control.CancelledJobs;
 import dev.cnfarm.worker.events.EventPublisher;
+import dev.cnfarm.worker.metrics.GpuMemory;
+import dev.cnfarm.worker.metrics.WorkerEndpoints;
+import dev.cnfarm.worker.metrics.WorkerMetrics;
 import dev.cnfarm.worker.preprocess.ControlMaps;
 import dev.cnfarm.worker.preprocess.ImageLimits;
 import dev.cnfarm.worker.render.RendererRegistry;
@@ -70,6 +73,10 @@ public final class WorkerService implements AutoCloseable {
     private final ControlMaps controlMaps;
     private final CancelledJobs cancelled;
     private final WorkerStats stats = new WorkerStats();
+    private final GpuMemory gpu;
+    private final WorkerMetrics metrics;
+    /** Null when turned off ({@code worker.metrics-port} -1). */
+    private final WorkerEndpoints endpoints;
     private final ScheduledExecutorService heartbeat;
     private final ExecutorService renderThread;
     private final Thread loop;
@@ -84,25 +91,66 @@ public final class WorkerService implements AutoCloseable {
         this.settings = config.worker();
         this.kafka = config.kafka();
         this.topics = new Topics(kafka.topicPrefix());
+        this.gpu = GpuMemory.forProvider(settings.executionProvider(), settings.cudaDevice());
+        this.metrics = new WorkerMetrics(settings.workerId(), () -> state == WorkerState.WORKER_STATE_BUSY,
+                () -> stats.imagesPerSecond(System.currentTimeMillis()), gpu);
+        // first, so a port already taken stops the worker before it holds anything else
+        this.endpoints = settings.metricsPort() < 0 ? null
+                : WorkerEndpoints.start(settings.metricsHost(), settings.metricsPort(), metrics, this::health);
+        boolean started = false;
+        try {
+            awaitTopics(kafka, topics);
+            // native libraries and codecs load now: loading them later registers shutdown hooks, which
+            // fails while the JVM shuts down, and a drain must be able to finish the task in hand
+            dev.cnfarm.worker.preprocess.OpenCv.load();
+            dev.cnfarm.worker.output.PngEncoder.encode(new float[3], 1, 1, "warm-up");
+            this.renderers = given != null ? given : new RendererRegistry(settings);
+            this.store = new MinioObjectStore(config.s3());
+            this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
+            this.events = new EventPublisher(producer, topics, settings.workerId());
+            this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
+            this.processor = new TaskProcessor(store, renderers::get, controlMaps);
+            this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
+            this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId());
+            this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
+            this.renderThread = Executors.newSingleThreadExecutor(daemon("render-" + settings.workerId()));
+            this.loop = new Thread(this::run, "worker-" + settings.workerId());
+            started = true;
+        } finally {
+            if (!started) {
+                closeEndpoints();
+            }
+        }
+    }
+
+    private static void awaitTopics(KafkaSettings kafka, Topics topics) {
         try (Admin admin = KafkaClients.admin(kafka)) {
             TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, kafka);
         }
-        // native libraries and codecs load now: loading them later registers shutdown hooks, which
-        // fails while the JVM shuts down, and a drain must be able to finish the task in hand
-        dev.cnfarm.worker.preprocess.OpenCv.load();
-        dev.cnfarm.worker.output.PngEncoder.encode(new float[3], 1, 1, "warm-up");
-        this.renderers = given != null ? given : new RendererRegistry(settings);
-        this.store = new MinioObjectStore(config.s3());
-        this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
-        this.events = new EventPublisher(producer, topics, settings.workerId());
-        this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
-        this.processor = new TaskProcessor(store, renderers::get, controlMaps);
-        this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
-        this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId());
-        this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
-        this.renderThread = Executors.newSingleThreadExecutor(daemon("render-" + settings.workerId()));
-        this.loop = new Thread(this::run, "worker-" + settings.workerId());
+    }
+
+    private void closeEndpoints() {
+        if (endpoints != null) {
+            endpoints.close();
+        }
+        metrics.close();
+    }
+
+    private WorkerEndpoints.Health health() {
+        WorkerState s = state;
+        boolean ready = s == WorkerState.WORKER_STATE_IDLE || s == WorkerState.WORKER_STATE_BUSY;
+        return new WorkerEndpoints.Health(settings.workerId(), s.name().replace("WORKER_STATE_", "").toLowerCase(java.util.Locale.ROOT),
+                ready, health);
+    }
+
+    /** Where this worker's metrics are served, or empty when they are turned off. */
+    public Optional<String> metricsUrl() {
+        if (endpoints == null) {
+            return Optional.empty();
+        }
+        String host = settings.metricsHost().equals("0.0.0.0") ? hostName() : settings.metricsHost();
+        return Optional.of("http://" + host + ":" + endpoints.port() + "/metrics");
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -128,8 +176,8 @@ public final class WorkerService implements AutoCloseable {
         w.state = WorkerState.WORKER_STATE_IDLE;
         w.heartbeat.scheduleAtFixedRate(w::sendHeartbeat, 0, w.settings.heartbeatMs(), TimeUnit.MILLISECONDS);
         w.loop.start();
-        LOG.info("worker {} started: models {}, {} execution provider", w.settings.workerId(), w.renderers.modelIds(),
-                w.renderers.executionProvider());
+        LOG.info("worker {} started: models {}, {} execution provider, metrics {}", w.settings.workerId(), w.renderers.modelIds(),
+                w.renderers.executionProvider(), w.metricsUrl().orElse("off"));
         return w;
     }
 
@@ -176,6 +224,7 @@ public final class WorkerService implements AutoCloseable {
             return;
         }
         RenderTask task = parsed.get();
+        long takenAt = System.nanoTime();
         state = WorkerState.WORKER_STATE_BUSY;
         stats.begin(task.getTaskId());
         try {
@@ -187,11 +236,12 @@ public final class WorkerService implements AutoCloseable {
                 Future<TaskOutcome> render = renderThread.submit(() -> processor.process(task, attempt, stepListener(task, attempt)));
                 outcome = awaitRenewing(render, lock);
             }
-            lock.settle(settle(task, attempt, outcome));
+            lock.settle(settle(task, attempt, outcome, takenAt));
         } catch (RuntimeException e) {
             // the outcome could not be recorded: give the task back for another attempt
             LOG.warn("task {} attempt {} could not be settled, releasing it: {}", task.getTaskId(), attempt, e.toString());
             stats.failed(false);
+            metrics.taskEnded("given_back", "unsettled", Duration.ofNanos(System.nanoTime() - takenAt));
             try {
                 lock.settle(AcknowledgeType.RELEASE);
             } catch (RuntimeException again) {
@@ -248,8 +298,15 @@ public final class WorkerService implements AutoCloseable {
         int every = settings.progressEverySteps();
         int previewEvery = settings.previewEverySteps();
         return new StepListener() {
+            private long lastStepAt;
+
             @Override
             public void onStep(int step, int total, byte[] preview) {
+                long now = System.nanoTime();
+                if (lastStepAt != 0) {
+                    metrics.stepDone(Duration.ofNanos(now - lastStepAt));
+                }
+                lastStepAt = now;
                 if (giveBack != null) {
                     throw TaskStoppedException.givenBack(giveBack);
                 }
@@ -269,7 +326,16 @@ public final class WorkerService implements AutoCloseable {
     }
 
     /** Records the outcome on Kafka and says how to acknowledge the task record. */
-    private AcknowledgeType settle(RenderTask task, int attempt, TaskOutcome outcome) {
+    private AcknowledgeType settle(RenderTask task, int attempt, TaskOutcome outcome, long takenAt) {
+        AcknowledgeType ack = record(task, attempt, outcome);
+        String cause = outcome instanceof TaskOutcome.Failed f
+                ? f.cause().name().replace("FAILURE_CAUSE_", "").toLowerCase(java.util.Locale.ROOT) : "none";
+        String name = outcome instanceof TaskOutcome.Succeeded ? "succeeded" : outcome instanceof TaskOutcome.GivenBack ? "given_back" : "failed";
+        metrics.taskEnded(name, cause, Duration.ofNanos(System.nanoTime() - takenAt));
+        return ack;
+    }
+
+    private AcknowledgeType record(RenderTask task, int attempt, TaskOutcome outcome) {
         if (outcome instanceof TaskOutcome.Succeeded s) {
             events.result(task, attempt, s.result());
             stats.succeeded(System.currentTimeMillis());
@@ -301,6 +367,7 @@ public final class WorkerService implements AutoCloseable {
         try {
             Runtime rt = Runtime.getRuntime();
             long now = System.currentTimeMillis();
+            Optional<GpuMemory.Reading> gpuNow = gpu.read();
             events.heartbeat(WorkerStatus.newBuilder()
                     .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
                     .setWorkerId(settings.workerId())
@@ -319,6 +386,9 @@ public final class WorkerService implements AutoCloseable {
                     .setControlMapCacheHits(controlMaps.hits())
                     .setConsecutiveFailures(stats.consecutiveFailures())
                     .setHealth(health)
+                    .setGpuMemoryTotalBytes(gpuNow.map(GpuMemory.Reading::totalBytes).orElse(0L))
+                    .setGpuMemoryUsedBytes(gpuNow.map(GpuMemory.Reading::usedBytes).orElse(0L))
+                    .setMetricsUrl(metricsUrl().orElse(""))
                     .setAtMs(now)
                     .setStartedAtMs(startedAtMs)
                     .build());
@@ -364,6 +434,7 @@ public final class WorkerService implements AutoCloseable {
         producer.close(Duration.ofSeconds(5));
         renderers.close();
         store.close();
+        closeEndpoints();
         LOG.info("worker {} stopped after {} images", settings.workerId(), stats.succeededCount());
     }
 }

@@ -23,6 +23,10 @@ import dev.cnfarm.proto.v1.TaskEvent;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,6 +96,52 @@ class WorkerIT {
 
             List<TaskEvent> progress = awaitEvents(topics.progress(), job, e -> e.getProgress().getStep() == 5);
             assertThat(progress).extracting(e -> e.getProgress().getStep()).containsExactly(1, 2, 3, 4, 5);
+        }
+    }
+
+    @Test
+    void metricsAndHealthEndpointsCountTasksAndSteps() throws Exception {
+        ObjectInfo control = uploadControl(checkerboard(16));
+        ObjectInfo junk = store.put(ObjectKeys.upload("default", Sha256.of("junk-m".getBytes())), "junk-m".getBytes(), "image/png");
+        String job = "job-" + UUID.randomUUID();
+        FarmConfig c = config.with(ConfigKeys.WORKER_ID, "w-metrics").with(ConfigKeys.WORKER_METRICS_HOST, "127.0.0.1");
+        HttpClient http = HttpClient.newHttpClient();
+        String metricsUrl;
+        try (WorkerService worker = WorkerService.start(c)) {
+            metricsUrl = worker.metricsUrl().orElseThrow();
+            HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create(metricsUrl.replace("/metrics", "/health/ready")))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(ready.statusCode()).isEqualTo(200);
+            assertThat(ready.body()).contains("\"ready\":true", "\"state\":\"idle\"");
+
+            send(task(job, 0, control, 5, 16, 16));
+            send(task(job, 1, junk, 5, 16, 16));
+            awaitEvents(topics.taskEvents(), job, TaskEvent::hasResult);
+            awaitEvents(topics.taskEvents(), job, TaskEvent::hasFailed);
+            // the worker counts a task once it has settled it, just after its event is out
+            String url = metricsUrl;
+            String failedLine = "farm_worker_tasks_total{cause=\"bad_input\",outcome=\"failed\",worker=\"w-metrics\"} 1.0";
+            String metrics = org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> http.send(
+                    HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body(), m -> m.contains(failedLine));
+            assertThat(metrics)
+                    .contains("farm_worker_tasks_total{cause=\"none\",outcome=\"succeeded\",worker=\"w-metrics\"} 1.0")
+                    .contains("farm_worker_tasks_total{cause=\"bad_input\",outcome=\"failed\",worker=\"w-metrics\"} 1.0")
+                    .as("5 steps: 4 measured from the end of the step before")
+                    .contains("farm_worker_step_seconds_count{worker=\"w-metrics\"} 4")
+                    .contains("farm_worker_busy{worker=\"w-metrics\"}", "farm_worker_gpu_memory_bytes{kind=\"used\",worker=\"w-metrics\"} 0.0",
+                            "jvm_memory_used_bytes");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> http.send(HttpRequest.newBuilder(URI.create(metricsUrl)).build(),
+                HttpResponse.BodyHandlers.ofString())).as("a closed worker frees its port").isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
+    void aMetricsPortInUseStopsTheWorkerNamingTheSetting() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            FarmConfig c = config.with(ConfigKeys.WORKER_ID, "w-port").with(ConfigKeys.WORKER_METRICS_HOST, "127.0.0.1")
+                    .with(ConfigKeys.WORKER_METRICS_PORT, String.valueOf(taken.getLocalPort()));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> WorkerService.start(c))
+                    .hasMessageContaining("worker.metrics-port").hasMessageContaining(String.valueOf(taken.getLocalPort()));
         }
     }
 

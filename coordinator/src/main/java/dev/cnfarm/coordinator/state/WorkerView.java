@@ -53,6 +53,7 @@ public final class WorkerView {
         return new WorkerSnapshot(w.getWorkerId(), w.getHost(), state, healthy, w.getExecutionProvider(), w.getDeviceName(),
                 w.getMemoryUsedBytes(), w.getMemoryTotalBytes(), List.copyOf(w.getLoadedModelsList()), w.getCurrentTaskId(),
                 w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs(),
-                w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth());
+                w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth(),
+                w.getGpuMemoryUsedBytes(), w.getGpuMemoryTotalBytes(), w.getMetricsUrl());
     }
 }

@@ -282,7 +282,7 @@ class CoordinatorIT {
         HttpResponse<String> before = get("/metrics");
         assertThat(before.statusCode()).isEqualTo(200);
         assertThat(before.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
-        assertThat(before.body()).contains("farm_websocket_sessions", "farm_workers", "farm_dispatch_latency_seconds");
+        assertThat(before.body()).contains("farm_websocket_sessions", "farm_workers", "farm_dispatch_latency_seconds", "jvm_memory_used_bytes");
 
         HttpResponse<String> r = post("/api/v1/jobs", job(""), null); // 6 tasks, no worker to run them
         assertThat(r.statusCode()).isEqualTo(201);
