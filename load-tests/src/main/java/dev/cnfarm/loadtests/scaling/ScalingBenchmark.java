@@ -5,7 +5,9 @@ import dev.cnfarm.cli.client.FarmClient;
 import dev.cnfarm.common.config.ConfigLoader;
 import dev.cnfarm.loadtests.SimulatedFarm;
 import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.loadtests.report.Charts;
+import dev.cnfarm.loadtests.report.TaskLatencies;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
@@ -25,10 +27,15 @@ import java.util.TreeMap;
  * where the machine's CPU went in each run (threads grouped by name), since on one small machine
  * the farm's own per-task CPU is what caps throughput.
  *
- * <pre>load-tests/bench scaling [--tasks 1000] [--ms-per-task 50] [--workers 1,4,16,64]</pre>
+ * Dispatch and result latency percentiles per run come from the job's records on Kafka
+ * ({@link TaskLatencies}).
+ *
+ * <pre>load-tests/bench scaling [--tasks 1000] [--ms-per-task 50] [--workers 1,4,16,64] [--compare-task-partitions 6]
+ *                         [--report-dir DIR]</pre>
  */
 public final class ScalingBenchmark {
-    private record Run(int workers, int taskPartitions, int tasks, double makespanS, double idealS, Map<String, Double> cpuByGroup, double cpuSeconds) {
+    private record Run(int workers, int taskPartitions, int tasks, double makespanS, double idealS, Map<String, Double> cpuByGroup, double cpuSeconds,
+                       TaskLatencies latencies) {
         double efficiency() {
             return idealS / makespanS;
         }
@@ -44,6 +51,7 @@ public final class ScalingBenchmark {
         int msPerTask = 50;
         List<Integer> counts = List.of(1, 4, 16, 64);
         int comparePartitions = 6;
+        Path reportDir = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--root" -> root = Path.of(args[++i]);
@@ -53,10 +61,14 @@ public final class ScalingBenchmark {
                 // the second worker count again with the tasks topic split this many ways (0: skip); with no more
                 // workers than partitions, the share group gives each partition to one worker alone
                 case "--compare-task-partitions" -> comparePartitions = Integer.parseInt(args[++i]);
+                // elsewhere than the committed report (the CI smoke run writes under target/)
+                case "--report-dir" -> reportDir = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        Path reportDir = root.resolve("load-tests/reports/scaling");
+        if (reportDir == null) {
+            reportDir = root.resolve("load-tests/reports/scaling");
+        }
         Files.createDirectories(reportDir);
         byte[] png = Files.readAllBytes(root.resolve("samples/control/house.png"));
         List<Run> runs = new ArrayList<>();
@@ -93,13 +105,22 @@ public final class ScalingBenchmark {
             tps.put((double) r.workers, r.tasksPerSecond());
             idealTps.put((double) r.workers, r.workers * 1000.0 / msPerTask);
         }
+        md.append("\n## Latency per task\n\nDispatch: released by the scheduler to started by a worker. Result: sent by the worker to ")
+                .append("recorded by the scheduler. Read back from the job's task events and task states on Kafka (HdrHistogram).\n\n")
+                .append("| workers | partitions | latency | ").append(TaskLatencies.TABLE_HEADER).append(" |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (Run r : runs) {
+            md.append(String.format("| %d | %d | dispatch | %s |%n", r.workers, r.taskPartitions, r.latencies.dispatch().row()));
+            md.append(String.format("| %d | %d | result | %s |%n", r.workers, r.taskPartitions, r.latencies.result().row()));
+        }
         Run last = runs.stream().filter(r -> r.taskPartitions == 1).reduce((a, b) -> b).orElseThrow();
         md.append("\n## Where the CPU went at ").append(last.workers).append(" workers\n\n")
                 .append("CPU seconds per thread group during the run (threads named alike are grouped):\n\n| threads | CPU s | share |\n|---|---|---|\n");
         double total = last.cpuByGroup.values().stream().mapToDouble(Double::doubleValue).sum();
         last.cpuByGroup.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(15)
                 .forEach(e -> md.append(String.format("| `%s` | %.1f | %.0f %% |%n", e.getKey(), e.getValue(), 100 * e.getValue() / total)));
-        md.append("\n![efficiency](efficiency.png)\n\n![throughput](throughput.png)\n");
+        md.append("\n![efficiency](efficiency.png)\n\n![throughput](throughput.png)\n\n![latency](latency.png)\n");
+        Charts.lines(reportDir.resolve("latency.png"), "Latency percentiles at " + last.workers + " workers", "percentile", "ms",
+                last.latencies.percentileCurves());
         Charts.lines(reportDir.resolve("efficiency.png"), "Scaling efficiency (ideal makespan / measured)", "workers", "efficiency",
                 Map.of("efficiency", eff));
         Map<String, Map<Double, Double>> t = new LinkedHashMap<>();
@@ -150,7 +171,8 @@ public final class ScalingBenchmark {
                 groups.merge(name, used / 1e9, Double::sum);
                 cpu += used / 1e9;
             }
-            return new Run(workerCount, taskPartitions, done, makespan, done * msPerTask / 1000.0 / workerCount, groups, cpu);
+            TaskLatencies latencies = TaskLatencies.read(farm.config().kafka(), new Topics(farm.config().kafka().topicPrefix()), job);
+            return new Run(workerCount, taskPartitions, done, makespan, done * msPerTask / 1000.0 / workerCount, groups, cpu, latencies);
         }
     }
 
