@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.cnfarm.common.config.ConfigKey;
 import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.worker.metrics.GpuMemory;
+import dev.cnfarm.worker.metrics.WorkerMetrics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -43,7 +45,8 @@ class DeployManifestsTest {
      * Every metric the farm exports, by its Prometheus name. Histograms are listed by their base
      * name ({@code _bucket}, {@code _count}, {@code _sum}, {@code _max} are accepted after it).
      */
-    static final Set<String> EXPORTED_METRICS = Set.of(
+    /** Metric names the coordinator exports (registered in CoordinatorMetrics, which needs a running farm to build). */
+    static final Set<String> COORDINATOR_METRICS = Set.of(
             // coordinator/src/main/java/dev/cnfarm/coordinator/metrics/CoordinatorMetrics.java
             "farm_tasks",                      // gauge {state}
             "farm_jobs",                       // gauge {state}
@@ -51,15 +54,24 @@ class DeployManifestsTest {
             "farm_websocket_sessions",         // gauge
             "farm_task_outcomes_total",        // counter {outcome, cause}
             "farm_dispatch_latency_seconds",   // timer, histogram
-            "farm_task_render_seconds",        // timer, histogram
-            // the worker's metrics class (worker/src/main/java/dev/cnfarm/worker/metrics/, being added
-            // with the worker's /metrics endpoint on worker.metrics-port)
-            "farm_worker_tasks_total",         // counter {outcome, cause}
-            "farm_worker_step_seconds",        // histogram, one sampling step
-            "farm_worker_task_seconds",        // histogram, a whole task
-            "farm_worker_busy",                // gauge 0/1
-            "farm_worker_images_per_second",   // gauge
-            "farm_worker_gpu_memory_bytes");   // gauge {kind=total|used}
+            "farm_task_render_seconds");       // timer, histogram
+
+    /** The coordinator's names and the worker's, the latter scraped from a real {@link WorkerMetrics}. */
+    static final Set<String> EXPORTED_METRICS = exportedMetrics();
+
+    private static Set<String> exportedMetrics() {
+        Set<String> names = new TreeSet<>(COORDINATOR_METRICS);
+        try (WorkerMetrics w = new WorkerMetrics("w", () -> true, () -> 1.0, GpuMemory.forProvider("cpu", 0))) {
+            // counters and per-outcome timers appear once used
+            w.taskEnded("succeeded", "none", java.time.Duration.ofMillis(5));
+            w.stepDone(java.time.Duration.ofMillis(5));
+            Matcher m = Pattern.compile("(?m)^# TYPE (farm_[a-z_]+) ").matcher(w.scrape());
+            while (m.find()) {
+                names.add(m.group(1));
+            }
+        }
+        return Set.copyOf(names);
+    }
 
     private static final List<String> METRIC_SUFFIXES = List.of("_bucket", "_count", "_sum", "_max");
 
@@ -565,6 +577,12 @@ class DeployManifestsTest {
 
     // ------------------------------------------------------------------------------------------
     // the checks on deploy/
+
+    @Test
+    void theWorkersMetricNamesAreReadFromItsRegistry() {
+        assertThat(EXPORTED_METRICS).contains("farm_worker_tasks_total", "farm_worker_step_seconds", "farm_worker_task_seconds",
+                "farm_worker_busy", "farm_worker_images_per_second", "farm_worker_gpu_memory_bytes", "farm_tasks");
+    }
 
     @Test
     void everyYamlAndJsonFileParses() {
