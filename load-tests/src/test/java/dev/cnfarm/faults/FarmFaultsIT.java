@@ -12,6 +12,7 @@ import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.embedded.FreePorts;
 import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.loadtests.FarmProcess;
 import dev.cnfarm.proto.v1.TaskEvent;
 import dev.cnfarm.proto.v1.WorkerState;
 import dev.cnfarm.worker.WorkerService;

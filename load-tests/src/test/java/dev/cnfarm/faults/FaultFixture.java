@@ -8,13 +8,13 @@ import dev.cnfarm.common.config.ConfigKey;
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.common.embedded.LocalInfrastructure;
-import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.common.storage.MinioObjectStore;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
+import dev.cnfarm.loadtests.JobTopics;
 import dev.cnfarm.models.bundle.GeneratedBundles;
 import dev.cnfarm.proto.v1.TaskEvent;
 import java.nio.file.Files;
@@ -25,8 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.awaitility.Awaitility;
 
 /**
@@ -116,29 +114,9 @@ final class FaultFixture implements AutoCloseable {
         return s.equals("succeeded") || s.equals("failed") || s.equals("cancelled");
     }
 
-    /** Every result and failure event of the job on the task-events topic, read from the start. */
+    /** Every event of the job on the task-events topic, read from the start. */
     List<TaskEvent> events(String jobId) {
-        List<TaskEvent> out = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(config.kafka(), "fault-reader")) {
-            String topic = topics.taskEvents();
-            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            while (parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
-                for (var r : c.poll(Duration.ofMillis(200))) {
-                    try {
-                        TaskEvent e = TaskEvent.parseFrom(r.value());
-                        if (e.getJobId().equals(jobId)) {
-                            out.add(e);
-                        }
-                    } catch (Exception ignored) {
-                        // not an event
-                    }
-                }
-            }
-        }
-        return out;
+        return JobTopics.taskEvents(config.kafka(), topics, jobId);
     }
 
     /**
@@ -157,13 +135,7 @@ final class FaultFixture implements AutoCloseable {
 
     /** How many result events each task index has on the task-events topic. */
     Map<Integer, Long> resultsPerTask(String jobId) {
-        Map<Integer, Long> counts = new HashMap<>();
-        for (TaskEvent e : events(jobId)) {
-            if (e.hasResult()) {
-                counts.merge(e.getTaskIndex(), 1L, Long::sum);
-            }
-        }
-        return counts;
+        return JobTopics.resultsPerTask(events(jobId));
     }
 
     @Override

@@ -38,6 +38,12 @@ public final class Charts {
     /** Lines through (x, y) points, one per series, e.g. a scaling curve. */
     public static void lines(Path png, String title, String xAxis, String yAxis, Map<String, Map<Double, Double>> series)
             throws IOException {
+        lines(png, title, xAxis, yAxis, series, Map.of());
+    }
+
+    /** Lines with labelled vertical markers at some x values, e.g. the faults of a soak over its timeline. */
+    public static void lines(Path png, String title, String xAxis, String yAxis, Map<String, Map<Double, Double>> series,
+                             Map<Double, String> markers) throws IOException {
         org.jfree.data.xy.XYSeriesCollection data = new org.jfree.data.xy.XYSeriesCollection();
         series.forEach((name, points) -> {
             org.jfree.data.xy.XYSeries s = new org.jfree.data.xy.XYSeries(name);
@@ -50,8 +56,18 @@ public final class Charts {
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-        org.jfree.chart.renderer.xy.XYLineAndShapeRenderer r = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, true);
+        org.jfree.chart.renderer.xy.XYLineAndShapeRenderer r = new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, markers.isEmpty());
         plot.setRenderer(r);
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 500);
+        markers.forEach((x, label) -> {
+            org.jfree.chart.plot.ValueMarker m = new org.jfree.chart.plot.ValueMarker(x);
+            m.setPaint(label.startsWith("coordinator") ? new Color(0xc0392b) : new Color(0xe67e22));
+            m.setStroke(new java.awt.BasicStroke(1.2f));
+            m.setLabel(label);
+            m.setLabelFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 10));
+            m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_LEFT);
+            m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.TOP_RIGHT);
+            plot.addDomainMarker(m);
+        });
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 1000, 500);
     }
 }

@@ -1,23 +1,18 @@
 package dev.cnfarm.loadtests.report;
 
 import dev.cnfarm.common.config.KafkaSettings;
-import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.ProtoCodec;
 import dev.cnfarm.common.kafka.Topics;
+import dev.cnfarm.loadtests.JobTopics;
 import dev.cnfarm.proto.v1.TaskEvent;
 import dev.cnfarm.proto.v1.TaskPhase;
 import dev.cnfarm.proto.v1.TaskStateRecord;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * Per-task latencies of one finished job, read back from the farm's own topics after the run, so
@@ -53,10 +48,10 @@ public final class TaskLatencies {
     public static TaskLatencies read(KafkaSettings kafka, Topics topics, String jobId) {
         TaskLatencies l = new TaskLatencies();
         Map<String, Long> resultSentAt = new HashMap<>();
-        readAll(kafka, topics.taskEvents(), r -> ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset())
+        JobTopics.replay(kafka, topics.taskEvents(), r -> ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset())
                 .filter(e -> e.getJobId().equals(jobId) && e.hasResult())
                 .ifPresent(e -> resultSentAt.put(e.getTaskId() + "/" + e.getRelease() + "/" + e.getAttempt(), e.getAtMs())));
-        readAll(kafka, topics.taskState(), r -> {
+        JobTopics.replay(kafka, topics.taskState(), r -> {
             Optional<TaskStateRecord> s = ProtoCodec.parse(TaskStateRecord.parser(), r.value(), r.topic(), r.offset())
                     .filter(t -> t.getJobId().equals(jobId));
             if (s.isEmpty()) {
@@ -73,22 +68,6 @@ public final class TaskLatencies {
             }
         });
         return l;
-    }
-
-    private static void readAll(KafkaSettings kafka, String topic, Consumer<ConsumerRecord<String, byte[]>> each) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(kafka, "latency-report")) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("could not read " + topic + " to its end within 2 minutes");
-                }
-                c.poll(Duration.ofMillis(200)).forEach(each);
-            }
-        }
     }
 
     public Percentiles dispatch() {

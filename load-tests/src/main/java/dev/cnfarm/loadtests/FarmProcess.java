@@ -1,4 +1,4 @@
-package dev.cnfarm.faults;
+package dev.cnfarm.loadtests;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  * built CLI jar, as an operator would run it, so a test can kill it for real: SIGKILL (no
  * shutdown hook runs, sockets just drop) or SIGTERM (the shutdown hook drains it).
  */
-final class FarmProcess implements AutoCloseable {
-    /** Built by the cli module's package phase, which runs before this module's tests. */
+public final class FarmProcess implements AutoCloseable {
+    /** Built by the cli module's package phase, which runs before this module's tests (run from load-tests/). */
     static final Path JAR = Path.of("../cli/target/farm.jar");
     static final Path LOGS = Path.of("target/fault-logs");
 
@@ -28,52 +28,70 @@ final class FarmProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static FarmProcess start(String name, List<String> args) throws IOException {
-        if (!Files.exists(JAR)) {
-            throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: build the cli module first (./mvnw package)");
+    /** From the load-tests module's folder (tests), logging under {@code target/fault-logs}. */
+    public static FarmProcess start(String name, List<String> args) throws IOException {
+        return start(JAR, LOGS, name, "768m", args);
+    }
+
+    /**
+     * @param jar  the built CLI jar
+     * @param logs where its output goes, as {@code NAME.log}
+     * @param heap the child JVM's -Xmx
+     */
+    public static FarmProcess start(Path jar, Path logs, String name, String heap, List<String> args) throws IOException {
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar.toAbsolutePath() + " is missing: build the cli module first (./mvnw package)");
         }
-        Files.createDirectories(LOGS);
+        Files.createDirectories(logs);
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx768m", "-jar", JAR.toString()));
+                "-Xmx" + heap, "-jar", jar.toString()));
         cmd.addAll(args);
-        Path log = LOGS.resolve(name + ".log");
+        Path log = logs.resolve(name + ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return new FarmProcess(name, p, log);
     }
 
     /** Waits for a line of the process's output; fails with the log's tail if the process ends first. */
-    FarmProcess awaitLine(String text, Duration timeout) throws Exception {
+    public FarmProcess awaitLine(String text, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (Files.exists(log) && Files.readString(log).contains(text)) {
                 return this;
             }
             if (!process.isAlive()) {
-                throw new AssertionError(name + " exited (" + process.exitValue() + ") before '" + text + "':\n" + tail());
+                throw new IllegalStateException(name + " exited (" + process.exitValue() + ") before '" + text + "':\n" + tail());
             }
             Thread.sleep(100);
         }
-        throw new AssertionError(name + " did not print '" + text + "' within " + timeout + ":\n" + tail());
+        throw new IllegalStateException(name + " did not print '" + text + "' within " + timeout + ":\n" + tail());
     }
 
     /** SIGKILL: the process gets no chance to clean up. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
     /** SIGTERM, then wait for the shutdown hooks to finish. */
-    int terminate(Duration timeout) throws InterruptedException {
+    public int terminate(Duration timeout) throws InterruptedException {
         process.destroy();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
-            throw new AssertionError(name + " did not stop within " + timeout + " of SIGTERM:\n" + tail());
+            throw new IllegalStateException(name + " did not stop within " + timeout + " of SIGTERM:\n" + tail());
         }
         return process.exitValue();
     }
 
-    String log() throws IOException {
+    public String log() throws IOException {
         return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
     }
 
     private String tail() {
