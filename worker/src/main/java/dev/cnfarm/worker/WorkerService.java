@@ -99,7 +99,7 @@ public final class WorkerService implements AutoCloseable {
                 : WorkerEndpoints.start(settings.metricsHost(), settings.metricsPort(), metrics, this::health);
         boolean started = false;
         try {
-            awaitTopics(kafka, topics);
+            awaitTopics(kafka, topics, settings.pool());
             // native libraries and codecs load now: loading them later registers shutdown hooks, which
             // fails while the JVM shuts down, and a drain must be able to finish the task in hand
             dev.cnfarm.worker.preprocess.OpenCv.load();
@@ -123,10 +123,11 @@ public final class WorkerService implements AutoCloseable {
         }
     }
 
-    private static void awaitTopics(KafkaSettings kafka, Topics topics) {
+    private static void awaitTopics(KafkaSettings kafka, Topics topics, String pool) {
         try (Admin admin = KafkaClients.admin(kafka)) {
             TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(60));
             TopicSetup.ensure(admin, topics, kafka);
+            TopicSetup.ensurePool(admin, topics, kafka, pool);
         }
     }
 
@@ -172,12 +173,13 @@ public final class WorkerService implements AutoCloseable {
      */
     public static WorkerService start(FarmConfig config, RendererRegistry renderers) {
         WorkerService w = new WorkerService(config, renderers);
-        w.consumer.subscribe(List.of(w.topics.tasks()));
+        // only its pool's tasks: a task goes only to workers that can run it
+        w.consumer.subscribe(List.of(w.topics.tasks(w.settings.pool())));
         w.state = WorkerState.WORKER_STATE_IDLE;
         w.heartbeat.scheduleAtFixedRate(w::sendHeartbeat, 0, w.settings.heartbeatMs(), TimeUnit.MILLISECONDS);
         w.loop.start();
-        LOG.info("worker {} started: models {}, {} execution provider, metrics {}", w.settings.workerId(), w.renderers.modelIds(),
-                w.renderers.executionProvider(), w.metricsUrl().orElse("off"));
+        LOG.info("worker {} started in pool {}: models {}, {} execution provider, metrics {}", w.settings.workerId(), w.settings.pool(),
+                w.renderers.modelIds(), w.renderers.executionProvider(), w.metricsUrl().orElse("off"));
         return w;
     }
 
@@ -389,6 +391,7 @@ public final class WorkerService implements AutoCloseable {
                     .setGpuMemoryTotalBytes(gpuNow.map(GpuMemory.Reading::totalBytes).orElse(0L))
                     .setGpuMemoryUsedBytes(gpuNow.map(GpuMemory.Reading::usedBytes).orElse(0L))
                     .setMetricsUrl(metricsUrl().orElse(""))
+                    .setPool(settings.pool())
                     .setAtMs(now)
                     .setStartedAtMs(startedAtMs)
                     .build());

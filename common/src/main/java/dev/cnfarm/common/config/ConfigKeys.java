@@ -92,6 +92,9 @@ public final class ConfigKeys {
     public static final ConfigKey WORKER_DRAIN_TIMEOUT_MS = key("worker.drain-timeout-ms", "120000",
             "on shutdown, how long the task in hand may run on before it is given back to the queue");
 
+    public static final ConfigKey WORKER_POOL = key("worker.pool", "default",
+            "the pool this worker takes tasks from: jobs name a pool (field 'pool') when only some workers can run them, "
+                    + "e.g. the workers with a model or enough GPU memory; each pool has its own tasks topic");
     public static final ConfigKey WORKER_METRICS_HOST = key("worker.metrics-host", "0.0.0.0",
             "address of the worker's metrics and health endpoints (/metrics, /health, /health/ready)");
     public static final ConfigKey WORKER_METRICS_PORT = key("worker.metrics-port", "0",
@@ -114,7 +117,7 @@ public final class ConfigKeys {
             WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_GRAPH_OPTIMIZATION,
             WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
             WORKER_PROMPT_CACHE, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS, WORKER_POLL_MS,
-            WORKER_METRICS_HOST, WORKER_METRICS_PORT,
+            WORKER_POOL, WORKER_METRICS_HOST, WORKER_METRICS_PORT,
             API_URL, DATA_DIR);
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();

@@ -130,7 +130,7 @@ public final class FarmConfig {
                 getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000),
                 getInt(ConfigKeys.WORKER_MAX_CONSECUTIVE_FAILURES, 1, 1_000_000), getInt(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, 0, 86_400_000),
                 getInt(ConfigKeys.WORKER_POLL_MS, 1, 10_000),
-                nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535));
+                pool(), nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535));
     }
 
     public String apiUrl() {
@@ -156,6 +156,15 @@ public final class FarmConfig {
     @Override
     public String toString() {
         return String.join("\n", describe());
+    }
+
+    private String pool() {
+        String pool = nonBlank(ConfigKeys.WORKER_POOL);
+        if (!dev.cnfarm.common.kafka.Topics.POOL_NAME.matcher(pool).matches()) {
+            throw new ConfigException("setting '" + ConfigKeys.WORKER_POOL.name() + "' (" + where(ConfigKeys.WORKER_POOL)
+                    + ") must be 1 to 40 lowercase letters, digits or '-', starting with a letter or digit, got '" + pool + "'");
+        }
+        return pool;
     }
 
     private String nonBlank(ConfigKey key) {

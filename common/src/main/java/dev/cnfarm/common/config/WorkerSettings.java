@@ -10,10 +10,11 @@ import java.nio.file.Path;
  * @param previewEverySteps 0 for no previews
  * @param maxConsecutiveFailures failures of the worker's own making in a row before it stops taking work
  * @param drainTimeoutMs    on shutdown, how long the task in hand may run on before it is given back
+ * @param pool              the worker pool it takes tasks from
  * @param metricsHost       address of the metrics and health endpoints
  * @param metricsPort       their port: 0 any free one, -1 none
  */
 public record WorkerSettings(String workerId, Path modelDir, int heartbeatMs, int progressEverySteps, String executionProvider,
                              boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize,
                              int maxConsecutiveFailures, int drainTimeoutMs, int pollMs,
-                             String metricsHost, int metricsPort) {}
+                             String pool, String metricsHost, int metricsPort) {}

@@ -38,9 +38,7 @@ public final class TopicSetup {
         // one partition: the scheduler decides in one place, in one order
         wanted.add(new NewTopic(topics.schedulerInput(), 1, kafka.replicationFactor())
                 .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(24 * HOURS), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
-        // few partitions, so that every worker of the share group is assigned each (see KafkaSettings.taskPartitions)
-        wanted.add(new NewTopic(topics.tasks(), kafka.taskPartitions(), kafka.replicationFactor())
-                .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(14 * 24 * HOURS))));
+        wanted.add(tasksTopic(topics.tasks(), kafka));
         wanted.add(topic(topics.taskEvents(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(7 * 24 * HOURS))));
         wanted.add(topic(topics.taskState(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         wanted.add(topic(topics.progress(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(6 * HOURS))));
@@ -50,6 +48,21 @@ public final class TopicSetup {
         createMissing(admin, wanted);
         enableDeadLetters(admin, topics);
         configureShareGroup(admin, topics, kafka);
+    }
+
+    /**
+     * Creates a worker pool's tasks topic if it is missing (see {@link Topics#tasks(String)}): the
+     * pool's workers create it when they start, the coordinator before it accepts a job for the
+     * pool, so the scheduler never releases into a topic that does not exist.
+     */
+    public static void ensurePool(Admin admin, Topics topics, KafkaSettings kafka, String pool) {
+        createMissing(admin, List.of(tasksTopic(topics.tasks(pool), kafka)));
+    }
+
+    /** Few partitions, so that every worker of the share group is assigned each (see KafkaSettings.taskPartitions). */
+    private static NewTopic tasksTopic(String name, KafkaSettings kafka) {
+        return new NewTopic(name, kafka.taskPartitions(), kafka.replicationFactor())
+                .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(14 * 24 * HOURS)));
     }
 
     /**

@@ -13,9 +13,25 @@ public record Topics(String prefix) {
         return prefix + "jobs";
     }
 
-    /** Released tasks; key task id; value {@code RenderTask}; read by the workers' share group. */
+    /** The pool of workers a job names when it names none. */
+    public static final String DEFAULT_POOL = "default";
+
+    /** What a pool name may be: it becomes part of a topic name. */
+    public static final java.util.regex.Pattern POOL_NAME = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
+
+    /** Released tasks of the default pool; key task id; value {@code RenderTask}; read by the workers' share group. */
     public String tasks() {
         return prefix + "tasks";
+    }
+
+    /**
+     * Released tasks of a worker pool: the workers of a pool read only its topic, so a task goes
+     * only to workers that can run it. The default pool's topic is {@link #tasks()}.
+     *
+     * @param pool empty or {@value #DEFAULT_POOL} for the default pool
+     */
+    public String tasks(String pool) {
+        return pool.isEmpty() || pool.equals(DEFAULT_POOL) ? tasks() : prefix + "tasks.pool-" + pool;
     }
 
     /** started / result / failed; key job id; value {@code TaskEvent}. */

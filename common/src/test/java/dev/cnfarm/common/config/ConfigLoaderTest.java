@@ -88,6 +88,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aPoolNameThatCannotBeATopicNameIsRefused() {
+        FarmConfig c = ConfigLoader.load(null, Map.of(), Map.of("worker.pool", "GPU pool"));
+        assertThatThrownBy(c::worker)
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("worker.pool")
+                .hasMessageContaining("lowercase letters, digits or '-'")
+                .hasMessageContaining("GPU pool");
+        assertThat(ConfigLoader.load(null, Map.of(), Map.of("worker.pool", "gpu48")).worker().pool()).isEqualTo("gpu48");
+    }
+
+    @Test
     void outOfRangeNumberIsRefused() {
         FarmConfig c = ConfigLoader.load(null, Map.of(), Map.of("kafka.delivery-limit", "50"));
         assertThatThrownBy(c::kafka).hasMessageContaining("kafka.delivery-limit").hasMessageContaining("between 2 and 10");

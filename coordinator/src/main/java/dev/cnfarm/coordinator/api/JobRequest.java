@@ -7,7 +7,7 @@ import java.util.List;
  * that a missing field can be told from a zero; {@link JobValidator} applies defaults and limits.
  * The job is the matrix prompts x control_images x seeds; the control options apply to the
  * control image of each cell, and {@code additional_controlnets} add more ControlNets with one
- * image each for the whole job.
+ * image each for the whole job. {@code pool} names the workers that may run it (worker.pool).
  */
 public record JobRequest(
         String name,
@@ -33,7 +33,8 @@ public record JobRequest(
         java.util.Map<String, Object> preprocessorParams,
         String resizeMode,
         List<RowRequest> rows,
-        String webhookUrl) {
+        String webhookUrl,
+        String pool) {
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,

@@ -1,5 +1,6 @@
 package dev.cnfarm.coordinator.api;
 
+import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.common.storage.ObjectInfo;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.preprocess.PreprocessorCatalog;
@@ -126,6 +127,15 @@ public final class JobValidator {
                 errors.add(new FieldError("webhook_url", "must be an http:// or https:// URL with a host, at most 2000 characters"));
             } else {
                 spec.setWebhookUrl(url);
+            }
+        }
+
+        if (r.pool() != null) {
+            if (!Topics.POOL_NAME.matcher(r.pool()).matches()) {
+                errors.add(new FieldError("pool", "'" + r.pool() + "' is not a pool name (1 to 40 lowercase letters, digits or '-', "
+                        + "starting with a letter or digit; the workers' worker.pool setting)"));
+            } else if (!r.pool().equals(Topics.DEFAULT_POOL)) {
+                spec.setPool(r.pool());
             }
         }
 

@@ -2,6 +2,7 @@ package dev.cnfarm.coordinator.jobs;
 
 import dev.cnfarm.common.config.KafkaSettings;
 import dev.cnfarm.common.kafka.KafkaClients;
+import dev.cnfarm.common.kafka.TopicSetup;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.proto.v1.CancelJob;
 import dev.cnfarm.proto.v1.JobCommand;
@@ -10,8 +11,11 @@ import dev.cnfarm.proto.v1.ResumeJob;
 import dev.cnfarm.proto.v1.SchemaVersion;
 import dev.cnfarm.proto.v1.SetPriority;
 import dev.cnfarm.proto.v1.SuspendJob;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -22,14 +26,30 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  */
 public final class CommandPublisher implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
+    private final Admin admin;
+    private final KafkaSettings kafka;
     private final Topics topics;
+    /** Pools whose tasks topic is known to exist. */
+    private final Set<String> pools = ConcurrentHashMap.newKeySet();
 
     public CommandPublisher(KafkaSettings kafka, Topics topics) {
         this.producer = KafkaClients.producer(kafka, "coordinator-commands-" + ProcessHandle.current().pid());
+        this.admin = KafkaClients.admin(kafka);
+        this.kafka = kafka;
         this.topics = topics;
     }
 
+    /** Records a new job; first makes sure its worker pool's tasks topic exists, since the scheduler releases into it. */
     public void submit(JobRecord job) {
+        String pool = job.getSpec().getPool();
+        if (!pools.contains(pool)) {
+            try {
+                TopicSetup.ensurePool(admin, topics, kafka, pool);
+            } catch (RuntimeException e) {
+                throw new JobNotStoredException("the tasks topic of pool '" + pool + "' could not be made: " + e.getMessage(), e);
+            }
+            pools.add(pool);
+        }
         send(base(job.getJobId(), job.getTenant()).setSubmit(job).build());
     }
 
@@ -70,5 +90,6 @@ public final class CommandPublisher implements AutoCloseable {
     @Override
     public void close() {
         producer.close();
+        admin.close();
     }
 }

@@ -91,6 +91,7 @@ public final class JobExpander {
                 .setOutputKey(ObjectKeys.output(tenant, jobId, index))
                 .setReleasedAtMs(releasedAtMs)
                 .setRelease(1)
+                .setPool(spec.getPool())
                 .build();
     }
 }

@@ -1,6 +1,7 @@
 package dev.cnfarm.coordinator.scheduler;
 
 import dev.cnfarm.common.config.SchedulerSettings;
+import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.coordinator.jobs.JobExpander;
 import dev.cnfarm.proto.v1.CancelJob;
 import dev.cnfarm.proto.v1.FailureCause;
@@ -36,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * and worker control messages.
  *
  * <p>Release: at most a window of tasks (about two per live worker) is released and not yet ended,
- * so the queue stays short and a new urgent job is next in line within seconds. The next task comes
+ * so the queue stays short and a new urgent job is next in line within seconds. Each worker pool
+ * (a job's {@code pool}, a worker's {@code worker.pool}) has its own tasks topic and its own
+ * window, sized by the pool's live workers, so a pool without workers holds back only its own jobs. The next task comes
  * from the job with the highest priority, then from the tenant with the fewest tasks in flight, then
  * the job with the fewest in flight, then the oldest job.
  *
@@ -65,9 +68,13 @@ public final class Scheduler {
     private final TreeSet<Retry> retries = new TreeSet<>();
     /** Tasks whose backoff is over, per job, waiting for room in the window. */
     private final Map<String, ArrayDeque<String>> readyRetries = new HashMap<>();
-    /** Live workers and when their last heartbeat arrived. */
-    private final Map<String, Long> workersSeenAt = new HashMap<>();
+    /** Live workers: their pool and when their last heartbeat arrived. */
+    private final Map<String, Seen> workersSeenAt = new HashMap<>();
     private int inFlight;
+    /** Released and not ended, per worker pool. */
+    private final Map<String, Integer> inFlightByPool = new HashMap<>();
+
+    private record Seen(String pool, long atMs) {}
 
     private record Retry(long atMs, String taskId, String jobId) implements Comparable<Retry> {
         @Override
@@ -90,12 +97,14 @@ public final class Scheduler {
         retries.clear();
         readyRetries.clear();
         inFlight = 0;
+        inFlightByPool.clear();
         store.forEachJob(j -> {
             if (!isTerminal(j.getRecord().getState())) {
                 String id = j.getRecord().getJobId();
                 JobSpec spec = store.spec(id).orElse(JobSpec.getDefaultInstance());
-                active.put(id, j.toBuilder().setRecord(j.getRecord().toBuilder().setSpec(spec)).build());
-                inFlight += j.getInFlight();
+                SchedulerJob restored = j.toBuilder().setRecord(j.getRecord().toBuilder().setSpec(spec)).build();
+                active.put(id, restored);
+                addInFlight(restored, j.getInFlight());
             }
         });
         store.forEachTask(t -> {
@@ -159,7 +168,7 @@ public final class Scheduler {
         retries.removeIf(x -> x.jobId().equals(jobId));
         readyRetries.remove(jobId);
         int unreleased = r.getTaskCount() - job.getNextIndex();
-        inFlight -= job.getInFlight();
+        addInFlight(job, -job.getInFlight());
         job = job.toBuilder().setInFlight(0).setRetryWaiting(0).setRecord(r.toBuilder()
                 .setCancelledCount(r.getCancelledCount() + cancelledTasks + unreleased)).build();
         out.accept(new SchedulerOutput.Control(WorkerControl.newBuilder().setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
@@ -272,7 +281,7 @@ public final class Scheduler {
         SchedulerJob job = active.get(jobId);
         JobRecord.Builder r = job.getRecord().toBuilder();
         count.accept(r);
-        inFlight--;
+        addInFlight(job, -1);
         job = job.toBuilder().setRecord(r).setInFlight(job.getInFlight() - 1).setRetryWaiting(job.getRetryWaiting() + toRetryWait).build();
         putJob(job);
         finishIfDone(job);
@@ -296,7 +305,7 @@ public final class Scheduler {
 
     public void onHeartbeat(WorkerStatus s) {
         if (s.getState() == WorkerState.WORKER_STATE_IDLE || s.getState() == WorkerState.WORKER_STATE_BUSY) {
-            workersSeenAt.put(s.getWorkerId(), clock.getAsLong());
+            workersSeenAt.put(s.getWorkerId(), new Seen(poolName(s.getPool()), clock.getAsLong()));
         } else {
             workersSeenAt.remove(s.getWorkerId());
         }
@@ -311,15 +320,32 @@ public final class Scheduler {
             readyRetries.computeIfAbsent(r.jobId(), k -> new ArrayDeque<>()).add(r.taskId());
         }
         long quiet = 3L * settings.workerHeartbeatMs();
-        workersSeenAt.values().removeIf(at -> now - at > quiet);
+        workersSeenAt.values().removeIf(seen -> now - seen.atMs() > quiet);
         release();
     }
 
     // ---------------------------------------------------------------- release
 
-    /** The number of tasks that may be released and not yet ended. */
+    /** The number of tasks of the default pool that may be released and not yet ended. */
     public int window() {
-        return Math.max(settings.minWindow(), settings.windowPerWorker() * workersSeenAt.size());
+        return window(Topics.DEFAULT_POOL);
+    }
+
+    /** The number of tasks of a worker pool that may be released and not yet ended. */
+    public int window(String pool) {
+        return window(liveWorkers(pool));
+    }
+
+    private int window(long poolWorkers) {
+        return (int) Math.max(settings.minWindow(), settings.windowPerWorker() * poolWorkers);
+    }
+
+    public int inFlight(String pool) {
+        return inFlightByPool.getOrDefault(pool, 0);
+    }
+
+    public long liveWorkers(String pool) {
+        return workersSeenAt.values().stream().filter(w -> w.pool().equals(pool)).count();
     }
 
     public int inFlight() {
@@ -331,14 +357,36 @@ public final class Scheduler {
     }
 
     private void release() {
-        int window = window();
-        while (inFlight < window) {
-            SchedulerJob next = ReleaseOrder.pick(active.values(), this::hasWork);
+        if (active.isEmpty()) {
+            return;
+        }
+        Map<String, Long> workers = new HashMap<>();
+        workersSeenAt.values().forEach(w -> workers.merge(w.pool(), 1L, Long::sum));
+        while (true) {
+            SchedulerJob next = ReleaseOrder.pick(active.values(), j -> hasWork(j) && hasRoom(poolOf(j), workers));
             if (next == null) {
                 return;
             }
             releaseOne(next);
         }
+    }
+
+    private boolean hasRoom(String pool, Map<String, Long> workers) {
+        return inFlight(pool) < window(workers.getOrDefault(pool, 0L));
+    }
+
+    private static String poolOf(SchedulerJob job) {
+        return poolName(job.getRecord().getSpec().getPool());
+    }
+
+    /** Records and heartbeats from before pools name none: the default pool. */
+    private static String poolName(String pool) {
+        return pool.isEmpty() ? Topics.DEFAULT_POOL : pool;
+    }
+
+    private void addInFlight(SchedulerJob job, int delta) {
+        inFlight += delta;
+        inFlightByPool.merge(poolOf(job), delta, Integer::sum);
     }
 
     private boolean hasWork(SchedulerJob j) {
@@ -367,7 +415,7 @@ public final class Scheduler {
         }
         RenderTask task = JobExpander.task(r.getJobId(), r.getTenant(), r.getSpec(), state.getTaskIndex(), now).toBuilder()
                 .setRelease(state.getRelease()).build();
-        inFlight++;
+        addInFlight(job, 1);
         putJob(next.build());
         putTask(state);
         out.accept(new SchedulerOutput.Release(task));

@@ -6,9 +6,11 @@ import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.SchedulerInput;
 import dev.cnfarm.proto.v1.SchedulerJob;
 import dev.cnfarm.proto.v1.TaskStateRecord;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -45,7 +47,10 @@ final class SchedulerProcessor implements Processor<String, byte[], String, byte
             long ts = context.currentSystemTimeMs();
             // Java 17: no pattern switch yet
             if (o instanceof SchedulerOutput.Release r) {
-                context.forward(new Record<>(r.task().getTaskId(), r.task().toByteArray(), ts), SchedulerTopology.TASKS_SINK);
+                // the sink picks the pool's tasks topic from this header
+                context.forward(new Record<>(r.task().getTaskId(), r.task().toByteArray(), ts,
+                        new RecordHeaders().add(SchedulerTopology.POOL_HEADER, r.task().getPool().getBytes(StandardCharsets.UTF_8))),
+                        SchedulerTopology.TASKS_SINK);
             } else if (o instanceof SchedulerOutput.TaskChanged c) {
                 context.forward(new Record<>(c.state().getTaskId(), c.state().toByteArray(), ts), SchedulerTopology.TASK_STATE_SINK);
             } else if (o instanceof SchedulerOutput.JobChanged j) {

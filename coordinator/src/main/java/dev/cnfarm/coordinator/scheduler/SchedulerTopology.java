@@ -9,10 +9,13 @@ import dev.cnfarm.proto.v1.SchedulerInput;
 import dev.cnfarm.proto.v1.SchemaVersion;
 import dev.cnfarm.proto.v1.TaskEvent;
 import dev.cnfarm.proto.v1.WorkerStatus;
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.function.Function;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.TopicNameExtractor;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -35,6 +38,8 @@ public final class SchedulerTopology {
     static final String TASK_STATE_SINK = "to-task-state";
     static final String JOBS_SINK = "to-jobs";
     static final String CONTROL_SINK = "to-control";
+    /** On a release: the worker pool whose tasks topic it goes to. */
+    static final String POOL_HEADER = "farm-pool";
     /** Every input carries this key, so all of it lands in the scheduler-input topic's one partition. */
     static final String INPUT_KEY = "scheduler";
 
@@ -56,7 +61,12 @@ public final class SchedulerTopology {
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(JOB_STORE), Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(TASK_STORE), Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         t.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(SPEC_STORE), Serdes.String(), Serdes.ByteArray()), PROCESSOR);
-        t.addSink(TASKS_SINK, topics.tasks(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);
+        // each worker pool has its own tasks topic, named by the release's pool header
+        TopicNameExtractor<String, byte[]> poolTopic = (key, value, context) -> {
+            Header h = context.headers().lastHeader(POOL_HEADER);
+            return topics.tasks(h == null ? "" : new String(h.value(), StandardCharsets.UTF_8));
+        };
+        t.addSink(TASKS_SINK, poolTopic, Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);
         t.addSink(TASK_STATE_SINK, topics.taskState(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);
         t.addSink(JOBS_SINK, topics.jobs(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);
         t.addSink(CONTROL_SINK, topics.control(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), PROCESSOR);

@@ -1,5 +1,6 @@
 package dev.cnfarm.coordinator.state;
 
+import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.coordinator.jobs.JobExpander;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.JobState;
@@ -173,7 +174,8 @@ final class JobStatus {
         }
         return new JobSummary(record.getJobId(), record.getSpec().getName(), record.getTenant(), stateName(state),
                 record.getSpec().getPriority(), tasks.length, queued, running, succeeded, failed, cancelled, progress,
-                record.getSubmittedAtMs(), firstStart, finished, rate, eta);
+                record.getSubmittedAtMs(), firstStart, finished, rate, eta,
+                record.getSpec().getPool().isEmpty() ? Topics.DEFAULT_POOL : record.getSpec().getPool());
     }
 
     private long lastUpdate() {

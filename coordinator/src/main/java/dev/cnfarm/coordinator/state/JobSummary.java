@@ -6,7 +6,8 @@ package dev.cnfarm.coordinator.state;
  * @param queued      tasks not started yet (held back, released, or waiting to retry)
  * @param progress    fraction of all denoising steps done, 0..1 (ended tasks count fully)
  * @param etaSeconds  estimate of the time left from the rate so far, or -1 when unknown
+ * @param pool        the worker pool that runs its tasks
  */
 public record JobSummary(String jobId, String name, String tenant, String state, int priority, int taskCount, int queued,
                          int running, int succeeded, int failed, int cancelled, double progress, long submittedAtMs,
-                         long startedAtMs, long finishedAtMs, double imagesPerSecond, long etaSeconds) {}
+                         long startedAtMs, long finishedAtMs, double imagesPerSecond, long etaSeconds, String pool) {}

@@ -9,10 +9,11 @@ import java.util.List;
  * @param health  the worker's own words on why it is unhealthy or draining; empty when fine
  * @param gpuMemoryTotalBytes 0 on the CPU provider or when the worker cannot read it
  * @param metricsUrl where the worker serves its Prometheus metrics; empty when turned off
+ * @param pool       the worker pool it takes tasks from
  */
 public record WorkerSnapshot(String workerId, String host, String state, boolean healthy, String executionProvider,
                              String deviceName, long memoryUsedBytes, long memoryTotalBytes, List<String> loadedModels,
                              String currentTaskId, long tasksSucceeded, long tasksFailed, double imagesPerSecond,
                              long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits,
                              int consecutiveFailures, String health, long gpuMemoryUsedBytes,
-                             long gpuMemoryTotalBytes, String metricsUrl) {}
+                             long gpuMemoryTotalBytes, String metricsUrl, String pool) {}

@@ -1,5 +1,6 @@
 package dev.cnfarm.coordinator.state;
 
+import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.proto.v1.WorkerState;
 import dev.cnfarm.proto.v1.WorkerStatus;
 import java.util.Comparator;
@@ -54,6 +55,7 @@ public final class WorkerView {
                 w.getMemoryUsedBytes(), w.getMemoryTotalBytes(), List.copyOf(w.getLoadedModelsList()), w.getCurrentTaskId(),
                 w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs(),
                 w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth(),
-                w.getGpuMemoryUsedBytes(), w.getGpuMemoryTotalBytes(), w.getMetricsUrl());
+                w.getGpuMemoryUsedBytes(), w.getGpuMemoryTotalBytes(), w.getMetricsUrl(),
+                w.getPool().isEmpty() ? Topics.DEFAULT_POOL : w.getPool());
     }
 }

@@ -205,4 +205,16 @@ class JobValidatorTest {
                     .containsExactly("webhook_url");
         }
     }
+
+    @Test
+    void aPoolNamesWorkersAndMustFitInATopicName() {
+        assertThat(valid(job("\"pool\": \"gpu48-sdxl\"")).getPool()).isEqualTo("gpu48-sdxl");
+        assertThat(valid(job("\"pool\": \"default\"")).getPool()).as("the default pool is stored as none").isEmpty();
+        assertThat(valid(job("")).getPool()).isEmpty();
+        for (String bad : List.of("", "GPU", "-x", "a b", "../tasks", "x".repeat(41))) {
+            List<FieldError> e = errors(job("\"pool\": \"" + bad + "\""));
+            assertThat(e).extracting(FieldError::field).as(bad).containsExactly("pool");
+            assertThat(e.get(0).message()).contains("worker.pool");
+        }
+    }
 }

@@ -47,6 +47,41 @@ class SchedulerTest {
     }
 
     @Test
+    void eachPoolHasItsOwnWindowSizedByItsWorkers() {
+        // a pool with no workers yet: its job takes the minimum window of its own pool only
+        submit("big-gpu", "acme", 50, 10, "gpu48");
+        assertThat(releases()).hasSize(4).allSatisfy(t -> assertThat(t.getPool()).isEqualTo("gpu48"));
+        out.clear();
+        submit("plain", "acme", 50, 0);
+        assertThat(releases()).as("a lower-priority job of the default pool is not held up").hasSize(4)
+                .allSatisfy(t -> assertThat(t.getPool()).isEmpty());
+        out.clear();
+        // three workers join the gpu48 pool: only that pool's window grows, to 2 x 3
+        for (String w : List.of("g1", "g2", "g3")) {
+            scheduler.onHeartbeat(WorkerStatus.newBuilder().setWorkerId(w).setPool("gpu48").setState(WorkerState.WORKER_STATE_IDLE).build());
+        }
+        assertThat(releases()).hasSize(2).extracting(RenderTask::getJobId).containsOnly("big-gpu");
+        assertThat(scheduler.window("gpu48")).isEqualTo(6);
+        assertThat(scheduler.window()).as("the default pool has no workers").isEqualTo(4);
+        assertThat(scheduler.inFlight("gpu48")).isEqualTo(6);
+        assertThat(scheduler.inFlight("default")).isEqualTo(4);
+        // a task of the default pool ending makes room there, not in gpu48
+        out.clear();
+        finish("plain", 0);
+        assertThat(releases()).extracting(RenderTask::getJobId).containsExactly("plain");
+    }
+
+    @Test
+    void aRecoveredSchedulerKnowsEachPoolsTasksInFlight() {
+        submit("big-gpu", "acme", 50, 0, "gpu48");
+        submit("plain", "acme", 50, 0);
+        Scheduler again = newScheduler(new SchedulerSettings(2, 4, 3, 2, 1000, 8000, 0, 10_000, 2000));
+        assertThat(again.inFlight("gpu48")).isEqualTo(4);
+        assertThat(again.inFlight("default")).isEqualTo(4);
+        assertThat(again.inFlight()).isEqualTo(8);
+    }
+
+    @Test
     void releasesNoMoreThanTheWindowAndTopsItUpAsTasksEnd() {
         submit("big", "acme", 100, 0);
         assertThat(releases()).hasSize(4).extracting(RenderTask::getIndex).containsExactly(0, 1, 2, 3);
@@ -247,7 +282,11 @@ class SchedulerTest {
     // ---------------------------------------------------------------- helpers
 
     private void submit(String id, String tenant, int tasks, int priority) {
-        JobSpec spec = JobSpec.newBuilder().addPrompts("p").addControlImages(ObjectRef.newBuilder().setKey("uploads/t/x"))
+        submit(id, tenant, tasks, priority, "");
+    }
+
+    private void submit(String id, String tenant, int tasks, int priority, String pool) {
+        JobSpec spec = JobSpec.newBuilder().setPool(pool).addPrompts("p").addControlImages(ObjectRef.newBuilder().setKey("uploads/t/x"))
                 .addAllSeeds(IntStream.range(0, tasks).mapToObj(i -> (long) i).toList()).setSteps(4).setWidth(64).setHeight(64)
                 .setModel("tiny").setPriority(priority).build();
         command(id, JobCommand.newBuilder().setTenant(tenant).setSubmit(JobRecord.newBuilder().setJobId(id).setTenant(tenant)

@@ -41,7 +41,10 @@ public final class Charts {
         lines(png, title, xAxis, yAxis, series, Map.of());
     }
 
-    /** Lines with labelled vertical markers at some x values, e.g. the faults of a soak over its timeline. */
+    /**
+     * Lines with vertical markers at some x values, e.g. the faults of a soak over its timeline:
+     * red for labels starting with "coordinator", orange for the rest; an empty label draws none.
+     */
     public static void lines(Path png, String title, String xAxis, String yAxis, Map<String, Map<Double, Double>> series,
                              Map<Double, String> markers) throws IOException {
         org.jfree.data.xy.XYSeriesCollection data = new org.jfree.data.xy.XYSeriesCollection();
@@ -62,6 +65,10 @@ public final class Charts {
             org.jfree.chart.plot.ValueMarker m = new org.jfree.chart.plot.ValueMarker(x);
             m.setPaint(label.startsWith("coordinator") ? new Color(0xc0392b) : new Color(0xe67e22));
             m.setStroke(new java.awt.BasicStroke(1.2f));
+            if (label.isEmpty()) {
+                plot.addDomainMarker(m);
+                return; // unlabelled: many close together would print over each other
+            }
             m.setLabel(label);
             m.setLabelFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 10));
             m.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_LEFT);

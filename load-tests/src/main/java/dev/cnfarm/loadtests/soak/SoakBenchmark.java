@@ -111,7 +111,8 @@ public final class SoakBenchmark {
     public static Result run(Options o) throws Exception {
         Path data = Files.createTempDirectory("soak");
         Path jar = o.root().resolve("cli/target/farm.jar");
-        Path logs = o.reportDir().resolve("logs");
+        // process logs stay out of the report folder, which is committed
+        Path logs = o.root().resolve("load-tests/target/soak-logs");
         Map<String, String> settings = new LinkedHashMap<>(FAST_RECOVERY);
         settings.put("coordinator.max-tasks-per-job", String.valueOf(Math.max(o.tasks(), 100_000)));
         settings.put("worker.metrics-port", "-1");
@@ -369,9 +370,10 @@ public final class SoakBenchmark {
         Map<Double, String> markers = new LinkedHashMap<>();
         for (Fault f : r.faults().stream().sorted(java.util.Comparator.comparingDouble(Fault::atS)).toList()) {
             md.append(String.format("| %.1f s | %s | %.1f s |%n", f.atS(), f.what(), f.recoveryS()));
-            markers.put(f.atS(), f.what().startsWith("coordinator") ? "coordinator" : "worker");
+            markers.put(f.atS(), f.what().startsWith("coordinator") ? "coordinator" : "");
         }
-        md.append("\n![images done over time, faults marked](timeline.png)\n");
+        md.append("\nImages done over time; orange lines: a worker killed, red: the coordinator killed.\n\n")
+                .append("![images done over time, faults marked](timeline.png)\n");
         Charts.lines(o.reportDir().resolve("timeline.png"), "Images done while faults are injected", "seconds", "images done",
                 Map.of("images done", r.doneOverTime()), markers);
         Files.writeString(o.reportDir().resolve("README.md"), md);
