@@ -1,5 +1,6 @@
 package dev.cnfarm.coordinator.metrics;
 
+import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.coordinator.http.LiveSocket;
 import dev.cnfarm.coordinator.state.JobSummary;
 import dev.cnfarm.coordinator.state.JobView;
@@ -9,6 +10,8 @@ import dev.cnfarm.proto.v1.TaskPhase;
 import dev.cnfarm.proto.v1.TaskStateRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -17,14 +20,16 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.ext.web.Router;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
-import java.util.function.ToDoubleFunction;
 
 /**
- * The coordinator's metrics in Prometheus' text format at {@code /metrics}: tasks by state (what
- * an autoscaler scales workers on), jobs by state, workers by health, websocket sessions, task
+ * The coordinator's metrics in Prometheus' text format at {@code /metrics}: tasks by state and
+ * worker pool (what an autoscaler scales each pool's workers on), jobs by state, workers by health, websocket sessions, task
  * outcomes by cause, dispatch latency (released to started) and render time. Gauges are computed
  * from the job view when scraped; counters and timers count only what this coordinator sees live,
  * not what it replays at start.
@@ -35,14 +40,15 @@ public final class CoordinatorMetrics {
     private final BooleanSupplier live;
     private final Timer dispatch;
     private final Timer render;
+    /** farm_tasks{state, pool}: rows change as pools come and go, so they are set afresh at each scrape. */
+    private final MultiGauge tasks;
 
     public CoordinatorMetrics(JobView view, WorkerView workers, LiveSocket sockets, BooleanSupplier live) {
         this.view = view;
         this.live = live;
-        for (String state : List.of("queued", "running", "succeeded", "failed", "cancelled")) {
-            Gauge.builder("farm_tasks", view, v -> sum(v, state)).tag("state", state)
-                    .description("tasks of unfinished jobs by state (queued: not started yet, released or held back)").register(registry);
-        }
+        this.tasks = MultiGauge.builder("farm_tasks")
+                .description("tasks of unfinished jobs by state and worker pool (queued: not started yet, released or held back)")
+                .register(registry);
         for (String state : List.of("submitted", "running", "suspended", "succeeded", "failed", "cancelled")) {
             Gauge.builder("farm_jobs", view, v -> v.allSummaries().stream().filter(j -> j.state().equals(state)).count())
                     .tag("state", state).description("jobs by state").register(registry);
@@ -65,16 +71,40 @@ public final class CoordinatorMetrics {
         new ProcessorMetrics().bindTo(registry);
     }
 
-    private static double sum(JobView v, String state) {
-        ToDoubleFunction<JobSummary> f = switch (state) {
-            case "queued" -> JobSummary::queued;
-            case "running" -> JobSummary::running;
-            case "succeeded" -> JobSummary::succeeded;
-            case "failed" -> JobSummary::failed;
-            default -> JobSummary::cancelled;
-        };
-        // only jobs still going: finished jobs would make the gauges grow forever
-        return v.allSummaries().stream().filter(j -> !List.of("succeeded", "failed", "cancelled").contains(j.state())).mapToDouble(f).sum();
+    private static final List<String> TASK_STATES = List.of("queued", "running", "succeeded", "failed", "cancelled");
+
+    /**
+     * Sets farm_tasks for every pool with unfinished jobs, and for the default pool always (an
+     * autoscaler asking for it must see 0, not nothing). Only jobs still going count: finished
+     * jobs would make the gauges grow forever.
+     */
+    private void refreshTasks() {
+        Map<String, double[]> byPool = new TreeMap<>();
+        byPool.put(Topics.DEFAULT_POOL, new double[TASK_STATES.size()]);
+        for (JobSummary j : view.allSummaries()) {
+            if (List.of("succeeded", "failed", "cancelled").contains(j.state())) {
+                continue;
+            }
+            double[] n = byPool.computeIfAbsent(j.pool(), p -> new double[TASK_STATES.size()]);
+            n[0] += j.queued();
+            n[1] += j.running();
+            n[2] += j.succeeded();
+            n[3] += j.failed();
+            n[4] += j.cancelled();
+        }
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        byPool.forEach((pool, n) -> {
+            for (int i = 0; i < TASK_STATES.size(); i++) {
+                rows.add(MultiGauge.Row.of(Tags.of("state", TASK_STATES.get(i), "pool", pool), n[i]));
+            }
+        });
+        tasks.register(rows, true);
+    }
+
+    /** The registry in Prometheus' text format, gauges brought up to date first. */
+    public synchronized String scrape() {
+        refreshTasks();
+        return registry.scrape();
     }
 
     private void onTaskState(TaskStateRecord s) {
@@ -105,7 +135,7 @@ public final class CoordinatorMetrics {
 
     public void mount(Router router) {
         router.get("/metrics").handler(ctx -> ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
-                .end(registry.scrape()));
+                .end(scrape()));
     }
 
     public PrometheusMeterRegistry registry() {

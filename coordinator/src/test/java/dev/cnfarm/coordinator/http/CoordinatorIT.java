@@ -287,16 +287,21 @@ class CoordinatorIT {
         HttpResponse<String> r = post("/api/v1/jobs", job(""), null); // 6 tasks, no worker to run them
         assertThat(r.statusCode()).isEqualTo(201);
         String id = Json.mapper().readTree(r.body()).get("job_id").asText();
+        // and one for a pool no worker serves: its tasks count under its own pool
+        HttpResponse<String> pooled = post("/api/v1/jobs", job(",\"pool\":\"metrics-it\""), null);
+        assertThat(pooled.statusCode()).as(pooled.body()).isEqualTo(201);
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
             // the gauges against the API's own job list, read around the scrape (jobs of other tests may still change)
             String after = get("/metrics").body();
             double apiQueued = 0;
             for (var j : Json.mapper().readTree(get("/api/v1/jobs").body()).get("jobs")) {
-                if (!java.util.Set.of("succeeded", "failed", "cancelled").contains(j.get("state").asText())) {
+                if (!java.util.Set.of("succeeded", "failed", "cancelled").contains(j.get("state").asText())
+                        && j.get("pool").asText().equals("default")) {
                     apiQueued += j.get("queued").asInt();
                 }
             }
-            assertThat(metric(after, "farm_tasks", "state=\"queued\"")).isEqualTo(apiQueued).isGreaterThanOrEqualTo(6);
+            assertThat(metric(after, "farm_tasks", "pool=\"default\",state=\"queued\"")).isEqualTo(apiQueued).isGreaterThanOrEqualTo(6);
+            assertThat(metric(after, "farm_tasks", "pool=\"metrics-it\",state=\"queued\"")).isEqualTo(6);
             assertThat(metric(after, "farm_jobs", "state=\"running\"") + metric(after, "farm_jobs", "state=\"submitted\""))
                     .isGreaterThanOrEqualTo(1);
         });
