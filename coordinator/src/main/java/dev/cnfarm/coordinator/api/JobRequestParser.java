@@ -17,7 +17,8 @@ public final class JobRequestParser {
     private static final String KNOWN_FIELDS = "name, prompts, negative_prompt, control_images, seeds, steps, width, height, "
             + "guidance_scale, control_scale, control_start, control_end, control_mode, guess_mode, scheduler, eta, model, priority, "
             + "additional_controlnets (image, scale, start, end, mode, preprocessor, preprocessor_params, resize_mode), "
-            + "preprocessor, preprocessor_params, resize_mode";
+            + "preprocessor, preprocessor_params, resize_mode, rows (prompt, negative_prompt, control_image, seed, steps, "
+            + "guidance_scale, control_scale), webhook_url, pool";
 
     private JobRequestParser() {}
 
@@ -47,8 +48,9 @@ public final class JobRequestParser {
         }
     }
 
+    /** @param field the JSON path; empty (a key that is itself empty) reports against the body */
     private static InvalidJobException invalid(String field, String message) {
-        return new InvalidJobException(List.of(new FieldError(field, message)));
+        return new InvalidJobException(List.of(new FieldError(field.isBlank() ? "body" : field, message)));
     }
 
     /** The JSON path of the failing value, e.g. {@code seeds[1]}. */
