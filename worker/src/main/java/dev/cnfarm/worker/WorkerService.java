@@ -96,7 +96,7 @@ public final class WorkerService implements AutoCloseable {
                 () -> stats.imagesPerSecond(System.currentTimeMillis()), gpu);
         // first, so a port already taken stops the worker before it holds anything else
         this.endpoints = settings.metricsPort() < 0 ? null
-                : WorkerEndpoints.start(settings.metricsHost(), settings.metricsPort(), metrics, this::health);
+                : WorkerEndpoints.start(settings.metricsHost(), settings.metricsPort(), metrics, this::healthReport);
         boolean started = false;
         try {
             awaitTopics(kafka, topics, settings.pool());
@@ -138,7 +138,7 @@ public final class WorkerService implements AutoCloseable {
         metrics.close();
     }
 
-    private WorkerEndpoints.Health health() {
+    private WorkerEndpoints.Health healthReport() {
         WorkerState s = state;
         boolean ready = s == WorkerState.WORKER_STATE_IDLE || s == WorkerState.WORKER_STATE_BUSY;
         return new WorkerEndpoints.Health(settings.workerId(), s.name().replace("WORKER_STATE_", "").toLowerCase(java.util.Locale.ROOT),
