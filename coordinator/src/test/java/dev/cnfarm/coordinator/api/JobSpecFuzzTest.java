@@ -38,6 +38,8 @@ class JobSpecFuzzTest {
             "scheduler", "eta", "model", "priority", "preprocessor", "preprocessor_params", "resize_mode", "webhook_url", "pool",
             "additional_controlnets", "rows", "no_such_field");
 
+    private static final ObjectMapper QUOTER = new ObjectMapper();
+
     private final JobValidator validator = new JobValidator(JobLimits.defaults(1000),
             key -> key.equals(KEY) ? Optional.of(new ObjectInfo(key, 1234, "", "image/png")) : Optional.empty());
 
@@ -132,17 +134,12 @@ class JobSpecFuzzTest {
         return Arbitraries.oneOf(scalar, array, object);
     }
 
+    /** A JSON string literal, escaped by Jackson. */
     private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
+        try {
+            return QUOTER.writeValueAsString(s);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
-        return b.append('"').toString();
     }
 }
