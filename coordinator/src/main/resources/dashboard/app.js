@@ -13,6 +13,7 @@ const state = {
   throughput: [],                // images per second, one point a second
   lastDone: null,
   tilesShown: TILE_PAGE,
+  signedIn: false,
 };
 
 // ---- websocket -------------------------------------------------------------------------------
@@ -30,8 +31,10 @@ function connect() {
     if (state.job) subscribeJob(state.job.id, true);
   };
   socket.onmessage = (m) => onFrame(JSON.parse(m.data));
-  socket.onclose = () => {
+  socket.onclose = async () => {
     setConn(false);
+    socket = null;
+    if (!(await whoami())) { showSignIn('Signed out: the token has expired or was revoked.'); return; }
     setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, 10000);
   };
@@ -336,7 +339,72 @@ function showError(msg) {
   console.warn(msg);
 }
 
-window.addEventListener('hashchange', onRoute);
+// ---- sign-in -------------------------------------------------------------------------------
+// The API needs a tenant's token. The page never keeps it: POST /api/v1/session turns it into an
+// HttpOnly, SameSite=Strict cookie that fetches, <img> requests and the websocket then carry.
+// A link ending in #token=... (what `farm up` prints) signs in at once; the fragment is never
+// sent to a server, and is removed from the address bar straight away.
+
+async function signIn(token) {
+  const r = await fetch('/api/v1/session', {method: 'POST', headers: {'authorization': 'Bearer ' + token.trim()}});
+  return r.ok;
+}
+
+async function whoami() {
+  const r = await fetch('/api/v1/whoami');
+  if (r.status === 401) return null;
+  if (!r.ok) return {tenant: 'default', role: 'tenant'};   // a coordinator serving the page without the API
+  return r.json();
+}
+
+function showSignIn(message) {
+  state.signedIn = false;
+  document.getElementById('who').textContent = '';
+  document.getElementById('signout').hidden = true;
+  setConn(false);
+  document.getElementById('main').innerHTML = '<form id="signin" class="panel"><h2>Sign in</h2>'
+    + '<p>Paste your API token (an operator makes one with <code>farm tokens create --tenant NAME</code>).</p>'
+    + '<input id="token" type="password" autocomplete="off" size="70" placeholder="farm_...">'
+    + ' <button id="signin-button" type="submit">Sign in</button>'
+    + `<p id="signin-error" class="error-box" ${message ? '' : 'hidden'}>${esc(message || '')}</p></form>`;
+  document.getElementById('signin').onsubmit = async (e) => {
+    e.preventDefault();
+    if (await signIn(document.getElementById('token').value)) {
+      start();
+    } else {
+      showSignIn('That token was refused: it is unknown, revoked or mistyped.');
+    }
+  };
+}
+
+async function start() {
+  const who = await whoami();
+  if (!who) { showSignIn(); return; }
+  state.signedIn = true;
+  document.getElementById('who').textContent = `${who.tenant} (${who.role})`;
+  document.getElementById('signout').hidden = false;
+  onRoute();
+  if (!socket) connect();
+}
+
+async function boot() {
+  const m = location.hash.match(/^#token=(.+)$/);
+  if (m) {
+    history.replaceState(null, '', location.pathname + location.search);
+    await signIn(decodeURIComponent(m[1]));
+  }
+  document.getElementById('signout').onclick = async (e) => {
+    e.preventDefault();
+    await fetch('/api/v1/session', {method: 'DELETE'});
+    if (socket) { socket.onclose = null; socket.close(); socket = null; }
+    showSignIn();
+  };
+  await start();
+}
+
+window.addEventListener('hashchange', () => {
+  if (location.hash.startsWith('#token=')) boot();
+  else if (state.signedIn) onRoute();
+});
 setInterval(sampleThroughput, 1000);
-onRoute();
-connect();
+boot();

@@ -16,6 +16,7 @@ import dev.cnfarm.cli.commands.WorkerCommand;
 import dev.cnfarm.cli.commands.PreprocessCommand;
 import dev.cnfarm.cli.commands.SchedulersCommand;
 import dev.cnfarm.cli.commands.WorkersCommand;
+import dev.cnfarm.cli.commands.TokensCommand;
 import dev.cnfarm.cli.commands.models.ModelsCommand;
 import dev.cnfarm.common.config.ConfigException;
 import java.net.ConnectException;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
                 SubmitCommand.class, WatchCommand.class, JobsCommand.class, StatusCommand.class, DownloadCommand.class,
                 JobActionCommands.Cancel.class, JobActionCommands.Suspend.class, JobActionCommands.Resume.class,
-                JobActionCommands.Priority.class, WorkersCommand.class, ModelsCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
+                JobActionCommands.Priority.class, WorkersCommand.class, TokensCommand.class, ModelsCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FarmCommand implements Runnable {
     /** Exit codes scripts can rely on. */

@@ -8,7 +8,14 @@ import dev.cnfarm.common.storage.MinioObjectStore;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.coordinator.api.JobLimits;
 import dev.cnfarm.coordinator.api.JobValidator;
+import dev.cnfarm.coordinator.auth.Role;
+import dev.cnfarm.coordinator.auth.TokenAdmin;
+import dev.cnfarm.coordinator.auth.TokenRegistry;
+import dev.cnfarm.coordinator.http.AdminRoutes;
 import dev.cnfarm.coordinator.http.ApiRoutes;
+import dev.cnfarm.coordinator.http.Authenticator;
+import dev.cnfarm.coordinator.http.RateLimits;
+import dev.cnfarm.coordinator.http.SessionRoutes;
 import dev.cnfarm.coordinator.http.Dashboard;
 import dev.cnfarm.coordinator.http.LiveSocket;
 import dev.cnfarm.coordinator.jobs.CommandPublisher;
@@ -47,6 +54,8 @@ public final class CoordinatorService implements AutoCloseable {
     private final WorkerView workers;
     private final LiveSocket sockets;
     private final WebhookNotifier webhooks;
+    private final TokenRegistry tokens;
+    private final TokenAdmin tokenAdmin;
     private HttpServer server;
 
     private CoordinatorService(FarmConfig config) {
@@ -61,7 +70,9 @@ public final class CoordinatorService implements AutoCloseable {
         this.view = new JobView();
         this.workers = new WorkerView(config.worker().heartbeatMs());
         this.publisher = new CommandPublisher(config.kafka(), topics);
-        this.feed = new StateFeed(config.kafka(), topics, view, workers);
+        this.tokens = new TokenRegistry();
+        this.tokenAdmin = new TokenAdmin(config.kafka(), topics);
+        this.feed = new StateFeed(config.kafka(), topics, view, workers, tokens);
         this.scheduler = new SchedulerService(config.kafka(), topics, config.scheduler());
         this.sockets = new LiveSocket(vertx, view);
         this.webhooks = new WebhookNotifier(view, () -> feed.isReady() && scheduler.holdsScheduler(),
@@ -84,9 +95,15 @@ public final class CoordinatorService implements AutoCloseable {
                     new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob()), c.store::stat),
                     c.publisher, c.view);
             Router router = Router.router(c.vertx);
+            var settings = config.coordinator();
+            Authenticator auth = new Authenticator(c.tokens, settings.requireTokens());
+            RateLimits limits = new RateLimits(settings.rateLimitPerSecond(), settings.rateLimitBurst());
             new ApiRoutes(c.vertx, submitter, new JobActions(c.publisher, c.view), c.view, c.workers, c.store,
-                    () -> c.feed.isReady() && c.scheduler.isRunning()).mount(router);
-            c.sockets.mount(router);
+                    () -> c.feed.isReady() && c.scheduler.isRunning(), auth, limits, settings.maxUploadBytes(),
+                    settings.maxActiveJobsPerTenant()).mount(router);
+            new SessionRoutes().mount(router);
+            new AdminRoutes(c.vertx, c.tokenAdmin, c.tokens).mount(router);
+            c.sockets.mount(router, auth, limits);
             new Dashboard().mount(router);
             new CoordinatorMetrics(c.view, c.workers, c.sockets, c.feed::isReady).mount(router);
             c.server = c.vertx.createHttpServer().requestHandler(router)
@@ -96,8 +113,9 @@ public final class CoordinatorService implements AutoCloseable {
             c.close();
             throw new IllegalStateException("coordinator did not start: " + e.getMessage(), e);
         }
-        LOG.info("coordinator ready at {} in {} ms ({} jobs rebuilt from {} records)", c.url(config),
-                (System.nanoTime() - t0) / 1_000_000, c.view.jobCount(), c.feed.replayedRecords());
+        LOG.info("coordinator ready at {} in {} ms ({} jobs rebuilt from {} records; {} API tokens{})", c.url(config),
+                (System.nanoTime() - t0) / 1_000_000, c.view.jobCount(), c.feed.replayedRecords(), c.tokens.size(),
+                config.coordinator().requireTokens() ? "" : ", but coordinator.auth=off: every call acts for tenant 'default'");
         return c;
     }
 
@@ -117,6 +135,28 @@ public final class CoordinatorService implements AutoCloseable {
     /** Records read from Kafka to rebuild the view at start. */
     public long replayedRecords() {
         return feed.replayedRecords();
+    }
+
+    /**
+     * Makes a token and makes it usable on this coordinator at once (others see it through their
+     * feed within a moment): what local mode and tests use instead of {@code farm tokens create}.
+     *
+     * @return the token string, shown to its user once
+     */
+    public String issueToken(String tenant, Role role, String name) {
+        TokenAdmin.Issued issued = tokenAdmin.create(tenant, role, name);
+        tokens.apply(issued.record().getTokenId(), issued.record());
+        return issued.token();
+    }
+
+    /** Revokes a token on this coordinator at once (and on the others through their feed). */
+    public void revokeToken(String tokenId) {
+        var current = tokens.get(tokenId).orElseThrow(() -> new TokenAdmin.UnknownTokenException(tokenId));
+        tokens.apply(tokenId, tokenAdmin.revoke(current));
+    }
+
+    public TokenRegistry tokens() {
+        return tokens;
     }
 
     public JobView view() {
@@ -141,6 +181,7 @@ public final class CoordinatorService implements AutoCloseable {
         scheduler.close();
         feed.close();
         publisher.close();
+        tokenAdmin.close();
         store.close();
         vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
     }

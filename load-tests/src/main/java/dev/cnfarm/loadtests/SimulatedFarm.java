@@ -9,6 +9,7 @@ import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.coordinator.auth.Role;
 import dev.cnfarm.worker.WorkerService;
 import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.SimulatedRenderer;
@@ -26,6 +27,7 @@ public final class SimulatedFarm implements AutoCloseable {
     private final LocalInfrastructure infra;
     private final List<WorkerService> workers = new ArrayList<>();
     private CoordinatorService coordinator;
+    private String token;
 
     private SimulatedFarm(LocalInfrastructure infra) {
         this.infra = infra;
@@ -36,6 +38,7 @@ public final class SimulatedFarm implements AutoCloseable {
         SimulatedFarm farm = new SimulatedFarm(LocalInfrastructure.start(base, dataDir, 0, 0, Map.of()));
         try {
             farm.coordinator = CoordinatorService.start(farm.config());
+            farm.token = farm.coordinator.issueToken("default", Role.TENANT, "simulated farm");
             for (int i = 0; i < workerCount; i++) {
                 farm.workers.add(WorkerService.start(farm.config().with(ConfigKeys.WORKER_ID, prefix + "-" + i),
                         RendererRegistry.simulated(msPerStep)));
@@ -60,7 +63,12 @@ public final class SimulatedFarm implements AutoCloseable {
     }
 
     public FarmClient client() {
-        return new FarmClient(url());
+        return new FarmClient(url(), token);
+    }
+
+    /** The API token of the tenant {@code default} that {@link #client()} sends; it outlives coordinator restarts (it is on Kafka). */
+    public String token() {
+        return token;
     }
 
     /** Stores bytes as an upload of the default tenant (as a client's upload would) and returns the key. */

@@ -57,7 +57,7 @@ class FarmFaultsIT {
              CoordinatorService coordinator = CoordinatorService.start(f.config);
              FarmProcess victim = FarmProcess.start("victim", args(List.of("worker", "--id", "victim"), f.processFlags(Map.of())))) {
             victim.awaitLine("ready", Duration.ofSeconds(120));
-            FarmClient client = new FarmClient(coordinator.url(f.config));
+            FarmClient client = f.client(coordinator.url(f.config));
             String job = submit(client, jobJson("kill a worker", List.of(f.uploadSample("house.png")), 1, 150, 384, "tiny", 0));
             awaitJob(client, job, s -> runningOn(s, 0, "victim"), Duration.ofSeconds(60));
 
@@ -89,7 +89,7 @@ class FarmFaultsIT {
              CoordinatorService coordinator = CoordinatorService.start(f.config);
              FarmProcess worker = FarmProcess.start("drained", args(List.of("worker", "--id", "drained"), f.processFlags(Map.of())))) {
             worker.awaitLine("ready", Duration.ofSeconds(120));
-            FarmClient client = new FarmClient(coordinator.url(f.config));
+            FarmClient client = f.client(coordinator.url(f.config));
             String job = submit(client, jobJson("drain", List.of(f.uploadSample("face.png")), 2, 60, 128, "tiny", 0));
             awaitJob(client, job, s -> runningOn(s, 0, "drained") || runningOn(s, 1, "drained"), Duration.ofSeconds(60));
             assertThat(worker.terminate(Duration.ofSeconds(120))).as("exit code after SIGTERM").isZero();
@@ -108,7 +108,7 @@ class FarmFaultsIT {
              WorkerService worker = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "w1"))) {
             int port = FreePorts.pick();
             List<String> flags = f.processFlags(Map.of(ConfigKeys.COORDINATOR_PORT, String.valueOf(port)));
-            FarmClient client = new FarmClient("http://127.0.0.1:" + port);
+            FarmClient client = f.client("http://127.0.0.1:" + port);
             String job;
             try (FarmProcess first = FarmProcess.start("coordinator-1", args(List.of("coordinator"), flags))) {
                 first.awaitLine("coordinator ready", Duration.ofSeconds(120));
@@ -138,7 +138,7 @@ class FarmFaultsIT {
         try (FaultFixture f = new FaultFixture(dir, Map.of());
              CoordinatorService coordinator = CoordinatorService.start(f.config);
              WorkerService worker = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "w1"))) {
-            FarmClient client = new FarmClient(coordinator.url(f.config));
+            FarmClient client = f.client(coordinator.url(f.config));
             String poison = f.upload("this is not a PNG".getBytes(StandardCharsets.UTF_8));
             String job = submit(client, jobJson("poison", List.of(f.uploadSample("house.png"), poison, f.uploadSample("mountains.png")),
                     1, 6, 64, "tiny", 0));
@@ -165,7 +165,7 @@ class FarmFaultsIT {
                     // simulated GPUs: 2 steps of 25 ms, so the farm's own dispatch cost is what shows
                     workers.add(WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "sim-" + i), RendererRegistry.simulated(25)));
                 }
-                FarmClient client = new FarmClient(coordinator.url(f.config));
+                FarmClient client = f.client(coordinator.url(f.config));
                 String control = f.uploadSample("house.png");
                 String big = submit(client, jobJson("big", List.of(control), 10_000, 2, 64, SimulatedRenderer.MODEL_ID, 0));
                 awaitJob(client, big, s -> s.at("/job/succeeded").asInt() >= 100, Duration.ofSeconds(120));
@@ -183,7 +183,7 @@ class FarmFaultsIT {
 
                 HttpResponse<String> cancel = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create(coordinator.url(f.config) + "/api/v1/jobs/" + big + "/cancel"))
-                        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                        .header("Authorization", "Bearer " + f.token).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(cancel.statusCode()).isEqualTo(202);
                 JsonNode cancelled = awaitJob(client, big, FaultFixture::ended, Duration.ofSeconds(30));
                 assertThat(cancelled.at("/job/state").asText()).isEqualTo("cancelled");
@@ -217,7 +217,7 @@ class FarmFaultsIT {
             });
             flaky.start();
             try {
-                FarmClient client = new FarmClient(coordinator.url(f.config));
+                FarmClient client = f.client(coordinator.url(f.config));
                 String job = submit(client, jobJson("dead letter", List.of(f.uploadSample("house.png")), 1, 2, 64, "tiny", 0));
                 JsonNode done = awaitJob(client, job, FaultFixture::ended, Duration.ofSeconds(60));
                 assertThat(done.at("/job/state").asText()).isEqualTo("failed");

@@ -14,6 +14,8 @@ import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
+import dev.cnfarm.coordinator.auth.Role;
+import dev.cnfarm.coordinator.auth.TokenAdmin;
 import dev.cnfarm.loadtests.JobTopics;
 import dev.cnfarm.models.bundle.GeneratedBundles;
 import dev.cnfarm.proto.v1.TaskEvent;
@@ -40,6 +42,8 @@ final class FaultFixture implements AutoCloseable {
     final FarmConfig config;
     final Topics topics;
     final ObjectStore store;
+    /** A token of the tenant {@code default}, made on Kafka before any coordinator starts, so every coordinator (process or not) knows it. */
+    final String token;
 
     FaultFixture(Path dir, Map<String, String> settings) {
         Map<String, String> all = new HashMap<>(Map.of(
@@ -56,6 +60,12 @@ final class FaultFixture implements AutoCloseable {
         this.config = infra.config();
         this.topics = new Topics(config.kafka().topicPrefix());
         this.store = new MinioObjectStore(config.s3());
+        this.token = TokenAdmin.createOnce(config.kafka(), topics, "default", Role.TENANT, "fault tests").token();
+    }
+
+    /** A client of the coordinator at {@code url}, with this farm's token. */
+    FarmClient client(String url) {
+        return new FarmClient(url, token);
     }
 
     /** The settings a child process needs to join this farm, as {@code --set} flags. */

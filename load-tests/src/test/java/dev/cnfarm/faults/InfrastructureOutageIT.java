@@ -30,7 +30,7 @@ class InfrastructureOutageIT {
         try (FaultFixture f = new FaultFixture(dir, Map.of());
              CoordinatorService coordinator = CoordinatorService.start(f.config);
              WorkerService worker = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "w1"))) {
-            FarmClient client = new FarmClient(coordinator.url(f.config));
+            FarmClient client = f.client(coordinator.url(f.config));
             String job = submit(client, jobJson("broker restart", List.of(f.uploadSample("house.png"), f.uploadSample("face.png")),
                     5, 10, 64, "tiny", 0));
             awaitJob(client, job, s -> s.at("/job/succeeded").asInt() >= 2, Duration.ofSeconds(120));
@@ -50,7 +50,7 @@ class InfrastructureOutageIT {
         try (FaultFixture f = new FaultFixture(dir, Map.of());
              CoordinatorService coordinator = CoordinatorService.start(f.config);
              WorkerService worker = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "w1"))) {
-            FarmClient client = new FarmClient(coordinator.url(f.config));
+            FarmClient client = f.client(coordinator.url(f.config));
             String job = submit(client, jobJson("storage outage", List.of(f.uploadSample("mountains.png"), f.uploadSample("pose.png")),
                     5, 10, 64, "tiny", 0));
             awaitJob(client, job, s -> s.at("/job/succeeded").asInt() >= 2, Duration.ofSeconds(120));

@@ -70,49 +70,50 @@ class BulkManifestIT {
         // the simulated farm's in-process workers (named bulk-N) take the tasks; the CLI talks to it over HTTP
         try (SimulatedFarm cluster = SimulatedFarm.start(base, dir.resolve("farm"), 8, 0, "bulk")) {
             String api = cluster.url();
+            String token = "api.token=" + cluster.token();
             Path job = manifest("bulk-1000", 1000, 50);
 
-            Run quote = farm("submit", job.toString(), "--dry-run", "--api", api, "-o", "json");
+            Run quote = farm("submit", job.toString(), "--dry-run", "--api", api, "--set", token, "-o", "json");
             assertThat(quote.exit()).as(quote.err()).isZero();
             JsonNode q = Json.mapper().readTree(quote.out()).path("quote");
             assertThat(q.path("task_count").asInt()).isEqualTo(1000);
             assertThat(q.path("control_images_to_upload").asInt()).isEqualTo(50);
 
             long t0 = System.nanoTime();
-            Run submit = farm("submit", job.toString(), "--api", api, "-o", "json");
+            Run submit = farm("submit", job.toString(), "--api", api, "--set", token, "-o", "json");
             long submitMs = (System.nanoTime() - t0) / 1_000_000;
             assertThat(submit.exit()).as(submit.err()).isZero();
             String jobId = Json.mapper().readTree(submit.out()).path("job_id").asText();
 
-            Run watch = farm("watch", jobId, "--api", api, "--timeout", "10m");
+            Run watch = farm("watch", jobId, "--api", api, "--set", token, "--timeout", "10m");
             assertThat(watch.exit()).as(watch.err() + watch.out()).isZero();
-            JsonNode status = new FarmClient(api).job(jobId);
+            JsonNode status = cluster.client().job(jobId);
             assertThat(status.at("/job/succeeded").asInt()).isEqualTo(1000);
 
             Path out = dir.resolve("out");
-            Run first = farm("download", jobId, out.toString(), "--api", api, "-o", "json");
+            Run first = farm("download", jobId, out.toString(), "--api", api, "--set", token, "-o", "json");
             assertThat(first.exit()).as(first.err()).isZero();
             assertThat(Json.mapper().readTree(first.out()).path("downloaded").asInt()).isEqualTo(1000);
             try (var files = Files.list(out)) {
                 assertThat(files.filter(p -> p.toString().endsWith(".png")).count()).isEqualTo(1000);
             }
-            Run second = farm("download", jobId, out.toString(), "--api", api, "-o", "json");
+            Run second = farm("download", jobId, out.toString(), "--api", api, "--set", token, "-o", "json");
             JsonNode again = Json.mapper().readTree(second.out());
             assertThat(again.path("downloaded").asInt()).isZero();
             assertThat(again.path("skipped").asInt()).isEqualTo(1000);
 
-            Run jobs = farm("jobs", "--api", api);
+            Run jobs = farm("jobs", "--api", api, "--set", token);
             assertThat(jobs.out()).contains(jobId).contains("1000/1000");
 
             // the 10,000-row manifest: only the submit is timed; the job is cancelled
             Path big = manifest("bulk-10000", 10_000, 50);
             long b0 = System.nanoTime();
-            Run bigSubmit = farm("submit", big.toString(), "--api", api, "-o", "json");
+            Run bigSubmit = farm("submit", big.toString(), "--api", api, "--set", token, "-o", "json");
             long bigMs = (System.nanoTime() - b0) / 1_000_000;
             assertThat(bigSubmit.exit()).as(bigSubmit.err()).isZero();
             String bigId = Json.mapper().readTree(bigSubmit.out()).path("job_id").asText();
-            assertThat(new FarmClient(api).job(bigId).at("/job/task_count").asInt()).isEqualTo(10_000);
-            assertThat(farm("cancel", bigId, "--api", api).exit()).isZero();
+            assertThat(cluster.client().job(bigId).at("/job/task_count").asInt()).isEqualTo(10_000);
+            assertThat(farm("cancel", bigId, "--api", api, "--set", token).exit()).isZero();
 
             String line = String.format("CLI submit: 1,000-row manifest %d ms (50 images uploaded), 10,000-row manifest %d ms "
                     + "(50 images already there)%n", submitMs, bigMs);

@@ -54,13 +54,25 @@ class DashboardBrowserIT {
         GeneratedBundles.tiny(MODELS);
         try (LocalFarm farm = LocalFarm.start(FarmTestInfra.testConfig(Map.of("coordinator.port", "0",
                 "worker.model-dir", MODELS.toString(), "worker.heartbeat-ms", "500")), dir, 2, 0, 0)) {
-            FarmClient client = new FarmClient(farm.apiUrl());
+            FarmClient client = FarmClient.of(farm.config());
             String control = client.upload(Path.of("../samples/control/house.png").toAbsolutePath());
             ChromeDriver browser = browser();
             try {
                 browser.get(farm.apiUrl() + "/");
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+                // without a token the page asks for one, and refuses a wrong one
+                wait.until(d -> !d.findElements(By.id("signin")).isEmpty());
+                browser.findElement(By.id("token")).sendKeys("farm_0123456789abcdef_" + "A".repeat(43));
+                browser.findElement(By.id("signin-button")).click();
+                wait.until(d -> d.findElement(By.id("signin-error")).isDisplayed());
+                assertThat(browser.findElement(By.id("signin-error")).getText()).contains("refused");
+                browser.findElement(By.id("token")).sendKeys(farm.apiToken());
+                browser.findElement(By.id("signin-button")).click();
                 wait.until(d -> d.findElement(By.id("conn")).getText().equals("live"));
+                assertThat(browser.findElement(By.id("who")).getText()).isEqualTo("default (admin)");
+                // the token sits in an HttpOnly cookie: the page's scripts cannot read it
+                assertThat(browser.manage().getCookieNamed("farm_token").isHttpOnly()).isTrue();
+                assertThat(String.valueOf(((JavascriptExecutor) browser).executeScript("return document.cookie"))).doesNotContain("farm_");
 
                 String job = client.submit("""
                         {"name": "browser test", "prompts": ["a house", "a tower", "a hut"], "control_images": ["%s"],
@@ -128,6 +140,14 @@ class DashboardBrowserIT {
                 browser.get(farm.apiUrl() + "/dashboard/#/workers");
                 wait.until(d -> d.findElements(By.cssSelector("#workers-table tr[data-worker]")).size() == 2);
                 screenshot(browser, "workers.png");
+
+                // signing out drops the cookie; the link `farm up` prints signs in again from its fragment
+                browser.findElement(By.id("signout")).click();
+                wait.until(d -> !d.findElements(By.id("signin")).isEmpty());
+                assertThat(browser.manage().getCookieNamed("farm_token")).isNull();
+                browser.get(farm.dashboardLink());
+                wait.until(d -> d.findElement(By.id("conn")).getText().equals("live"));
+                assertThat(browser.getCurrentUrl()).as("the token is taken out of the address bar").doesNotContain("token");
                 JsonNode w = client.workers();
                 assertThat(w.get("workers")).hasSize(2);
                 // each heartbeat says where that worker's own metrics are, and they are there

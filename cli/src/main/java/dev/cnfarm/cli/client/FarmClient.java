@@ -21,11 +21,31 @@ import java.util.concurrent.CompletableFuture;
 /** The coordinator's REST API and websockets, as the CLI uses them (JDK HTTP client). */
 public final class FarmClient {
     private final String base;
+    private final String token;
     private final HttpClient http;
 
-    public FarmClient(String baseUrl) {
+    /**
+     * @param token the API token sent as {@code Authorization: Bearer}, or null or empty for none
+     *              (a coordinator with {@code coordinator.auth=off})
+     */
+    public FarmClient(String baseUrl, String token) {
         this.base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.token = token == null ? "" : token.trim();
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** A client for the coordinator and token the configuration names ({@code api.url}, {@code api.token}). */
+    public static FarmClient of(dev.cnfarm.common.config.FarmConfig config) {
+        return new FarmClient(config.apiUrl(), config.apiToken());
+    }
+
+    /** A request to the coordinator, with the token when there is one (never to S3: presigned URLs carry their own). */
+    private HttpRequest.Builder request(URI uri) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri);
+        if (!token.isEmpty()) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
     }
 
     public String baseUrl() {
@@ -84,20 +104,20 @@ public final class FarmClient {
     }
 
     public JsonNode job(String jobId) {
-        return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId))).GET().build());
+        return send(request(uri("/api/v1/jobs/" + encode(jobId))).GET().build());
     }
 
     /** The tenant's jobs, newest first, as summaries. */
     public JsonNode jobs() {
-        return send(HttpRequest.newBuilder(uri("/api/v1/jobs")).GET().build());
+        return send(request(uri("/api/v1/jobs")).GET().build());
     }
 
     public JsonNode workers() {
-        return send(HttpRequest.newBuilder(uri("/api/v1/workers")).GET().build());
+        return send(request(uri("/api/v1/workers")).GET().build());
     }
 
     public JsonNode outputs(String jobId) {
-        return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId) + "/outputs")).GET().build());
+        return send(request(uri("/api/v1/jobs/" + encode(jobId) + "/outputs")).GET().build());
     }
 
     /** Cancels a job: its unreleased tasks are dropped at once, running ones stop at their next step. */
@@ -116,7 +136,7 @@ public final class FarmClient {
 
     /** Sets a job's priority (-100..100; higher goes first). */
     public JsonNode setPriority(String jobId, int priority) {
-        return send(HttpRequest.newBuilder(uri("/api/v1/jobs/" + encode(jobId) + "/priority")).timeout(Duration.ofMinutes(1))
+        return send(request(uri("/api/v1/jobs/" + encode(jobId) + "/priority")).timeout(Duration.ofMinutes(1))
                 .header("content-type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": " + priority + "}")).build());
     }
@@ -141,11 +161,11 @@ public final class FarmClient {
     /** Opens the job's websocket; frames go to the listener. */
     public CompletableFuture<WebSocket> openJobSocket(String jobId, WebSocket.Listener listener) {
         URI ws = URI.create(base.replaceFirst("^http", "ws") + "/ws/jobs/" + encode(jobId));
-        return http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10)).buildAsync(ws, listener);
+        return webSocketBuilder().buildAsync(ws, listener);
     }
 
     private HttpRequest post(String path, String body, String idempotencyKey) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofMinutes(2))
+        HttpRequest.Builder b = request(uri(path)).timeout(Duration.ofMinutes(2))
                 .header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (idempotencyKey != null) {
@@ -183,6 +203,14 @@ public final class FarmClient {
             s.append("\n  ").append(f.path("field").asText()).append(": ").append(f.path("message").asText());
         }
         return s.toString();
+    }
+
+    private WebSocket.Builder webSocketBuilder() {
+        WebSocket.Builder b = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10));
+        if (!token.isEmpty()) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
     }
 
     private URI uri(String path) {

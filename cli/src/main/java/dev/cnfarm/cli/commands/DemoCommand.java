@@ -62,7 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
         int code;
         try (LocalFarm farm = LocalFarm.start(config, dataDir, workers, 0, 0)) {
             System.out.printf("farm ready in %.1f s at %s%n", farm.startMillis() / 1000.0, farm.apiUrl());
-            FarmClient client = new FarmClient(farm.apiUrl());
+            FarmClient client = FarmClient.of(farm.config());
             long tSubmit = System.nanoTime();
             JsonNode answer = client.submit(job.resolve(client::upload), null, false);
             String jobId = answer.path("job_id").asText();

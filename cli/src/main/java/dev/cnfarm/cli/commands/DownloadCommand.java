@@ -38,7 +38,7 @@ public final class DownloadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        FarmClient client = new FarmClient(options.load().apiUrl());
+        FarmClient client = FarmClient.of(options.load());
         OutputDownloader.Summary s = new OutputDownloader(client, parallel).download(jobId, dir, !output.json());
         if (output.json()) {
             var node = Json.mapper().createObjectNode();

@@ -31,7 +31,7 @@ public final class JobActionCommands {
 
         @Override
         public Integer call() {
-            JsonNode answer = act(new FarmClient(options.load().apiUrl()));
+            JsonNode answer = act(FarmClient.of(options.load()));
             JsonNode job = answer.path("job");
             spec.commandLine().getOut().printf("job %s %s (%s: %d/%d done, priority %d)%n", jobId, done(), job.path("state").asText(),
                     job.path("succeeded").asInt(), job.path("task_count").asInt(), job.path("priority").asInt());

@@ -26,7 +26,7 @@ public final class JobsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JsonNode answer = new FarmClient(options.load().apiUrl()).jobs();
+        JsonNode answer = FarmClient.of(options.load()).jobs();
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
             OutputOptions.printJson(out, answer);

@@ -31,7 +31,7 @@ public final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JsonNode snapshot = new FarmClient(options.load().apiUrl()).job(jobId);
+        JsonNode snapshot = FarmClient.of(options.load()).job(jobId);
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
             OutputOptions.printJson(out, snapshot);

@@ -59,7 +59,7 @@ public final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        FarmClient client = new FarmClient(options.load().apiUrl());
+        FarmClient client = FarmClient.of(options.load());
         JobFile job = ManifestReader.isManifest(file) ? JobFile.fromManifest(file) : JobFile.read(file);
         List<Path> images = job.localControlImages();
         String body;

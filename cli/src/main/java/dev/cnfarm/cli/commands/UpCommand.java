@@ -31,12 +31,17 @@ public final class UpCommand implements Callable<Integer> {
         Path dataDir = config.dataDir().resolve("local");
         LocalFarm farm = LocalFarm.start(config, dataDir, workers, kafkaPort, s3Port);
         System.out.printf("farm is up in %.1f s%n", farm.startMillis() / 1000.0);
-        System.out.println("  dashboard and API: " + farm.apiUrl() + "/");
+        System.out.println("  API:               " + farm.apiUrl() + "/api/v1/");
+        System.out.println("  dashboard:         " + farm.dashboardLink());
+        if (!farm.apiToken().isEmpty()) {
+            System.out.println("  token:             " + farm.apiToken() + "  (tenant default, admin; made for this run)");
+        }
         System.out.println("  kafka:             " + farm.config().kafka().bootstrapServers());
         System.out.println("  s3:                " + farm.config().s3().endpoint() + " (bucket " + farm.config().s3().bucket() + ")");
         System.out.println("  workers:           " + farm.workerCount() + " (CPU)");
         System.out.println("  data:              " + dataDir.toAbsolutePath());
-        System.out.println("submit with: ./farm submit JOB.yaml --api " + farm.apiUrl() + "    stop with Ctrl-C");
+        String env = farm.apiToken().isEmpty() ? "" : "FARM_API_TOKEN=" + farm.apiToken() + " ";
+        System.out.println("submit with: " + env + "./farm submit JOB.yaml --api " + farm.apiUrl() + "    stop with Ctrl-C");
         System.out.flush();
         UntilStopped.run(farm);
         return 0;

@@ -36,7 +36,7 @@ public final class WatchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        FarmClient client = new FarmClient(options.load().apiUrl());
+        FarmClient client = FarmClient.of(options.load());
         client.job(jobId); // a clear 404 for a wrong id, before any progress bar is drawn
         JsonNode last = new JobWatcher(client, output.json() ? null : System.out).watch(jobId, parseDuration(timeout));
         if (output.json()) {

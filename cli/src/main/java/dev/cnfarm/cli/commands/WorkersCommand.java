@@ -22,7 +22,7 @@ public final class WorkersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JsonNode workers = new FarmClient(options.load().apiUrl()).workers().path("workers");
+        JsonNode workers = FarmClient.of(options.load()).workers().path("workers");
         PrintWriter out = spec.commandLine().getOut();
         out.printf("%-24s %-9s %-7s %-5s %-12s %8s %8s  %s%n", "WORKER", "STATE", "HEALTHY", "EP", "MODELS", "DONE", "IMG/S", "TASK");
         for (JsonNode w : workers) {

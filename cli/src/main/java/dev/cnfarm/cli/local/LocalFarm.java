@@ -4,6 +4,8 @@ import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.common.embedded.LocalInfrastructure;
 import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.coordinator.auth.Principal;
+import dev.cnfarm.coordinator.auth.Role;
 import dev.cnfarm.worker.WorkerService;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,6 +44,10 @@ public final class LocalFarm implements AutoCloseable {
         try {
             coordinator = CoordinatorService.start(infra.config());
             FarmConfig config = infra.config().with(ConfigKeys.API_URL, coordinator.url(infra.config()));
+            if (config.coordinator().requireTokens()) {
+                // the person who started the farm owns it: an admin token of the default tenant
+                config = config.with(ConfigKeys.API_TOKEN, coordinator.issueToken(Principal.DEFAULT_TENANT, Role.ADMIN, "local mode"));
+            }
             for (int i = 1; i <= workers; i++) {
                 started.add(WorkerService.start(config.with(ConfigKeys.WORKER_ID, "local-worker-" + i)));
             }
@@ -56,7 +62,22 @@ public final class LocalFarm implements AutoCloseable {
         }
     }
 
-    /** The configuration pointing at this farm (api.url included). */
+    /** The token local mode made for whoever started it (empty with coordinator.auth=off). */
+    public String apiToken() {
+        return config.apiToken();
+    }
+
+    /** The coordinator, for tests that make more tokens or look at its state. */
+    public CoordinatorService coordinator() {
+        return coordinator;
+    }
+
+    /** The dashboard's address; with a token, the page signs itself in from the link's fragment (never sent to a server). */
+    public String dashboardLink() {
+        return apiUrl() + "/dashboard/" + (apiToken().isEmpty() ? "" : "#token=" + apiToken());
+    }
+
+    /** The configuration pointing at this farm (api.url and api.token included). */
     public FarmConfig config() {
         return config;
     }

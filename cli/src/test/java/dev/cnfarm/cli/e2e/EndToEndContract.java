@@ -14,6 +14,7 @@ import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
 import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.coordinator.auth.Role;
 import dev.cnfarm.worker.WorkerService;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -57,7 +58,7 @@ public abstract class EndToEndContract {
         config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.WORKER_MODEL_DIR, models.toString());
         coordinator = CoordinatorService.start(config);
         worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "e2e-worker"));
-        client = new FarmClient(coordinator.url(config));
+        client = new FarmClient(coordinator.url(config), coordinator.issueToken("default", Role.TENANT, "end to end"));
     }
 
     @AfterAll

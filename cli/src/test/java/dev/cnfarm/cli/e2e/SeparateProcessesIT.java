@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -61,6 +62,18 @@ class SeparateProcessesIT {
         awaitLine("coordinator", coordinator, "coordinator ready", Duration.ofSeconds(120));
         String api = "http://127.0.0.1:" + port;
 
+        // the operator makes a tenant's token with the farm's Kafka settings, as on a real farm
+        Process tokens = start("tokens", "tokens", "create", "--tenant", "studio-a", "--name", "separate processes",
+                "--config", config.toString(), "--set", dataDir);
+        assertThat(tokens.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String tokensLog = Files.readString(LOGS.resolve("tokens.log"));
+        assertThat(tokens.exitValue()).as(tokensLog).isZero();
+        Matcher made = Pattern.compile("farm_[0-9a-f]{16}_[A-Za-z0-9_-]{43}").matcher(tokensLog);
+        assertThat(made.find()).as(tokensLog).isTrue();
+        String token = made.group();
+        Path tokenFile = dir.resolve("token.txt");
+        Files.writeString(tokenFile, token + "\n");
+
         Process w1 = start("worker-1", "worker", "--config", config.toString(), "--id", "proc-worker-1", "--set", dataDir);
         Process w2 = start("worker-2", "worker", "--config", config.toString(), "--id", "proc-worker-2", "--set", dataDir);
         awaitLine("worker-1", w1, "ready", Duration.ofSeconds(120));
@@ -77,7 +90,7 @@ class SeparateProcessesIT {
                 width: 256
                 height: 256
                 """.formatted(samples, samples, samples, samples));
-        Process submit = start("submit", "submit", job.toString(), "--watch", "--api", api);
+        Process submit = start("submit", Map.of("FARM_API_TOKEN", token), "submit", job.toString(), "--watch", "--api", api);
         assertThat(submit.waitFor(300, TimeUnit.SECONDS)).as("submit --watch finished").isTrue();
         String submitLog = Files.readString(LOGS.resolve("submit.log"));
         assertThat(submit.exitValue()).as(submitLog).isZero();
@@ -85,7 +98,8 @@ class SeparateProcessesIT {
         assertThat(m.find()).as(submitLog).isTrue();
         String jobId = m.group(1);
 
-        JsonNode snapshot = new FarmClient(api).job(jobId);
+        JsonNode snapshot = new FarmClient(api, token).job(jobId);
+        assertThat(snapshot.at("/job/tenant").asText()).isEqualTo("studio-a");
         assertThat(snapshot.at("/job/state").asText()).isEqualTo("succeeded");
         assertThat(snapshot.at("/job/succeeded").asInt()).isEqualTo(16);
         Set<String> workers = new HashSet<>();
@@ -93,21 +107,29 @@ class SeparateProcessesIT {
         assertThat(workers).as("tasks were shared by both worker processes").containsExactlyInAnyOrder("proc-worker-1", "proc-worker-2");
 
         Path out = dir.resolve("out");
-        Process download = start("download", "download", jobId, out.toString(), "--api", api);
+        // a mounted secret file works as well as the variable
+        Process download = start("download", Map.of("FARM_API_TOKEN_FILE", tokenFile.toString()), "download", jobId, out.toString(),
+                "--api", api);
         assertThat(download.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(download.exitValue()).isZero();
         try (var files = Files.list(out)) {
             assertThat(files.filter(f -> f.toString().endsWith(".png")).count()).isEqualTo(16);
         }
-        Process again = start("download-again", "download", jobId, out.toString(), "--api", api);
+        Process again = start("download-again", Map.of("FARM_API_TOKEN", token), "download", jobId, out.toString(), "--api", api);
         assertThat(again.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(Files.readString(LOGS.resolve("download-again.log"))).contains("0 image(s) downloaded").contains("16 already there");
     }
 
     private Process start(String name, String... args) throws IOException {
+        return start(name, Map.of(), args);
+    }
+
+    private Process start(String name, Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx1g", "-jar", JAR.toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(LOGS.resolve(name + ".log").toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(LOGS.resolve(name + ".log").toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         processes.add(p);
         return p;
     }

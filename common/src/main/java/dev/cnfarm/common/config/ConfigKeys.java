@@ -23,6 +23,18 @@ public final class ConfigKeys {
             "how long a worker holds a task before the broker gives it to another (15000..60000 on a stock broker)");
     public static final ConfigKey KAFKA_DELIVERY_LIMIT = key("kafka.delivery-limit", "5",
             "deliveries of one task before it is given up (2..10)");
+    public static final ConfigKey KAFKA_SECURITY_PROTOCOL = key("kafka.security-protocol", "PLAINTEXT",
+            "how clients reach the brokers: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
+    public static final ConfigKey KAFKA_SASL_MECHANISM = key("kafka.sasl-mechanism", "PLAIN",
+            "SASL mechanism with SASL_* protocols: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+    public static final ConfigKey KAFKA_SASL_USERNAME = key("kafka.sasl-username", "",
+            "SASL user name (with SASL_PLAINTEXT or SASL_SSL)");
+    public static final ConfigKey KAFKA_SASL_PASSWORD = new ConfigKey("kafka.sasl-password", "",
+            "SASL password; FARM_KAFKA_SASL_PASSWORD_FILE names a file holding it", true);
+    public static final ConfigKey KAFKA_SSL_TRUSTSTORE = key("kafka.ssl-truststore-location", "",
+            "trust store of the brokers' certificate authority (with SSL or SASL_SSL; empty: the JVM's)");
+    public static final ConfigKey KAFKA_SSL_TRUSTSTORE_PASSWORD = new ConfigKey("kafka.ssl-truststore-password", "",
+            "password of the trust store; FARM_KAFKA_SSL_TRUSTSTORE_PASSWORD_FILE names a file holding it", true);
 
     public static final ConfigKey S3_ENDPOINT = key("s3.endpoint", "http://localhost:9000",
             "S3 endpoint URL (MinIO, S3Proxy, AWS)");
@@ -30,7 +42,7 @@ public final class ConfigKeys {
     public static final ConfigKey S3_BUCKET = key("s3.bucket", "farm", "bucket for uploads and outputs");
     public static final ConfigKey S3_ACCESS_KEY = key("s3.access-key", "farm-access", "S3 access key");
     public static final ConfigKey S3_SECRET_KEY = new ConfigKey("s3.secret-key", "farm-secret-key",
-            "S3 secret key", true);
+            "S3 secret key; FARM_S3_SECRET_KEY_FILE names a file holding it", true);
 
     public static final ConfigKey COORDINATOR_HOST = key("coordinator.host", "127.0.0.1",
             "address the coordinator's HTTP server binds to");
@@ -42,6 +54,17 @@ public final class ConfigKeys {
             "calls of a job's webhook before giving up (a 2xx answer ends them)");
     public static final ConfigKey COORDINATOR_WEBHOOK_BACKOFF_MS = key("coordinator.webhook-backoff-ms", "1000",
             "wait before the second webhook call; doubles for each further one");
+    public static final ConfigKey COORDINATOR_AUTH = key("coordinator.auth", "tokens",
+            "tokens: every API call needs a bearer token of a tenant (farm tokens create); "
+                    + "off: every call acts for the tenant 'default' without one (a single-user workstation only)");
+    public static final ConfigKey COORDINATOR_RATE_LIMIT = key("coordinator.rate-limit-per-second", "50",
+            "API requests per second a tenant may make to one coordinator, on average (0: no limit); more get 429");
+    public static final ConfigKey COORDINATOR_RATE_BURST = key("coordinator.rate-limit-burst", "200",
+            "API requests a tenant may make at once before the per-second rate applies");
+    public static final ConfigKey COORDINATOR_MAX_ACTIVE_JOBS = key("coordinator.max-active-jobs-per-tenant", "100",
+            "unfinished jobs one tenant may have; a further submission gets 429 until one ends");
+    public static final ConfigKey COORDINATOR_MAX_UPLOAD_BYTES = key("coordinator.max-upload-bytes", "52428800",
+            "largest control image or pose file a tenant may upload");
 
     public static final ConfigKey SCHEDULER_WINDOW_PER_WORKER = key("scheduler.window-per-worker", "2",
             "tasks released ahead per live worker: the queue stays this short, so urgent jobs start at once");
@@ -103,14 +126,18 @@ public final class ConfigKeys {
 
     public static final ConfigKey API_URL = key("api.url", "http://127.0.0.1:8080",
             "the coordinator URL the CLI talks to");
+    public static final ConfigKey API_TOKEN = new ConfigKey("api.token", "",
+            "the bearer token the CLI sends (from `farm tokens create`); FARM_API_TOKEN_FILE names a file holding it", true);
     public static final ConfigKey DATA_DIR = key("data-dir", ".farm",
             "local folder for the embedded broker, S3 data and model cache");
 
     public static final List<ConfigKey> ALL = List.of(
             KAFKA_BOOTSTRAP, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_TASK_PARTITIONS, KAFKA_REPLICATION, KAFKA_SHARE_GROUP,
-            KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT,
+            KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+            KAFKA_SASL_PASSWORD, KAFKA_SSL_TRUSTSTORE, KAFKA_SSL_TRUSTSTORE_PASSWORD,
             S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
             COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS, COORDINATOR_WEBHOOK_ATTEMPTS, COORDINATOR_WEBHOOK_BACKOFF_MS,
+            COORDINATOR_AUTH, COORDINATOR_RATE_LIMIT, COORDINATOR_RATE_BURST, COORDINATOR_MAX_ACTIVE_JOBS, COORDINATOR_MAX_UPLOAD_BYTES,
             SCHEDULER_WINDOW_PER_WORKER, SCHEDULER_MIN_WINDOW, SCHEDULER_MAX_ATTEMPTS, SCHEDULER_MAX_INFRA_RETRIES,
             SCHEDULER_RETRY_BACKOFF_MS, SCHEDULER_MAX_BACKOFF_MS, SCHEDULER_STANDBY_REPLICAS, SCHEDULER_SESSION_TIMEOUT_MS,
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
@@ -118,7 +145,7 @@ public final class ConfigKeys {
             WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
             WORKER_PROMPT_CACHE, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS, WORKER_POLL_MS,
             WORKER_POOL, WORKER_METRICS_HOST, WORKER_METRICS_PORT,
-            API_URL, DATA_DIR);
+            API_URL, API_TOKEN, DATA_DIR);
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();
 

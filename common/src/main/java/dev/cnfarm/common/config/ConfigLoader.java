@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
 public final class ConfigLoader {
     /** Environment variable naming a config file when no {@code --config} flag is given. */
     public static final String CONFIG_FILE_ENV = "FARM_CONFIG";
+    /** A secret setting's variable with this suffix names a file holding the secret: {@code FARM_S3_SECRET_KEY_FILE}. */
+    public static final String SECRET_FILE_SUFFIX = "_FILE";
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
 
@@ -46,6 +48,14 @@ public final class ConfigLoader {
             if (v != null) {
                 values.put(k.name(), new ConfigValue(v, ConfigSource.ENVIRONMENT));
             }
+            String secretFile = k.secret() ? env.get(k.envName() + SECRET_FILE_SUFFIX) : null;
+            if (secretFile != null && !secretFile.isBlank()) {
+                if (v != null) {
+                    throw new ConfigException("both " + k.envName() + " and " + k.envName() + SECRET_FILE_SUFFIX
+                            + " are set; set only one of them");
+                }
+                values.put(k.name(), new ConfigValue(readSecretFile(k, Path.of(secretFile)), ConfigSource.ENVIRONMENT));
+            }
         }
         for (String name : env.keySet()) {
             if (name.startsWith("FARM_") && !name.equals(CONFIG_FILE_ENV) && !isKnownEnv(name)) {
@@ -66,7 +76,23 @@ public final class ConfigLoader {
     }
 
     private static boolean isKnownEnv(String name) {
-        return ConfigKeys.ALL.stream().anyMatch(k -> k.envName().equals(name));
+        return ConfigKeys.ALL.stream().anyMatch(k -> k.envName().equals(name)
+                || k.secret() && (k.envName() + SECRET_FILE_SUFFIX).equals(name));
+    }
+
+    /**
+     * A secret read from a file (a mounted Kubernetes or Docker secret): the file's text without
+     * the trailing line break editors add. The message never quotes the file's content.
+     */
+    private static String readSecretFile(ConfigKey key, Path file) {
+        try {
+            String text = Files.readString(file);
+            return text.endsWith("\r\n") ? text.substring(0, text.length() - 2)
+                    : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+        } catch (IOException e) {
+            throw new ConfigException(key.envName() + SECRET_FILE_SUFFIX + " names " + file + ", which cannot be read ("
+                    + e.getClass().getSimpleName() + "); mount the secret there or unset the variable");
+        }
     }
 
     static void requireKnown(String key, String where) {

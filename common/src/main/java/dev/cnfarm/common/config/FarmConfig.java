@@ -77,7 +77,31 @@ public final class FarmConfig {
                 nonBlank(ConfigKeys.KAFKA_SHARE_GROUP),
                 getInt(ConfigKeys.KAFKA_LOCK_MS, 1000, 3_600_000),
                 getInt(ConfigKeys.KAFKA_DELIVERY_LIMIT, 2, 10),
-                getInt(ConfigKeys.KAFKA_TASK_PARTITIONS, 1, 1000));
+                getInt(ConfigKeys.KAFKA_TASK_PARTITIONS, 1, 1000),
+                kafkaSecurity());
+    }
+
+    private KafkaSecurity kafkaSecurity() {
+        String protocol = oneOf(ConfigKeys.KAFKA_SECURITY_PROTOCOL, KafkaSecurity.PROTOCOLS);
+        String mechanism = oneOf(ConfigKeys.KAFKA_SASL_MECHANISM, KafkaSecurity.MECHANISMS);
+        KafkaSecurity s = new KafkaSecurity(protocol, mechanism, get(ConfigKeys.KAFKA_SASL_USERNAME).trim(),
+                get(ConfigKeys.KAFKA_SASL_PASSWORD), get(ConfigKeys.KAFKA_SSL_TRUSTSTORE).trim(),
+                get(ConfigKeys.KAFKA_SSL_TRUSTSTORE_PASSWORD));
+        if (s.usesSasl() && (s.username().isEmpty() || s.password().isEmpty())) {
+            throw new ConfigException("setting 'kafka.security-protocol' is " + protocol + ", which needs 'kafka.sasl-username' and "
+                    + "'kafka.sasl-password' (" + ConfigKeys.KAFKA_SASL_PASSWORD.envName() + " or "
+                    + ConfigKeys.KAFKA_SASL_PASSWORD.envName() + "_FILE)");
+        }
+        return s;
+    }
+
+    private String oneOf(ConfigKey key, java.util.Set<String> allowed) {
+        String v = get(key).trim().toUpperCase(java.util.Locale.ROOT);
+        if (!allowed.contains(v)) {
+            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be one of "
+                    + new java.util.TreeSet<>(allowed) + ", got '" + get(key) + "'");
+        }
+        return v;
     }
 
     public S3Settings s3() {
@@ -90,7 +114,21 @@ public final class FarmConfig {
                 getInt(ConfigKeys.COORDINATOR_PORT, 0, 65535),
                 getInt(ConfigKeys.COORDINATOR_MAX_TASKS, 1, 100_000_000),
                 getInt(ConfigKeys.COORDINATOR_WEBHOOK_ATTEMPTS, 1, 100),
-                getInt(ConfigKeys.COORDINATOR_WEBHOOK_BACKOFF_MS, 1, 3_600_000));
+                getInt(ConfigKeys.COORDINATOR_WEBHOOK_BACKOFF_MS, 1, 3_600_000),
+                authMode(),
+                getInt(ConfigKeys.COORDINATOR_RATE_LIMIT, 0, 1_000_000),
+                getInt(ConfigKeys.COORDINATOR_RATE_BURST, 1, 10_000_000),
+                getInt(ConfigKeys.COORDINATOR_MAX_ACTIVE_JOBS, 1, 1_000_000),
+                getInt(ConfigKeys.COORDINATOR_MAX_UPLOAD_BYTES, 1, Integer.MAX_VALUE));
+    }
+
+    private boolean authMode() {
+        String v = get(ConfigKeys.COORDINATOR_AUTH).trim().toLowerCase(java.util.Locale.ROOT);
+        if (!v.equals("tokens") && !v.equals("off")) {
+            throw new ConfigException("setting 'coordinator.auth' (" + where(ConfigKeys.COORDINATOR_AUTH)
+                    + ") must be tokens or off, got '" + get(ConfigKeys.COORDINATOR_AUTH) + "'");
+        }
+        return v.equals("tokens");
     }
 
     public SchedulerSettings scheduler() {
@@ -131,6 +169,11 @@ public final class FarmConfig {
                 getInt(ConfigKeys.WORKER_MAX_CONSECUTIVE_FAILURES, 1, 1_000_000), getInt(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, 0, 86_400_000),
                 getInt(ConfigKeys.WORKER_POLL_MS, 1, 10_000),
                 pool(), nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535));
+    }
+
+    /** The CLI's bearer token, empty when none is set. */
+    public String apiToken() {
+        return get(ConfigKeys.API_TOKEN).trim();
     }
 
     public String apiUrl() {

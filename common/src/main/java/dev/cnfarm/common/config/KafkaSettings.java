@@ -10,6 +10,8 @@ package dev.cnfarm.common.config;
  *                       until its group session times out. One partition is shared by every
  *                       worker; more are only needed past the broker's in-flight limit per
  *                       partition (group.share.partition.max.record.locks, 2,000 by default).
+ * @param security       authentication and encryption towards the brokers
  */
 public record KafkaSettings(String bootstrapServers, String topicPrefix, int partitions, short replicationFactor,
-                            String shareGroup, int taskLockMs, int deliveryLimit, int taskPartitions) {}
+                            String shareGroup, int taskLockMs, int deliveryLimit, int taskPartitions,
+                            KafkaSecurity security) {}

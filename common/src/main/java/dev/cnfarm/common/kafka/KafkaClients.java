@@ -98,6 +98,7 @@ public final class KafkaClients {
     private static Map<String, Object> base(KafkaSettings kafka) {
         Map<String, Object> p = new HashMap<>();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        p.putAll(kafka.security().clientProperties());
         return p;
     }
 }

@@ -77,6 +77,11 @@ public record Topics(String prefix) {
         return prefix + "workers";
     }
 
+    /** Compacted API tokens; key token id; value {@code ApiToken} (a hash of the secret, never the secret). */
+    public String tokens() {
+        return prefix + "tokens";
+    }
+
     /**
      * Where the share group puts task records past their delivery limit. The broker requires
      * dead-letter topic names to start with {@code dlq.} by default.
@@ -87,6 +92,6 @@ public record Topics(String prefix) {
 
     public List<String> all() {
         return List.of(jobs(), commands(), tasks(), taskEvents(), taskState(), progress(), workers(), control(), schedulerInput(),
-                deadLetters());
+                deadLetters(), tokens());
     }
 }

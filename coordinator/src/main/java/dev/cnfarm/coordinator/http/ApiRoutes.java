@@ -7,14 +7,17 @@ import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.storage.StorageUnavailableException;
 import dev.cnfarm.coordinator.api.FieldError;
+import dev.cnfarm.coordinator.auth.Principal;
 import dev.cnfarm.coordinator.api.InvalidJobException;
 import dev.cnfarm.coordinator.jobs.IdempotencyConflictException;
 import dev.cnfarm.coordinator.jobs.JobActions;
 import dev.cnfarm.coordinator.jobs.JobNotStoredException;
 import dev.cnfarm.coordinator.jobs.JobSubmitter;
 import dev.cnfarm.coordinator.jobs.SubmitResult;
+import dev.cnfarm.coordinator.state.JobSummary;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.coordinator.state.TaskSnapshot;
+import dev.cnfarm.coordinator.state.WorkerSnapshot;
 import dev.cnfarm.coordinator.state.WorkerView;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
@@ -30,15 +33,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The REST API, version 1. Handlers that touch Kafka or S3 run off the event loop. Until
- * authentication arrives every request acts for the tenant {@link #TENANT}.
+ * The REST API, version 1. Every route under {@code /api/} first goes through the
+ * {@link Authenticator} (who is calling) and the tenant's {@link RateLimits}; a handler then sees
+ * only the caller's own jobs, uploads and outputs (an admin sees every tenant's). A job of another
+ * tenant answers 404, exactly like a job that does not exist, so ids cannot be probed. Handlers
+ * that touch Kafka or S3 run off the event loop.
  */
 public final class ApiRoutes {
-    public static final String TENANT = "default";
     /** Largest accepted request body: room for a job with ten thousand long prompts. */
     static final long MAX_BODY_BYTES = 32L * 1024 * 1024;
-    /** Largest control image accepted for upload. */
-    static final long MAX_UPLOAD_BYTES = 50L * 1024 * 1024;
     static final Duration URL_TTL = Duration.ofHours(1);
     private static final Logger LOG = LoggerFactory.getLogger(ApiRoutes.class);
 
@@ -49,9 +52,18 @@ public final class ApiRoutes {
     private final ObjectStore store;
     private final JobActions actions;
     private final java.util.function.BooleanSupplier ready;
+    private final Authenticator auth;
+    private final RateLimits limits;
+    private final long maxUploadBytes;
+    private final int maxActiveJobs;
 
     public ApiRoutes(Vertx vertx, JobSubmitter submitter, JobActions actions, JobView view, WorkerView workers, ObjectStore store,
-                     java.util.function.BooleanSupplier ready) {
+                     java.util.function.BooleanSupplier ready, Authenticator auth, RateLimits limits, long maxUploadBytes,
+                     int maxActiveJobs) {
+        this.auth = auth;
+        this.limits = limits;
+        this.maxUploadBytes = maxUploadBytes;
+        this.maxActiveJobs = maxActiveJobs;
         this.vertx = vertx;
         this.submitter = submitter;
         this.view = view;
@@ -62,6 +74,8 @@ public final class ApiRoutes {
     }
 
     public void mount(Router router) {
+        // first, so that nobody without a valid token gets as far as sending a 32 MB body
+        router.route("/api/*").handler(auth).handler(limits);
         router.post("/api/v1/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
         router.post("/api/v1/jobs").handler(this::submit);
         router.get("/api/v1/jobs").handler(this::list);
@@ -76,12 +90,16 @@ public final class ApiRoutes {
             }
             redirectToObject(ctx, Integer.parseInt(n));
         });
-        router.post("/api/v1/jobs/:id/cancel").handler(ctx -> act(ctx, id -> actions.cancel(TENANT, id)));
-        router.post("/api/v1/jobs/:id/suspend").handler(ctx -> act(ctx, id -> actions.suspend(TENANT, id)));
-        router.post("/api/v1/jobs/:id/resume").handler(ctx -> act(ctx, id -> actions.resume(TENANT, id)));
+        router.post("/api/v1/jobs/:id/cancel").handler(ctx -> act(ctx, (owner, id) -> actions.cancel(owner, id)));
+        router.post("/api/v1/jobs/:id/suspend").handler(ctx -> act(ctx, (owner, id) -> actions.suspend(owner, id)));
+        router.post("/api/v1/jobs/:id/resume").handler(ctx -> act(ctx, (owner, id) -> actions.resume(owner, id)));
         router.put("/api/v1/jobs/:id/priority").handler(BodyHandler.create().setBodyLimit(4096)).handler(this::priority);
         router.post("/api/v1/uploads").handler(this::upload);
-        router.get("/api/v1/workers").handler(ctx -> Responses.json(ctx, 200, Map.of("workers", workers.list())));
+        router.get("/api/v1/workers").handler(this::workers);
+        router.get("/api/v1/whoami").handler(ctx -> {
+            Principal who = Authenticator.principal(ctx);
+            Responses.json(ctx, 200, Map.of("tenant", who.tenant(), "role", who.role().label(), "token_id", who.tokenId()));
+        });
         router.get("/health").handler(ctx -> Responses.json(ctx, 200, Map.of("status", "ok")));
         router.get("/health/ready").handler(ctx -> {
             boolean isReady = ready.getAsBoolean();
@@ -93,7 +111,16 @@ public final class ApiRoutes {
         String body = ctx.body().asString();
         String key = ctx.request().getHeader("Idempotency-Key");
         boolean dryRun = "true".equals(ctx.queryParams().get("dry_run"));
-        vertx.executeBlocking(() -> submitter.submit(TENANT, body, key, dryRun), false).onComplete(ar -> {
+        String tenant = Authenticator.principal(ctx).tenant();
+        long active = view.activeJobCount(tenant);
+        if (!dryRun && active >= maxActiveJobs && (key == null || view.jobForIdempotencyKey(tenant, key).isEmpty())) {
+            ctx.response().putHeader("Retry-After", "60");
+            Responses.error(ctx, 429, "tenant '" + tenant + "' has " + active + " unfinished jobs, the most it may have at once "
+                    + "(coordinator.max-active-jobs-per-tenant); submit again when one has ended, or cancel one",
+                    List.of(new FieldError("body", "too many unfinished jobs")));
+            return;
+        }
+        vertx.executeBlocking(() -> submitter.submit(tenant, body, key, dryRun), false).onComplete(ar -> {
             if (ar.succeeded()) {
                 SubmitResult r = ar.result();
                 Map<String, Object> out = new LinkedHashMap<>();
@@ -126,11 +153,15 @@ public final class ApiRoutes {
         });
     }
 
-    /** Runs an action on a job off the event loop and answers 202 with the job as it stands. */
-    private void act(RoutingContext ctx, java.util.function.Consumer<String> action) {
+    /**
+     * Runs an action on a job off the event loop and answers 202 with the job as it stands. The
+     * action gets the job's owner: the caller's tenant, or for an admin the tenant the job belongs to.
+     */
+    private void act(RoutingContext ctx, java.util.function.BiConsumer<String, String> action) {
         String id = ctx.pathParam("id");
+        String owner = ownerFor(Authenticator.principal(ctx), id);
         vertx.executeBlocking(() -> {
-            action.accept(id);
+            action.accept(owner, id);
             return null;
         }, false).onComplete(ar -> {
             if (ar.succeeded()) {
@@ -167,23 +198,63 @@ public final class ApiRoutes {
                     + JobActions.MIN_PRIORITY + " to " + JobActions.MAX_PRIORITY)));
             return;
         }
-        act(ctx, id -> actions.setPriority(TENANT, id, priority));
+        act(ctx, (owner, id) -> actions.setPriority(owner, id, priority));
+    }
+
+    /** The tenant whose job an action names: the caller's own, or for an admin the job's owner. */
+    private String ownerFor(Principal who, String jobId) {
+        if (who.isAdmin()) {
+            return view.summary(jobId).map(JobSummary::tenant).orElse(who.tenant());
+        }
+        return who.tenant();
+    }
+
+    /** The job's summary if the caller may see it; empty for unknown jobs and other tenants' alike. */
+    private Optional<JobSummary> visibleJob(RoutingContext ctx, String id) {
+        Principal who = Authenticator.principal(ctx);
+        return view.summary(id).filter(s -> who.mayAccess(s.tenant()));
     }
 
     private void list(RoutingContext ctx) {
-        Responses.json(ctx, 200, Map.of("jobs", view.list(TENANT)));
+        Principal who = Authenticator.principal(ctx);
+        String tenant = ctx.queryParams().get("tenant");
+        if (tenant != null && !who.isAdmin() && !tenant.equals(who.tenant())) {
+            Responses.error(ctx, 403, "only an admin token may list another tenant's jobs", List.of(new FieldError("tenant",
+                    "leave it out to list your own jobs")));
+            return;
+        }
+        List<JobSummary> jobs = who.isAdmin() && tenant == null ? view.allSummariesNewestFirst()
+                : view.list(tenant == null ? who.tenant() : tenant);
+        Responses.json(ctx, 200, Map.of("jobs", jobs));
+    }
+
+    private void workers(RoutingContext ctx) {
+        Principal who = Authenticator.principal(ctx);
+        List<WorkerSnapshot> all = workers.list();
+        if (!who.isAdmin()) {
+            // the farm's machines are shared, but which task a worker holds is its owner's business
+            all = all.stream().map(w -> w.currentTaskId().isEmpty() || ownsTask(who, w.currentTaskId()) ? w
+                    : w.withCurrentTaskId("")).toList();
+        }
+        Responses.json(ctx, 200, Map.of("workers", all));
+    }
+
+    private boolean ownsTask(Principal who, String taskId) {
+        int dash = taskId.lastIndexOf('-');
+        return dash > 0 && view.summary(taskId.substring(0, dash)).filter(s -> s.tenant().equals(who.tenant())).isPresent();
     }
 
     private void get(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        view.snapshot(id).filter(s -> s.job().tenant().equals(TENANT)).ifPresentOrElse(
+        Principal who = Authenticator.principal(ctx);
+        view.snapshot(id).filter(s -> who.mayAccess(s.job().tenant())).ifPresentOrElse(
                 s -> Responses.json(ctx, 200, s),
                 () -> Responses.error(ctx, 404, "job '" + id + "' not found"));
     }
 
     private void outputs(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        if (view.summary(id).filter(s -> s.tenant().equals(TENANT)).isEmpty()) {
+        if (visibleJob(ctx, id).isEmpty()) {
             Responses.error(ctx, 404, "job '" + id + "' not found");
             return;
         }
@@ -222,7 +293,7 @@ public final class ApiRoutes {
             Responses.error(ctx, 400, "task index must be a whole number", List.of(new FieldError("index", "must be a whole number")));
             return;
         }
-        if (view.summary(id).filter(s -> s.tenant().equals(TENANT)).isEmpty()) {
+        if (visibleJob(ctx, id).isEmpty()) {
             Responses.error(ctx, 404, "job '" + id + "' not found");
             return;
         }
@@ -262,14 +333,15 @@ public final class ApiRoutes {
         if (req == null || !Sha256.isValid(req.sha256())) {
             errors.add(new FieldError("sha256", "must be the file's sha256 as 64 lowercase hex digits"));
         }
-        if (req == null || req.sizeBytes() == null || req.sizeBytes() <= 0 || req.sizeBytes() > MAX_UPLOAD_BYTES) {
-            errors.add(new FieldError("size_bytes", "must be between 1 and " + MAX_UPLOAD_BYTES + " bytes"));
+        if (req == null || req.sizeBytes() == null || req.sizeBytes() <= 0 || req.sizeBytes() > maxUploadBytes) {
+            errors.add(new FieldError("size_bytes", "must be between 1 and " + maxUploadBytes
+                    + " bytes (coordinator.max-upload-bytes)"));
         }
         if (!errors.isEmpty()) {
             Responses.error(ctx, 400, "invalid upload request", errors);
             return;
         }
-        String key = ObjectKeys.upload(TENANT, req.sha256());
+        String key = ObjectKeys.upload(Authenticator.principal(ctx).tenant(), req.sha256());
         vertx.executeBlocking(() -> {
             Optional<ObjectInfo> existing = store.stat(key);
             Map<String, Object> out = new LinkedHashMap<>();

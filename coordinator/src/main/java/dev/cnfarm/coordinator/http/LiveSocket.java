@@ -40,11 +40,18 @@ public final class LiveSocket {
         log.onEvent(e -> sessions.forEach(s -> s.offer(e)));
     }
 
-    public void mount(Router router) {
+    /**
+     * @param auth   checks the upgrade request's token (header, or the dashboard's cookie) before
+     *               any frame is sent; a session then sees only its tenant's jobs
+     */
+    public void mount(Router router, Authenticator auth, RateLimits limits) {
+        router.route("/ws").handler(auth).handler(limits);
+        router.route("/ws/jobs/:id").handler(auth).handler(limits);
         router.route("/ws").handler(ctx -> upgrade(ctx, null));
         router.route("/ws/jobs/:id").handler(ctx -> {
             String id = ctx.pathParam("id");
-            if (view.summary(id).filter(s -> s.tenant().equals(ApiRoutes.TENANT)).isEmpty()) {
+            String tenant = Authenticator.principal(ctx).tenant();
+            if (view.summary(id).filter(s -> s.tenant().equals(tenant)).isEmpty()) {
                 Responses.error(ctx, 404, "job '" + id + "' not found");
                 return;
             }
@@ -65,13 +72,14 @@ public final class LiveSocket {
     }
 
     private void upgrade(RoutingContext ctx, String jobId) {
-        ctx.request().toWebSocket().onSuccess(ws -> attach(ws, jobId)).onFailure(e ->
+        String tenant = Authenticator.principal(ctx).tenant();
+        ctx.request().toWebSocket().onSuccess(ws -> attach(ws, tenant, jobId)).onFailure(e ->
                 Responses.error(ctx, 400, "websocket upgrade failed: " + e.getMessage()));
     }
 
-    private void attach(ServerWebSocket ws, String jobId) {
+    private void attach(ServerWebSocket ws, String tenant, String jobId) {
         ws.setWriteQueueMaxSize(WRITE_QUEUE_BYTES);
-        ClientSession session = new ClientSession(ApiRoutes.TENANT, new FrameSink() {
+        ClientSession session = new ClientSession(tenant, new FrameSink() {
             @Override
             public boolean writeQueueFull() {
                 return ws.writeQueueFull();

@@ -141,6 +141,20 @@ public final class JobView {
                 .sorted(Comparator.comparingLong(JobSummary::submittedAtMs).reversed()).toList();
     }
 
+    /** Every tenant's jobs, newest first (an admin's listing). */
+    public List<JobSummary> allSummariesNewestFirst() {
+        return jobs.values().stream().map(JobStatus::summary)
+                .sorted(Comparator.comparingLong(JobSummary::submittedAtMs).reversed()).toList();
+    }
+
+    /** Jobs of a tenant that have not ended (submitted, running or suspended). */
+    public long activeJobCount(String tenant) {
+        return jobs.values().stream().map(JobStatus::summary)
+                .filter(s -> s.tenant().equals(tenant) && !TERMINAL_STATES.contains(s.state())).count();
+    }
+
+    private static final java.util.Set<String> TERMINAL_STATES = java.util.Set.of("succeeded", "failed", "cancelled");
+
     public Optional<String> jobForIdempotencyKey(String tenant, String key) {
         return Optional.ofNullable(jobByIdempotencyKey.get(idemKey(tenant, key)));
     }

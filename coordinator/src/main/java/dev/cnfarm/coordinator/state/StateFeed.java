@@ -4,6 +4,8 @@ import dev.cnfarm.common.config.KafkaSettings;
 import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.ProtoCodec;
 import dev.cnfarm.common.kafka.Topics;
+import dev.cnfarm.coordinator.auth.TokenRegistry;
+import dev.cnfarm.proto.v1.ApiToken;
 import dev.cnfarm.proto.v1.JobRecord;
 import dev.cnfarm.proto.v1.TaskEvent;
 import dev.cnfarm.proto.v1.TaskStateRecord;
@@ -26,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * jobs topic, then the compacted task-state topic, from the beginning (Kafka is the system of
  * record, so this rebuilds everything a previous coordinator knew), and is ready once it has
  * caught up; afterwards it follows them live, with the workers' heartbeats. Progress is read from
- * the end only: it is lossy and only matters while it is fresh.
+ * the end only: it is lossy and only matters while it is fresh. API tokens are replayed from the
+ * beginning too, before the coordinator serves anyone, so a revoked token is never honoured by a
+ * coordinator that has just started.
  */
 public final class StateFeed implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StateFeed.class);
@@ -35,16 +39,18 @@ public final class StateFeed implements AutoCloseable {
     private final Topics topics;
     private final JobView view;
     private final WorkerView workers;
+    private final TokenRegistry tokens;
     private final CountDownLatch ready = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
     private volatile long replayedRecords;
 
-    public StateFeed(KafkaSettings kafka, Topics topics, JobView view, WorkerView workers) {
+    public StateFeed(KafkaSettings kafka, Topics topics, JobView view, WorkerView workers, TokenRegistry tokens) {
         this.consumer = KafkaClients.replayConsumer(kafka, "coordinator-state-" + ProcessHandle.current().pid());
         this.topics = topics;
         this.view = view;
         this.workers = workers;
+        this.tokens = tokens;
         this.thread = new Thread(this::run, "state-feed");
         this.thread.setDaemon(true);
     }
@@ -72,6 +78,7 @@ public final class StateFeed implements AutoCloseable {
             List<TopicPartition> stateParts = partitions(topics.taskState());
             List<TopicPartition> progressParts = partitions(topics.progress());
             List<TopicPartition> workerParts = partitions(topics.workers());
+            List<TopicPartition> tokenParts = partitions(topics.tokens());
 
             // 1. every job record, so that events always find their job
             consumer.assign(jobParts);
@@ -83,6 +90,7 @@ public final class StateFeed implements AutoCloseable {
             all.addAll(stateParts);
             all.addAll(progressParts);
             all.addAll(workerParts);
+            all.addAll(tokenParts);
             Map<TopicPartition, Long> positions = new java.util.HashMap<>();
             for (TopicPartition tp : jobParts) {
                 positions.put(tp, consumer.position(tp));
@@ -92,7 +100,10 @@ public final class StateFeed implements AutoCloseable {
             consumer.seekToBeginning(stateParts);
             consumer.seekToEnd(progressParts);
             consumer.seekToBeginning(workerParts); // compacted: the latest heartbeat of every worker
-            drainTo(consumer.endOffsets(stateParts));
+            consumer.seekToBeginning(tokenParts);
+            List<TopicPartition> replayed = new ArrayList<>(stateParts);
+            replayed.addAll(tokenParts);
+            drainTo(consumer.endOffsets(replayed));
             ready.countDown();
             LOG.info("state rebuilt from {} records: {} jobs", replayedRecords, view.jobCount());
 
@@ -132,6 +143,12 @@ public final class StateFeed implements AutoCloseable {
                 ProtoCodec.parse(JobRecord.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyJob);
             } else if (r.topic().equals(topics.workers())) {
                 ProtoCodec.parse(WorkerStatus.parser(), r.value(), r.topic(), r.offset()).ifPresent(workers::apply);
+            } else if (r.topic().equals(topics.tokens())) {
+                if (r.value() == null) {
+                    tokens.apply(r.key(), null);
+                } else {
+                    ProtoCodec.parse(ApiToken.parser(), r.value(), r.topic(), r.offset()).ifPresent(t -> tokens.apply(r.key(), t));
+                }
             } else if (r.topic().equals(topics.taskState())) {
                 ProtoCodec.parse(TaskStateRecord.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyTaskState);
             } else {

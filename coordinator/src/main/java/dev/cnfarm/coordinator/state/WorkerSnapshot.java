@@ -16,4 +16,12 @@ public record WorkerSnapshot(String workerId, String host, String state, boolean
                              String currentTaskId, long tasksSucceeded, long tasksFailed, double imagesPerSecond,
                              long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits,
                              int consecutiveFailures, String health, long gpuMemoryUsedBytes,
-                             long gpuMemoryTotalBytes, String metricsUrl, String pool) {}
+                             long gpuMemoryTotalBytes, String metricsUrl, String pool) {
+
+    /** The same worker with another current task (blank hides a task of another tenant). */
+    public WorkerSnapshot withCurrentTaskId(String taskId) {
+        return new WorkerSnapshot(workerId, host, state, healthy, executionProvider, deviceName, memoryUsedBytes, memoryTotalBytes,
+                loadedModels, taskId, tasksSucceeded, tasksFailed, imagesPerSecond, lastSeenMs, startedAtMs, controlMapsMade,
+                controlMapCacheHits, consecutiveFailures, health, gpuMemoryUsedBytes, gpuMemoryTotalBytes, metricsUrl, pool);
+    }
+}

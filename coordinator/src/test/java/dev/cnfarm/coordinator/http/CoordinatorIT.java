@@ -14,6 +14,7 @@ import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.common.storage.Sha256;
 import dev.cnfarm.common.testinfra.FarmTestInfra;
 import dev.cnfarm.coordinator.CoordinatorService;
+import dev.cnfarm.coordinator.auth.Role;
 import dev.cnfarm.proto.v1.RenderTask;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,6 +41,7 @@ class CoordinatorIT {
     private FarmConfig config;
     private CoordinatorService coordinator;
     private String base;
+    private String token;
     private String controlKey;
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -55,6 +57,12 @@ class CoordinatorIT {
         }
         coordinator = CoordinatorService.start(config);
         base = "http://127.0.0.1:" + coordinator.port();
+        token = coordinator.issueToken("default", Role.TENANT, "CoordinatorIT");
+    }
+
+    /** A request to the coordinator with this test's token. */
+    private HttpRequest.Builder api(URI uri) {
+        return HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + token);
     }
 
     @AfterAll
@@ -66,7 +74,7 @@ class CoordinatorIT {
     }
 
     private HttpResponse<String> post(String path, String body, String idempotencyKey) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/json")
+        HttpRequest.Builder b = api(URI.create(base + path)).header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (idempotencyKey != null) {
             b.header("Idempotency-Key", idempotencyKey);
@@ -75,7 +83,7 @@ class CoordinatorIT {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(api(URI.create(base + path)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private String job(String extra) {
@@ -152,16 +160,16 @@ class CoordinatorIT {
         assertThat(post("/api/v1/jobs/" + jobId + "/resume", "", null).statusCode()).isEqualTo(202);
         awaitState(jobId, "submitted");
 
-        HttpResponse<String> p = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
+        HttpResponse<String> p = http.send(api(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": 50}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(p.statusCode()).as(p.body()).isEqualTo(202);
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() ->
                 Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body()).at("/job/priority").asInt() == 50);
-        HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
+        HttpResponse<String> bad = http.send(api(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": \"high\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(bad.body()).contains("priority").contains("-100");
-        HttpResponse<String> range = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
+        HttpResponse<String> range = http.send(api(URI.create(base + "/api/v1/jobs/" + jobId + "/priority"))
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": 1000}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(range.statusCode()).isEqualTo(400);
 
@@ -237,7 +245,7 @@ class CoordinatorIT {
     void aSecondCoordinatorRebuildsTheSameViewFromKafka() throws Exception {
         String jobId = Json.mapper().readTree(post("/api/v1/jobs", job(""), null).body()).get("job_id").asText();
         try (CoordinatorService second = CoordinatorService.start(config)) {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + second.port()
+            HttpResponse<String> r = http.send(api(URI.create("http://127.0.0.1:" + second.port()
                     + "/api/v1/jobs/" + jobId)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             JsonNode a = Json.mapper().readTree(r.body());
@@ -246,7 +254,7 @@ class CoordinatorIT {
             assertThat(a.at("/job/task_count")).isEqualTo(b.at("/job/task_count"));
             // the same idempotency key through either coordinator names one job
             HttpResponse<String> viaFirst = post("/api/v1/jobs", job(",\"priority\":3"), "key-both");
-            HttpResponse<String> viaSecond = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + second.port() + "/api/v1/jobs"))
+            HttpResponse<String> viaSecond = http.send(api(URI.create("http://127.0.0.1:" + second.port() + "/api/v1/jobs"))
                     .header("Idempotency-Key", "key-both").POST(HttpRequest.BodyPublishers.ofString(job(",\"priority\":3")))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(Json.mapper().readTree(viaSecond.body()).get("job_id").asText())

@@ -3,7 +3,10 @@ package dev.cnfarm.loadtests.live;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.common.json.Json;
 import dev.cnfarm.coordinator.http.Dashboard;
+import dev.cnfarm.coordinator.auth.TokenRegistry;
+import dev.cnfarm.coordinator.http.Authenticator;
 import dev.cnfarm.coordinator.http.LiveSocket;
+import dev.cnfarm.coordinator.http.RateLimits;
 import dev.cnfarm.coordinator.state.JobView;
 import dev.cnfarm.loadtests.report.Charts;
 import dev.cnfarm.proto.v1.JobRecord;
@@ -63,7 +66,8 @@ public final class LiveBenchmark {
         JobView view = new JobView();
         LiveSocket sockets = new LiveSocket(vertx, view);
         Router router = Router.router(vertx);
-        sockets.mount(router);
+        // the socket's fan-out is measured here, not authentication: every client acts for tenant default
+        sockets.mount(router, new Authenticator(new TokenRegistry(), false), new RateLimits(0, 1));
         new Dashboard().mount(router);
         HttpServer server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1")
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -2,6 +2,8 @@ package dev.cnfarm.loadtests.soak;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.coordinator.auth.Role;
+import dev.cnfarm.coordinator.auth.TokenAdmin;
 import dev.cnfarm.common.config.ConfigKey;
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.ConfigLoader;
@@ -123,7 +125,9 @@ public final class SoakBenchmark {
             FarmConfig config = infra.config();
             int port = FreePorts.pick();
             Processes farm = new Processes(jar, logs, flags(config, settings, port), o.msPerTask());
-            FarmClient client = new FarmClient("http://127.0.0.1:" + port);
+            String token = TokenAdmin.createOnce(config.kafka(), new Topics(config.kafka().topicPrefix()), "default", Role.TENANT,
+                    "soak").token();
+            FarmClient client = new FarmClient("http://127.0.0.1:" + port, token);
             try {
                 farm.start(o.workers());
                 byte[] png = Files.readAllBytes(o.root().resolve("samples/control/house.png"));
