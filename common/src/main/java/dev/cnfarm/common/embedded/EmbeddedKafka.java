@@ -50,6 +50,21 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @param overrides extra broker settings (for example shorter share-group lock limits in tests)
      */
     public static EmbeddedKafka start(Path dataDir, int port, Map<String, String> overrides) {
+        return start(dataDir, port, overrides, Map.of());
+    }
+
+    /**
+     * Starts a broker whose client listener requires SASL/PLAIN with the given users (name to
+     * password): a secured cluster, for tests of the farm's {@code kafka.security-protocol} settings.
+     */
+    public static EmbeddedKafka startWithSasl(Path dataDir, Map<String, String> users) {
+        if (users.isEmpty()) {
+            throw new IllegalArgumentException("a SASL broker needs at least one user");
+        }
+        return start(dataDir, 0, Map.of(), users);
+    }
+
+    private static EmbeddedKafka start(Path dataDir, int port, Map<String, String> overrides, Map<String, String> saslUsers) {
         int brokerPort = port == 0 ? FreePorts.pick() : port;
         int controllerPort = FreePorts.pick();
         String logDir = dataDir.toAbsolutePath().toString();
@@ -59,6 +74,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new UncheckedIOException("cannot create Kafka data folder " + dataDir, e);
         }
         Map<String, Object> props = brokerProps(logDir, brokerPort, controllerPort);
+        if (!saslUsers.isEmpty()) {
+            props.putAll(saslProps(brokerPort, controllerPort, saslUsers));
+        }
         props.putAll(overrides);
         KafkaConfig config = new KafkaConfig(props, false);
         // an already formatted folder keeps its cluster id: formatting again would refuse it
@@ -84,6 +102,24 @@ public final class EmbeddedKafka implements AutoCloseable {
         server.startup();
         LOG.info("embedded Kafka broker listening on localhost:{} (data in {})", brokerPort, dataDir);
         return new EmbeddedKafka(dataDir, brokerPort, controllerPort, server);
+    }
+
+    /** The client listener as SASL_PLAINTEXT with PLAIN; the broker talks to itself as one more user. */
+    private static Map<String, Object> saslProps(int brokerPort, int controllerPort, Map<String, String> users) {
+        String brokerSecret = Uuid.randomUuid().toString();
+        StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\" password=\"")
+                .append(brokerSecret).append("\" user_broker=\"").append(brokerSecret).append('"');
+        users.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"").append(password.replace("\"", "\\\"")).append('"'));
+        jaas.append(';');
+        Map<String, Object> p = new HashMap<>();
+        p.put("listeners", "SASL_PLAINTEXT://localhost:" + brokerPort + "," + CONTROLLER + "://localhost:" + controllerPort);
+        p.put("advertised.listeners", "SASL_PLAINTEXT://localhost:" + brokerPort);
+        p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+        p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT," + CONTROLLER + ":PLAINTEXT");
+        p.put("sasl.enabled.mechanisms", "PLAIN");
+        p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.toString());
+        return p;
     }
 
     private static Map<String, Object> brokerProps(String logDir, int brokerPort, int controllerPort) {
