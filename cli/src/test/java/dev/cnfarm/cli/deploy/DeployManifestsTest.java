@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.cnfarm.common.config.ConfigKey;
 import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.ConfigLoader;
 import dev.cnfarm.worker.metrics.GpuMemory;
 import dev.cnfarm.worker.metrics.WorkerMetrics;
 import java.io.IOException;
@@ -430,10 +431,12 @@ class DeployManifestsTest {
     static List<String> unknownFarmEnv(String where, Collection<String> names) {
         Set<String> known = ConfigKeys.ALL.stream().map(ConfigKey::envName).collect(Collectors.toSet());
         known.add("FARM_CONFIG");
+        // a secret setting may also come from a file its variable with _FILE names
+        ConfigKeys.ALL.stream().filter(ConfigKey::secret).forEach(k -> known.add(k.envName() + ConfigLoader.SECRET_FILE_SUFFIX));
         List<String> out = new ArrayList<>();
         for (String n : names) {
             if (n.startsWith("FARM_") && !known.contains(n)) {
-                out.add(where + ": " + n + " is not the environment variable of any key in ConfigKeys.ALL (nor FARM_CONFIG)");
+                out.add(where + ": " + n + " is not the environment variable of any key in ConfigKeys.ALL (nor FARM_CONFIG, nor the _FILE variable of a secret)");
             }
         }
         return out;
