@@ -176,7 +176,7 @@ public final class EngineBenchmark {
         ModelBundle bundle = ModelBundle.open(bundleDir);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         int h = size / 8;
-        try (BundleSessions s = new BundleSessions(bundle, ExecutionProviders.cpu(), dev.cnfarm.common.config.SessionSettings.defaults())) {
+        try (BundleSessions s = new BundleSessions(dev.cnfarm.worker.engine.SdModel.of(bundle), ExecutionProviders.cpu(), dev.cnfarm.common.config.SessionSettings.defaults())) {
             OrtSession session = s.controlledUnet();
             Random r = new Random(2);
             float[] sample = new float[2 * 4 * h * h];

@@ -7,8 +7,9 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.cnfarm.common.config.SessionSettings;
 import dev.cnfarm.models.arch.ModelGraphs;
-import dev.cnfarm.models.bundle.BundleBuilder;
 import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.interop.Contracts;
+import dev.cnfarm.models.interop.TensorType;
 import dev.cnfarm.worker.engine.sched.NoiseSchedule;
 import dev.cnfarm.worker.engine.sched.Scheduler;
 import dev.cnfarm.worker.engine.sched.SchedulerConfig;
@@ -46,23 +47,35 @@ public final class SdRenderer implements Renderer {
     private final TextEncoder text;
     private final SchedulerConfig schedulerConfig;
     private final NoiseSchedule noiseSchedule;
+    private final Contracts.UNet unetContract;
 
     public SdRenderer(ModelBundle bundle, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
-        this.sessions = new BundleSessions(bundle, ep, settings);
+        this(SdModel.of(bundle), ep, settings, promptCacheSize);
+    }
+
+    /** A model in either layout (the farm's bundle or a diffusers ONNX export), fed as its contract says. */
+    public SdRenderer(SdModel model, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
+        this.sessions = new BundleSessions(model, ep, settings);
+        this.unetContract = model.unetContract();
         try {
-            this.tokenizer = ClipTokenizer.open(bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR));
+            this.tokenizer = ClipTokenizer.open(model.tokenizerDir());
         } catch (RuntimeException e) {
             sessions.close();
             throw e;
         }
-        this.text = new TextEncoder(tokenizer, sessions.textEncoder(), promptCacheSize);
-        this.schedulerConfig = SchedulerConfig.sd15();
+        this.text = new TextEncoder(tokenizer, sessions.textEncoder(), promptCacheSize, model.text());
+        this.schedulerConfig = model.schedulerConfig();
         this.noiseSchedule = new NoiseSchedule(schedulerConfig);
     }
 
     @Override
     public String modelId() {
-        return sessions.bundle().manifest().id();
+        return sessions.model().id();
+    }
+
+    /** The model's layout and graph contract in one line. */
+    public String describeModel() {
+        return sessions.model().describe();
     }
 
     @Override
@@ -123,8 +136,11 @@ public final class SdRenderer implements Renderer {
         int controlled = 0;
         long[] sampleShape = {items, LATENT_CHANNELS, h, w};
         FloatBuffer noisePred = ByteBuffer.allocateDirect(items * latentSize * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        try (OnnxTensor contextTensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(context), new long[] {items, 77, d});
-             OnnxTensor out = OnnxTensor.createTensor(env, noisePred, sampleShape);
+        Contracts.UNet uc = unetContract;
+        // a float32 output is written straight into one buffer for every step; a float16 one is read back and widened
+        boolean pinned = uc.outputType() == TensorType.FLOAT32;
+        try (OnnxTensor contextTensor = Tensors.floats(env, context, new long[] {items, 77, d}, uc.contextType());
+             OnnxTensor out = pinned ? OnnxTensor.createTensor(env, noisePred, sampleShape) : null;
              OnnxTensor images = controlImages(env, req, items)) {
             float[] modelInput = new float[items * latentSize];
             for (int i = 0; i < scheduler.steps(); i++) {
@@ -134,14 +150,14 @@ public final class SdRenderer implements Renderer {
                 }
                 float[] scales = scales(req, i, scheduler.steps(), items);
                 boolean useControl = scales != null;
-                try (OnnxTensor sample = OnnxTensor.createTensor(env, FloatBuffer.wrap(modelInput), sampleShape);
-                     OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {(float) scheduler.timestep(i)}), new long[] {1});
+                try (OnnxTensor sample = Tensors.floats(env, modelInput, sampleShape, uc.sampleType());
+                     OnnxTensor t = Tensors.timestep(env, scheduler.timestep(i), items, uc);
                      OnnxTensor scaleTensor = useControl ? OnnxTensor.createTensor(env, FloatBuffer.wrap(scales),
                              new long[] {sessions.controlSlots(), items, sessions.residualScales()}) : null) {
                     Map<String, OnnxTensor> in = new HashMap<>();
-                    in.put(ModelGraphs.SAMPLE, sample);
-                    in.put(ModelGraphs.TIMESTEP, t);
-                    in.put(ModelGraphs.CONTEXT, contextTensor);
+                    in.put(uc.sample(), sample);
+                    in.put(uc.timestep(), t);
+                    in.put(uc.context(), contextTensor);
                     OrtSession session = sessions.unet();
                     if (useControl) {
                         in.put(ModelGraphs.CONTROL_IMAGES, images);
@@ -149,7 +165,15 @@ public final class SdRenderer implements Renderer {
                         session = sessions.controlledUnet();
                         controlled++;
                     }
-                    session.run(in, Set.of(), Map.<String, OnnxValue>of(ModelGraphs.NOISE_PRED, out)).close();
+                    if (pinned) {
+                        session.run(in, Set.of(), Map.<String, OnnxValue>of(uc.output(), out)).close();
+                    } else {
+                        try (OrtSession.Result r = session.run(in, Set.of(uc.output()))) {
+                            noisePred.rewind();
+                            noisePred.put(Tensors.read((OnnxTensor) r.get(uc.output()).orElseThrow()));
+                            noisePred.rewind();
+                        }
+                    }
                 }
                 float[] eps = guide(noisePred, items, latentSize, req.guidanceScale());
                 byte[] preview = null;
@@ -270,11 +294,10 @@ public final class SdRenderer implements Renderer {
         for (int k = 0; k < latent.length; k++) {
             scaled[k] = latent[k] / f;
         }
-        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(scaled), new long[] {1, LATENT_CHANNELS, h, w});
-             OrtSession.Result r = sessions.vaeDecoder().run(Map.of(ModelGraphs.LATENT_SAMPLE, in))) {
-            FloatBuffer fb = ((OnnxTensor) r.get(ModelGraphs.SAMPLE).orElseThrow()).getFloatBuffer();
-            float[] img = new float[fb.remaining()];
-            fb.get(img);
+        Contracts.Vae vc = sessions.model().vae();
+        try (OnnxTensor in = Tensors.floats(env, scaled, new long[] {1, LATENT_CHANNELS, h, w}, vc.latentType());
+             OrtSession.Result r = sessions.vaeDecoder().run(Map.of(vc.latent(), in), Set.of(vc.image()))) {
+            float[] img = Tensors.read((OnnxTensor) r.get(vc.image()).orElseThrow());
             for (int k = 0; k < img.length; k++) {
                 img[k] = Math.max(0f, Math.min(1f, img[k] / 2f + 0.5f));
             }

@@ -4,10 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.interop.Contracts;
 import dev.cnfarm.worker.engine.text.PromptTokenizer;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,11 +18,18 @@ public final class TextEncoder {
     private final PromptTokenizer tokenizer;
     private final OrtSession session;
     private final Map<String, float[]> cache;
+    private final Contracts.Text contract;
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
 
     public TextEncoder(PromptTokenizer tokenizer, OrtSession session, int cacheSize) {
+        this(tokenizer, session, cacheSize, Contracts.NATIVE_TEXT);
+    }
+
+    /** @param contract the encoder graph's input and output names and types */
+    public TextEncoder(PromptTokenizer tokenizer, OrtSession session, int cacheSize, Contracts.Text contract) {
         this.tokenizer = tokenizer;
+        this.contract = contract;
         this.session = session;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
@@ -54,12 +59,9 @@ public final class TextEncoder {
 
     private float[] run(long[] ids) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OnnxTensor input = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {1, ids.length});
-             OrtSession.Result r = session.run(Map.of(ModelGraphs.INPUT_IDS, input))) {
-            FloatBuffer fb = ((OnnxTensor) r.get(ModelGraphs.LAST_HIDDEN).orElseThrow()).getFloatBuffer();
-            float[] out = new float[fb.remaining()];
-            fb.get(out);
-            return out;
+        try (OnnxTensor input = Tensors.ids(env, ids, new long[] {1, ids.length}, contract.idsType());
+             OrtSession.Result r = session.run(Map.of(contract.ids(), input), java.util.Set.of(contract.hidden()))) {
+            return Tensors.read((OnnxTensor) r.get(contract.hidden()).orElseThrow());
         } catch (OrtException e) {
             throw new IllegalStateException("text encoder failed: " + e.getMessage(), e);
         }

@@ -1,0 +1,211 @@
+package dev.cnfarm.models.interop;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.onnx.proto.Onnx.ModelProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * A Stable Diffusion 1.5 model exported to ONNX in the diffusers/optimum folder layout, read as it
+ * is: {@code model_index.json}, {@code text_encoder/model.onnx}, {@code unet/model.onnx},
+ * {@code vae_decoder/model.onnx} ({@code vae_encoder/} optional), {@code tokenizer/} (vocab.json and
+ * merges.txt, or tokenizer.json) and {@code scheduler/scheduler_config.json}. Each graph's declared
+ * inputs and outputs are read from the file and turned into the contract the engine feeds (names,
+ * float32 or float16, the timestep as int64, int32, float32 or float16, scalar, [1] or [batch]);
+ * a graph that does not fit is refused naming the file and the tensor.
+ */
+public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path unet, Path vaeDecoder, Path vaeEncoder, Path controlnet,
+                                 Path tokenizerDir, Contracts.Text text, Contracts.UNet unetContract, Contracts.Vae vae, int contextDim,
+                                 float vaeScalingFactor, Map<String, Object> schedulerConfig) {
+    public static final String LAYOUT = "diffusers-onnx";
+    public static final String MODEL_INDEX = "model_index.json";
+    static final String SCHEDULER_CONFIG = "scheduler/scheduler_config.json";
+    static final float SD15_VAE_SCALING = 0.18215f;
+
+    /** The residual inputs of a ControlNet-aware UNet, in the order the ControlNet outputs them. */
+    public static List<String> residualNames() {
+        List<String> names = new ArrayList<>();
+        IntStream.range(0, 12).forEach(i -> names.add(ModelGraphs.downResidualName(i)));
+        names.add(ModelGraphs.MID_RESIDUAL);
+        return names;
+    }
+
+    /** Whether a folder is in this layout (has a model_index.json). */
+    public static boolean looksLike(Path dir) {
+        return Files.isRegularFile(dir.resolve(MODEL_INDEX));
+    }
+
+    public static DiffusersOnnxModel open(Path dir) {
+        List<String> missing = new ArrayList<>();
+        for (String f : List.of(MODEL_INDEX, "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx", SCHEDULER_CONFIG)) {
+            if (!Files.isRegularFile(dir.resolve(f))) {
+                missing.add(f);
+            }
+        }
+        Path tok = dir.resolve("tokenizer");
+        boolean tokenizer = Files.isRegularFile(tok.resolve("tokenizer.json"))
+                || Files.isRegularFile(tok.resolve("vocab.json")) && Files.isRegularFile(tok.resolve("merges.txt"));
+        if (!tokenizer) {
+            missing.add("tokenizer/vocab.json and tokenizer/merges.txt (or tokenizer/tokenizer.json)");
+        }
+        if (!missing.isEmpty()) {
+            throw new LayoutException(dir + " is not a complete diffusers ONNX export: missing " + String.join(", ", missing));
+        }
+        Path te = dir.resolve("text_encoder/model.onnx");
+        Path un = dir.resolve("unet/model.onnx");
+        Path vd = dir.resolve("vae_decoder/model.onnx");
+        Contracts.Text text = textContract(te, OnnxGraphs.read(te));
+        int[] contextDim = new int[1];
+        Contracts.UNet unet = unetContract(un, OnnxGraphs.read(un), contextDim);
+        Contracts.Vae vae = vaeContract(vd, OnnxGraphs.read(vd));
+        Path ve = dir.resolve("vae_encoder/model.onnx");
+        Path cn = dir.resolve("controlnet/model.onnx");
+        return new DiffusersOnnxModel(dir.toAbsolutePath().normalize().getFileName().toString(), dir, te, un, vd,
+                Files.isRegularFile(ve) ? ve : null, Files.isRegularFile(cn) ? cn : null, tok, text, unet, vae, contextDim[0],
+                vaeScaling(dir), readJson(dir.resolve(SCHEDULER_CONFIG)));
+    }
+
+    static Contracts.UNet unetContract(Path file, ModelProto model, int[] contextDimOut) {
+        Map<String, GraphIo> in = byName(OnnxGraphs.inputs(model));
+        Set<String> known = new java.util.HashSet<>(List.of(ModelGraphs.SAMPLE, ModelGraphs.TIMESTEP, ModelGraphs.CONTEXT));
+        known.addAll(residualNames());
+        for (GraphIo io : in.values()) {
+            if (!known.contains(io.name())) {
+                throw new LayoutException(file + ": unexpected input '" + io.name() + "' (" + io.describe() + "); a diffusers UNet "
+                        + "takes sample, timestep and encoder_hidden_states (a ControlNet UNet also down_block_0..11_additional_residual "
+                        + "and mid_block_additional_residual)");
+            }
+        }
+        GraphIo sample = require(file, in, ModelGraphs.SAMPLE, "[batch, 4, height, width]");
+        floatOfRank(file, "input", sample, 4, "[batch, 4, height, width]");
+        GraphIo t = require(file, in, ModelGraphs.TIMESTEP, "[1]");
+        TensorType tType = TensorType.of(t.elemType()).orElseThrow(() -> new LayoutException(file + ": input 'timestep' is "
+                + t.describe() + "; expected int64, int32, float32 or float16, a scalar, [1] or [batch]"));
+        Contracts.TimestepShape shape = switch (t.rank()) {
+            case 0 -> Contracts.TimestepShape.SCALAR;
+            case 1 -> t.dims().get(0).equals("1") ? Contracts.TimestepShape.ONE : Contracts.TimestepShape.BATCH;
+            default -> throw new LayoutException(file + ": input 'timestep' is " + t.describe() + "; expected a scalar, [1] or [batch]");
+        };
+        GraphIo ctx = require(file, in, ModelGraphs.CONTEXT, "[batch, 77, 768]");
+        floatOfRank(file, "input", ctx, 3, "[batch, 77, 768]");
+        if (!ctx.dims().get(2).chars().allMatch(Character::isDigit)) {
+            throw new LayoutException(file + ": input 'encoder_hidden_states' is " + ctx.describe()
+                    + "; its last dimension (the text encoder's width, 768 for SD1.5) must be fixed");
+        }
+        contextDimOut[0] = Integer.parseInt(ctx.dims().get(2));
+        List<String> residuals = residualNames().stream().filter(in::containsKey).toList();
+        if (!residuals.isEmpty() && residuals.size() != residualNames().size()) {
+            List<String> absent = residualNames().stream().filter(n -> !in.containsKey(n)).toList();
+            throw new LayoutException(file + ": a ControlNet UNet needs all 13 residual inputs; missing " + absent);
+        }
+        List<GraphIo> outs = OnnxGraphs.outputs(model);
+        if (outs.isEmpty()) {
+            throw new LayoutException(file + " declares no output");
+        }
+        GraphIo out = outs.get(0);
+        floatOfRank(file, "output", out, 4, "[batch, 4, height, width]");
+        return new Contracts.UNet(sample.name(), TensorType.of(sample.elemType()).orElseThrow(), t.name(), tType, shape, ctx.name(),
+                TensorType.of(ctx.elemType()).orElseThrow(), out.name(), TensorType.of(out.elemType()).orElseThrow(), residuals);
+    }
+
+    static Contracts.Text textContract(Path file, ModelProto model) {
+        List<GraphIo> ins = OnnxGraphs.inputs(model);
+        if (ins.size() != 1) {
+            throw new LayoutException(file + ": a text encoder takes one input (input_ids), this one takes "
+                    + ins.stream().map(GraphIo::name).toList());
+        }
+        GraphIo ids = ins.get(0);
+        TensorType idsType = TensorType.of(ids.elemType()).filter(t -> !t.isFloat()).orElseThrow(() -> new LayoutException(file
+                + ": input '" + ids.name() + "' is " + ids.describe() + "; expected int64 or int32 [batch, 77]"));
+        if (ids.rank() != 2) {
+            throw new LayoutException(file + ": input '" + ids.name() + "' is " + ids.describe() + "; expected [batch, 77]");
+        }
+        List<GraphIo> outs = OnnxGraphs.outputs(model);
+        GraphIo hidden = outs.stream().filter(o -> o.name().equals(ModelGraphs.LAST_HIDDEN)).findFirst()
+                .orElse(outs.isEmpty() ? null : outs.get(0));
+        if (hidden == null) {
+            throw new LayoutException(file + " declares no output");
+        }
+        floatOfRank(file, "output", hidden, 3, "[batch, 77, 768]");
+        return new Contracts.Text(ids.name(), idsType, hidden.name(), TensorType.of(hidden.elemType()).orElseThrow());
+    }
+
+    static Contracts.Vae vaeContract(Path file, ModelProto model) {
+        List<GraphIo> ins = OnnxGraphs.inputs(model);
+        if (ins.size() != 1) {
+            throw new LayoutException(file + ": a VAE decoder takes one input (latent_sample), this one takes "
+                    + ins.stream().map(GraphIo::name).toList());
+        }
+        GraphIo latent = ins.get(0);
+        floatOfRank(file, "input", latent, 4, "[batch, 4, height, width]");
+        List<GraphIo> outs = OnnxGraphs.outputs(model);
+        if (outs.isEmpty()) {
+            throw new LayoutException(file + " declares no output");
+        }
+        GraphIo image = outs.get(0);
+        floatOfRank(file, "output", image, 4, "[batch, 3, image_height, image_width]");
+        return new Contracts.Vae(latent.name(), TensorType.of(latent.elemType()).orElseThrow(), image.name(),
+                TensorType.of(image.elemType()).orElseThrow());
+    }
+
+    private static Map<String, GraphIo> byName(List<GraphIo> ios) {
+        Map<String, GraphIo> m = new LinkedHashMap<>();
+        ios.forEach(io -> m.put(io.name(), io));
+        return m;
+    }
+
+    private static GraphIo require(Path file, Map<String, GraphIo> in, String name, String shape) {
+        GraphIo io = in.get(name);
+        if (io == null) {
+            throw new LayoutException(file + ": no input '" + name + "' " + shape + "; it has " + in.keySet());
+        }
+        return io;
+    }
+
+    private static void floatOfRank(Path file, String kind, GraphIo io, int rank, String shape) {
+        if (TensorType.of(io.elemType()).filter(TensorType::isFloat).isEmpty() || io.rank() != rank) {
+            throw new LayoutException(file + ": " + kind + " '" + io.name() + "' is " + io.describe() + "; expected float32 or float16 "
+                    + shape);
+        }
+    }
+
+    private static float vaeScaling(Path dir) {
+        Path config = dir.resolve("vae_decoder/config.json");
+        if (!Files.isRegularFile(config)) {
+            return SD15_VAE_SCALING;
+        }
+        JsonNode f = readTree(config).path("scaling_factor");
+        return f.isNumber() ? f.floatValue() : SD15_VAE_SCALING;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> readJson(Path file) {
+        return Json.mapper().convertValue(readTree(file), Map.class);
+    }
+
+    private static JsonNode readTree(Path file) {
+        try {
+            JsonNode n = Json.mapper().readTree(file.toFile());
+            if (n == null || !n.isObject()) {
+                throw new LayoutException(file + " must hold a JSON object");
+            }
+            return n;
+        } catch (IOException e) {
+            throw new LayoutException(file + " is not valid JSON: " + e.getMessage().split("\n")[0], e);
+        }
+    }
+
+    /** Layout and contracts in a few lines, for {@code farm models describe} and the worker's heartbeat. */
+    public String describeContract() {
+        return LAYOUT + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe();
+    }
+}

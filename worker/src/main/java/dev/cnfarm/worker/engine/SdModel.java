@@ -1,0 +1,105 @@
+package dev.cnfarm.worker.engine;
+
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.bundle.BundleBuilder;
+import dev.cnfarm.models.bundle.BundleManifest;
+import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.interop.Contracts;
+import dev.cnfarm.models.interop.DiffusersOnnxModel;
+import dev.cnfarm.models.interop.LayoutException;
+import dev.cnfarm.worker.engine.sched.SchedulerConfig;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The graphs of one Stable Diffusion model and how to call them, whatever folder layout they came
+ * in: the farm's own bundle ({@code manifest.json}) or a diffusers ONNX export
+ * ({@code model_index.json}). The engine works from this and nothing else.
+ *
+ * @param controlledUnet null when the model has no merged UNet+ControlNet graph
+ * @param controlSlots   ControlNets in the controlled graph (0 without one)
+ * @param residualScales scales per ControlNet and batch item in the controlled graph (13 for SD1.5)
+ * @param layout         {@code cnfarm-bundle} or {@code diffusers-onnx}
+ */
+public record SdModel(String id, String layout, Path textEncoder, Path unet, Path controlledUnet, Path vaeDecoder, Path tokenizerDir,
+                      Contracts.Text text, Contracts.UNet unetContract, Contracts.Vae vae, int controlSlots, int residualScales,
+                      int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig) {
+    public static final String NATIVE_LAYOUT = "cnfarm-bundle";
+
+    /** A bundle folder or a diffusers export folder, told apart by the file that describes it. */
+    public static SdModel open(Path dir) {
+        return DiffusersOnnxModel.looksLike(dir) ? of(DiffusersOnnxModel.open(dir)) : of(ModelBundle.open(dir));
+    }
+
+    public static SdModel of(ModelBundle bundle) {
+        BundleManifest m = bundle.manifest();
+        if (!BundleBuilder.ARCHITECTURE.equals(m.architecture())) {
+            throw new IllegalArgumentException("bundle " + m.id() + " is a " + m.architecture() + " model, not " + BundleBuilder.ARCHITECTURE);
+        }
+        boolean controlled = m.graphs().containsKey(BundleBuilder.CONTROLLED_UNET);
+        Object vaeConfig = m.configs().get("vae");
+        float scaling = vaeConfig instanceof Map<?, ?> v && v.get("scaling_factor") instanceof Number n ? n.floatValue() : 0.18215f;
+        return new SdModel(m.id(), NATIVE_LAYOUT, bundle.graph(BundleBuilder.TEXT_ENCODER), bundle.graph(BundleBuilder.UNET),
+                controlled ? bundle.graph(BundleBuilder.CONTROLLED_UNET) : null, bundle.graph(BundleBuilder.VAE_DECODER),
+                bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR), Contracts.NATIVE_TEXT, Contracts.NATIVE_UNET, Contracts.NATIVE_VAE,
+                controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15());
+    }
+
+    /** A diffusers export: its own contracts and scheduler config; no merged ControlNet graph. */
+    public static SdModel of(DiffusersOnnxModel d) {
+        if (!d.unetContract().residualInputs().isEmpty()) {
+            throw new LayoutException(d.unet() + " is a ControlNet UNet (it takes the 13 residual inputs); merge it with its ControlNet "
+                    + "first: farm models merge --controlnet " + d.dir().resolve("controlnet/model.onnx") + " --unet " + d.unet()
+                    + " --out merged.onnx");
+        }
+        return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), null, d.vaeDecoder(), d.tokenizerDir(), d.text(),
+                d.unetContract(), d.vae(), 0, 0, d.contextDim(), d.vaeScalingFactor(), scheduler(d));
+    }
+
+    /** The folder's scheduler_config.json over SD1.5's defaults; models that predict anything but the noise are refused. */
+    static SchedulerConfig scheduler(DiffusersOnnxModel d) {
+        Map<String, Object> c = d.schedulerConfig();
+        SchedulerConfig base = SchedulerConfig.sd15();
+        Map<String, Object> merged = new java.util.LinkedHashMap<>(Json.mapper().convertValue(base, Map.class));
+        c.forEach((k, v) -> {
+            if (merged.containsKey(k) && v != null) {
+                merged.put(k, v);
+            }
+        });
+        SchedulerConfig s = Json.mapper().convertValue(merged, SchedulerConfig.class);
+        if (!"epsilon".equals(s.predictionType())) {
+            throw new LayoutException(d.dir().resolve("scheduler/scheduler_config.json") + ": prediction_type is '" + s.predictionType()
+                    + "'; the engine runs models that predict the noise (epsilon), as SD1.5 does");
+        }
+        if (!"scaled_linear".equals(s.betaSchedule()) && !"linear".equals(s.betaSchedule())) {
+            throw new LayoutException(d.dir().resolve("scheduler/scheduler_config.json") + ": beta_schedule '" + s.betaSchedule()
+                    + "' is not supported; use scaled_linear or linear");
+        }
+        return s;
+    }
+
+    private static int scalesDim(BundleManifest m) {
+        for (BundleManifest.TensorSpec t : m.graphs().get(BundleBuilder.CONTROLLED_UNET).inputs()) {
+            if (t.name().equals(ModelGraphs.CONTROL_SCALES)) {
+                return Integer.parseInt(t.dims().get(2));
+            }
+        }
+        throw new IllegalArgumentException("controlled UNet of " + m.id() + " has no " + ModelGraphs.CONTROL_SCALES + " input");
+    }
+
+    private static int contextDim(BundleManifest m) {
+        for (BundleManifest.TensorSpec t : m.graphs().get(BundleBuilder.UNET).inputs()) {
+            if (t.name().equals(ModelGraphs.CONTEXT)) {
+                return Integer.parseInt(t.dims().get(2));
+            }
+        }
+        throw new IllegalArgumentException("UNet of " + m.id() + " has no " + ModelGraphs.CONTEXT + " input");
+    }
+
+    /** Layout and contract in one line, for logs, heartbeats and {@code farm models describe}. */
+    public String describe() {
+        return layout + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe()
+                + (controlSlots > 0 ? "; merged UNet with " + controlSlots + " ControlNet(s)" : "");
+    }
+}
