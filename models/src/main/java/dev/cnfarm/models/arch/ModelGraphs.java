@@ -8,6 +8,7 @@ import dev.cnfarm.models.onnx.Value;
 import dev.cnfarm.models.onnx.proto.Onnx.TensorProto.DataType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The graphs of a model bundle, with their input and output names. Batch, latent and image sizes
@@ -116,6 +117,28 @@ public final class ModelGraphs {
             g.output(v, downResidualName(i), "batch", v.dim(1), "h" + i, "w" + i);
         }
         g.output(res.mid(), MID_RESIDUAL, "batch", res.mid().dim(1), "h_mid", "w_mid");
+        return g;
+    }
+
+    /**
+     * The UNet of the split form: sample, timestep and encoder_hidden_states plus the 12 + 1
+     * ControlNet residuals as inputs (added where diffusers adds them) to noise_pred. Fed zeros it
+     * computes the plain UNet.
+     */
+    public static GraphBuilder residualUNet(ModelPreset p, Storage storage, RefSize r) {
+        Map<String, long[]> shapes = controlNet(p, storage, r).outputShapes(); // the residuals' shapes at the reference size
+        GraphBuilder g = new GraphBuilder("unet_with_residual_inputs", storage);
+        UNetInputs in = unetInputs(g, p, r);
+        List<Value> down = new ArrayList<>();
+        int n = UNet.residualCount(p.unet());
+        for (int i = 0; i < n; i++) {
+            long[] s = shapes.get(downResidualName(i));
+            down.add(g.input(downResidualName(i), DataType.FLOAT, s, "batch", s[1], "h" + i, "w" + i));
+        }
+        long[] m = shapes.get(MID_RESIDUAL);
+        Value mid = g.input(MID_RESIDUAL, DataType.FLOAT, m, "batch", m[1], "h_mid", "w_mid");
+        Value noise = UNet.forward(g, UNET, in.sample, in.timestep, in.context, p.unet(), down, mid);
+        g.output(noise, NOISE_PRED, "batch", p.unet().outChannels(), "height", "width");
         return g;
     }
 

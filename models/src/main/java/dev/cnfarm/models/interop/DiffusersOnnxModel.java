@@ -31,12 +31,26 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
     static final String SCHEDULER_CONFIG = "scheduler/scheduler_config.json";
     static final float SD15_VAE_SCALING = 0.18215f;
 
-    /** The residual inputs of a ControlNet-aware UNet, in the order the ControlNet outputs them. */
+    /** SD1.5's 12 down-block residuals and the mid block's, in the order a ControlNet outputs them. */
     public static List<String> residualNames() {
+        return residualNames(12);
+    }
+
+    /** {@code down} down-block residual names and the mid block's (smaller presets have fewer blocks). */
+    public static List<String> residualNames(int down) {
         List<String> names = new ArrayList<>();
-        IntStream.range(0, 12).forEach(i -> names.add(ModelGraphs.downResidualName(i)));
+        IntStream.range(0, down).forEach(i -> names.add(ModelGraphs.downResidualName(i)));
         names.add(ModelGraphs.MID_RESIDUAL);
         return names;
+    }
+
+    private static final java.util.regex.Pattern DOWN_RESIDUAL = java.util.regex.Pattern.compile("down_block_(\\d+)_additional_residual");
+
+    /** The residual names among some tensor names: down_block_0.. in order, then the mid block's; empty when none. */
+    public static List<String> residualsAmong(java.util.Collection<String> names) {
+        int down = (int) names.stream().filter(n -> DOWN_RESIDUAL.matcher(n).matches()).count();
+        boolean any = down > 0 || names.contains(ModelGraphs.MID_RESIDUAL);
+        return any ? residualNames(down) : List.of();
     }
 
     /** Whether a folder is in this layout (has a model_index.json). */
@@ -77,7 +91,8 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
     static Contracts.UNet unetContract(Path file, ModelProto model, int[] contextDimOut) {
         Map<String, GraphIo> in = byName(OnnxGraphs.inputs(model));
         Set<String> known = new java.util.HashSet<>(List.of(ModelGraphs.SAMPLE, ModelGraphs.TIMESTEP, ModelGraphs.CONTEXT));
-        known.addAll(residualNames());
+        List<String> expectedResiduals = residualsAmong(in.keySet());
+        known.addAll(expectedResiduals);
         for (GraphIo io : in.values()) {
             if (!known.contains(io.name())) {
                 throw new LayoutException(file + ": unexpected input '" + io.name() + "' (" + io.describe() + "); a diffusers UNet "
@@ -102,10 +117,11 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
                     + "; its last dimension (the text encoder's width, 768 for SD1.5) must be fixed");
         }
         contextDimOut[0] = Integer.parseInt(ctx.dims().get(2));
-        List<String> residuals = residualNames().stream().filter(in::containsKey).toList();
-        if (!residuals.isEmpty() && residuals.size() != residualNames().size()) {
-            List<String> absent = residualNames().stream().filter(n -> !in.containsKey(n)).toList();
-            throw new LayoutException(file + ": a ControlNet UNet needs all 13 residual inputs; missing " + absent);
+        List<String> residuals = expectedResiduals;
+        List<String> absent = residuals.stream().filter(n -> !in.containsKey(n)).toList();
+        if (!absent.isEmpty()) {
+            throw new LayoutException(file + ": a ControlNet UNet takes down_block_0.._additional_residual in order and "
+                    + "mid_block_additional_residual; missing " + absent);
         }
         List<GraphIo> outs = OnnxGraphs.outputs(model);
         if (outs.isEmpty()) {
