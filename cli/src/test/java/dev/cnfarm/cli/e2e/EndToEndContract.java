@@ -48,6 +48,7 @@ public abstract class EndToEndContract {
     private WorkerService worker;
     private FarmConfig config;
     private FarmClient client;
+    private String token;
 
     protected abstract FarmTestInfra startInfra() throws Exception;
 
@@ -58,7 +59,8 @@ public abstract class EndToEndContract {
         config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.WORKER_MODEL_DIR, models.toString());
         coordinator = CoordinatorService.start(config);
         worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "e2e-worker"));
-        client = new FarmClient(coordinator.url(config), coordinator.issueToken("default", Role.TENANT, "end to end"));
+        token = coordinator.issueToken("default", Role.TENANT, "end to end");
+        client = new FarmClient(coordinator.url(config), token);
     }
 
     @AfterAll
@@ -295,7 +297,7 @@ public abstract class EndToEndContract {
         java.io.StringWriter out = new java.io.StringWriter();
         picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
         cl.setOut(new java.io.PrintWriter(out, true));
-        assertThat(cl.execute("workers", "--api", client.baseUrl())).isZero();
+        assertThat(cl.execute("workers", "--api", client.baseUrl(), "--set", "api.token=" + token)).isZero();
         assertThat(out.toString()).contains("e2e-worker").contains("tiny").contains("CPU");
     }
 
@@ -306,7 +308,7 @@ public abstract class EndToEndContract {
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
         cl.setErr(new java.io.PrintWriter(err, true));
-        int code = cl.execute("submit", job.toString(), "--api", client.baseUrl());
+        int code = cl.execute("submit", job.toString(), "--api", client.baseUrl(), "--set", "api.token=" + token);
         assertThat(code).isEqualTo(dev.cnfarm.cli.FarmCommand.REFUSED);
         assertThat(err.toString()).contains("steps").contains("between 1 and 150");
     }
@@ -323,7 +325,7 @@ public abstract class EndToEndContract {
         int code;
         try {
             System.setOut(new java.io.PrintStream(out, true));
-            code = dev.cnfarm.cli.FarmCommand.commandLine().execute("submit", job.toString(), "--dry-run", "--api", client.baseUrl());
+            code = dev.cnfarm.cli.FarmCommand.commandLine().execute("submit", job.toString(), "--dry-run", "--api", client.baseUrl(), "--set", "api.token=" + token);
         } finally {
             System.setOut(saved);
         }
@@ -341,7 +343,7 @@ public abstract class EndToEndContract {
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
         cl.setErr(new java.io.PrintWriter(err, true));
-        int code = cl.execute("submit", job.toString(), "--api", client.baseUrl());
+        int code = cl.execute("submit", job.toString(), "--api", client.baseUrl(), "--set", "api.token=" + token);
         assertThat(code).isEqualTo(dev.cnfarm.cli.FarmCommand.USAGE);
         assertThat(err.toString()).contains("control_images[0]").contains("no-such-file.png");
         assertThat(coordinator.view().jobCount()).isEqualTo(before);
