@@ -380,6 +380,7 @@ public final class WorkerService implements AutoCloseable {
                     .setMemoryTotalBytes(rt.maxMemory())
                     .setMemoryUsedBytes(rt.totalMemory() - rt.freeMemory())
                     .addAllLoadedModels(renderers.modelIds())
+                    .putAllModelLayouts(renderers.modelLayouts())
                     .setCurrentTaskId(stats.currentTask())
                     .setTasksSucceeded(stats.succeededCount())
                     .setTasksFailed(stats.failedCount())

@@ -146,6 +146,88 @@ class WorkerIT {
     }
 
     @Test
+    void aDiffusersExportWithAMergedControlNetRendersTheBundlesImageAndIsReportedWithItsContract() throws Exception {
+        // the tiny bundle exported in the diffusers layout, plus its ControlNet in the split form merged into unet_controlnet/
+        Path exportDir = Files.createTempDirectory("worker-it-exports").resolve("sd-export");
+        dev.cnfarm.models.interop.DiffusersOnnxExport.export(dev.cnfarm.models.bundle.GeneratedBundles.tiny(models), exportDir,
+                new dev.cnfarm.models.interop.DiffusersOnnxExport.Options(dev.cnfarm.models.interop.TensorType.INT64,
+                        dev.cnfarm.models.interop.Contracts.TimestepShape.SCALAR, dev.cnfarm.models.interop.TensorType.INT32,
+                        dev.cnfarm.models.interop.TensorType.FLOAT32));
+        Path split = exportDir.getParent().resolve("split");
+        dev.cnfarm.models.interop.SplitControlNet.build(split, dev.cnfarm.models.arch.ModelPreset.tiny(),
+                new dev.cnfarm.models.weights.RandomWeights(dev.cnfarm.models.bundle.GeneratedBundles.SEED, false),
+                dev.cnfarm.models.onnx.GraphBuilder.Storage.FP32, false);
+        dev.cnfarm.models.interop.ControlNetMerge.mergeFiles(split.resolve("controlnet/model.onnx"), split.resolve("unet/model.onnx"),
+                exportDir.resolve(dev.cnfarm.models.interop.DiffusersOnnxModel.CONTROLLED_UNET_FILE));
+        String job = "job-" + UUID.randomUUID();
+        ObjectInfo control = uploadControl(checkerboard(32));
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-interop")
+                .with(ConfigKeys.WORKER_MODELS, exportDir.toString()))) {
+            // the same controlled request to the bundle and to the export (DDIM: integer timesteps, none lost to an int64 timestep);
+            // a window of the first half runs the merged graph for some steps and the plain UNet for the others
+            for (String m : List.of("tiny", "sd-export")) {
+                RenderTask t = task(job, m.equals("tiny") ? 0 : 1, control, 4, 32, 32);
+                send(t.toBuilder().setScheduler("ddim").setModel(m)
+                        .setControlnets(0, t.getControlnets(0).toBuilder().setEnd(0.5f)).build());
+            }
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, e -> false, 2);
+            List<TaskEvent> results = events.stream().filter(TaskEvent::hasResult).toList();
+            assertThat(results).as("events %s", events).hasSize(2);
+            int[][] pixels = new int[2][];
+            for (TaskEvent e : results) {
+                BufferedImage img = ImageIO.read(new ByteArrayInputStream(store.get(e.getResult().getOutput().getKey())));
+                pixels[e.getTaskIndex()] = img.getRGB(0, 0, 32, 32, null, 0, 32);
+            }
+            int worst = 0;
+            for (int i = 0; i < pixels[0].length; i++) {
+                for (int shift = 0; shift <= 16; shift += 8) {
+                    worst = Math.max(worst, Math.abs((pixels[0][i] >> shift & 0xff) - (pixels[1][i] >> shift & 0xff)));
+                }
+            }
+            assertThat(worst).as("largest channel difference from the bundle's image (graphs agree to 1e-5)").isLessThanOrEqualTo(2);
+
+            dev.cnfarm.proto.v1.WorkerStatus status = lastHeartbeat("w-interop");
+            assertThat(status.getLoadedModelsList()).contains("tiny", "sd-export");
+            assertThat(status.getModelLayoutsMap().get("sd-export")).startsWith("diffusers-onnx").contains("timestep int64 scalar")
+                    .contains("input_ids int32").contains("merged UNet with 1 ControlNet");
+            assertThat(status.getModelLayoutsMap().get("tiny")).startsWith("cnfarm-bundle");
+        }
+    }
+
+    @Test
+    void aWorkerModelsFolderThatIsNotAModelStopsTheStartNamingIt() throws Exception {
+        Path empty = Files.createTempDirectory("not-a-model");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-nomodel")
+                        .with(ConfigKeys.WORKER_MODELS, empty.toString())))
+                .hasMessageContaining(empty.toString());
+    }
+
+    private dev.cnfarm.proto.v1.WorkerStatus lastHeartbeat(String workerId) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(config.kafka(), "it-heartbeats")) {
+            List<TopicPartition> parts = c.partitionsFor(topics.workers()).stream()
+                    .map(p -> new TopicPartition(topics.workers(), p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            var ends = c.endOffsets(parts);
+            dev.cnfarm.proto.v1.WorkerStatus last = null;
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (System.currentTimeMillis() < deadline && parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
+                for (var r : c.poll(Duration.ofMillis(200))) {
+                    if (r.key().equals(workerId)) {
+                        try {
+                            last = dev.cnfarm.proto.v1.WorkerStatus.parseFrom(r.value());
+                        } catch (Exception e) {
+                            throw new AssertionError(e);
+                        }
+                    }
+                }
+            }
+            assertThat(last).as("a heartbeat of " + workerId).isNotNull();
+            return last;
+        }
+    }
+
+    @Test
     void sameTaskGivesTheSameImage() throws Exception {
         ObjectInfo control = uploadControl(checkerboard(16));
         String job = "job-" + UUID.randomUUID();

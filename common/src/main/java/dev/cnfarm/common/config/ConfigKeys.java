@@ -124,6 +124,10 @@ public final class ConfigKeys {
             "port of the worker's metrics and health endpoints; 0 picks a free one (several workers on one host), "
                     + "-1 turns them off; deployments set a fixed port (9400) for Prometheus to scrape");
 
+    public static final ConfigKey WORKER_MODELS = key("worker.models", "",
+            "more model folders to serve, comma-separated: the farm's bundles or diffusers ONNX exports (model_index.json); "
+                    + "each is served under its folder name (a bundle under its manifest id)");
+
     public static final ConfigKey API_URL = key("api.url", "http://127.0.0.1:8080",
             "the coordinator URL the CLI talks to");
     public static final ConfigKey API_TOKEN = new ConfigKey("api.token", "",
@@ -144,7 +148,7 @@ public final class ConfigKeys {
             WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_GRAPH_OPTIMIZATION,
             WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
             WORKER_PROMPT_CACHE, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS, WORKER_POLL_MS,
-            WORKER_POOL, WORKER_METRICS_HOST, WORKER_METRICS_PORT,
+            WORKER_POOL, WORKER_METRICS_HOST, WORKER_METRICS_PORT, WORKER_MODELS,
             API_URL, API_TOKEN, DATA_DIR);
 
     private static final Map<String, ConfigKey> BY_NAME = new LinkedHashMap<>();

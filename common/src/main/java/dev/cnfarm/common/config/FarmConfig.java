@@ -168,7 +168,9 @@ public final class FarmConfig {
                 getInt(ConfigKeys.WORKER_PREVIEW_EVERY, 0, 1000), getInt(ConfigKeys.WORKER_PROMPT_CACHE, 0, 1_000_000),
                 getInt(ConfigKeys.WORKER_MAX_CONSECUTIVE_FAILURES, 1, 1_000_000), getInt(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, 0, 86_400_000),
                 getInt(ConfigKeys.WORKER_POLL_MS, 1, 10_000),
-                pool(), nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535));
+                pool(), nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535),
+                java.util.Arrays.stream(get(ConfigKeys.WORKER_MODELS).split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                        .map(Path::of).toList());
     }
 
     /** The CLI's bearer token, empty when none is set. */

@@ -17,4 +17,4 @@ import java.nio.file.Path;
 public record WorkerSettings(String workerId, Path modelDir, int heartbeatMs, int progressEverySteps, String executionProvider,
                              boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize,
                              int maxConsecutiveFailures, int drainTimeoutMs, int pollMs,
-                             String pool, String metricsHost, int metricsPort) {}
+                             String pool, String metricsHost, int metricsPort, java.util.List<Path> extraModels) {}

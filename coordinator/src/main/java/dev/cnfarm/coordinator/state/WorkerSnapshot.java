@@ -10,18 +10,20 @@ import java.util.List;
  * @param gpuMemoryTotalBytes 0 on the CPU provider or when the worker cannot read it
  * @param metricsUrl where the worker serves its Prometheus metrics; empty when turned off
  * @param pool       the worker pool it takes tasks from
+ * @param modelLayouts model id to its folder layout and graph contract, for the SD models it serves
  */
 public record WorkerSnapshot(String workerId, String host, String state, boolean healthy, String executionProvider,
                              String deviceName, long memoryUsedBytes, long memoryTotalBytes, List<String> loadedModels,
                              String currentTaskId, long tasksSucceeded, long tasksFailed, double imagesPerSecond,
                              long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits,
                              int consecutiveFailures, String health, long gpuMemoryUsedBytes,
-                             long gpuMemoryTotalBytes, String metricsUrl, String pool) {
+                             long gpuMemoryTotalBytes, String metricsUrl, String pool, java.util.Map<String, String> modelLayouts) {
 
     /** The same worker with another current task (blank hides a task of another tenant). */
     public WorkerSnapshot withCurrentTaskId(String taskId) {
         return new WorkerSnapshot(workerId, host, state, healthy, executionProvider, deviceName, memoryUsedBytes, memoryTotalBytes,
                 loadedModels, taskId, tasksSucceeded, tasksFailed, imagesPerSecond, lastSeenMs, startedAtMs, controlMapsMade,
-                controlMapCacheHits, consecutiveFailures, health, gpuMemoryUsedBytes, gpuMemoryTotalBytes, metricsUrl, pool);
+                controlMapCacheHits, consecutiveFailures, health, gpuMemoryUsedBytes, gpuMemoryTotalBytes, metricsUrl, pool,
+                modelLayouts);
     }
 }

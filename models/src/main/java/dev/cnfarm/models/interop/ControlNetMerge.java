@@ -17,17 +17,18 @@ import java.util.Set;
 
 /**
  * Builds one graph from the split ControlNet form: a ControlNet graph (sample, timestep,
- * encoder_hidden_states, controlnet_cond to the 13 residuals) and a UNet that takes the residuals
- * as inputs. The ControlNet's nodes and weights are renamed under {@code controlnet/}, its
- * residual outputs are multiplied by a new scalar input {@code conditioning_scale} and wired to
- * the UNet's residual inputs, and the three inputs both graphs share become one. The merged graph
- * takes {@code sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale} and
- * gives the UNet's output; it saves the host round trip of the residuals (about 27 MB a step for
- * SD1.5 at 512x512 under guidance) and a second session run.
+ * encoder_hidden_states, controlnet_cond to the residuals) and a UNet that takes the residuals as
+ * inputs. The ControlNet's nodes and weights are renamed under {@code controlnet/}, each residual
+ * is multiplied by its own scale and wired to the UNet's input of the same name, and the inputs
+ * both graphs share become one. The merged graph has the contract of the farm's own controlled
+ * UNet ({@code controlnet_images [1, batch, 3, H, W]} and {@code controlnet_scales [1, batch, R+1]},
+ * one scale per batch item and residual), so the engine drives it with every control it offers
+ * (window, scale, control modes, guess mode); it saves the host round trip of the residuals (about
+ * 27 MB a step for SD1.5 at 512x512 under guidance) and a second session run.
  */
 public final class ControlNetMerge {
+    /** The ControlNet graph's control image input. */
     public static final String CONTROL_INPUT = "controlnet_cond";
-    public static final String SCALE_INPUT = "conditioning_scale";
     static final String PREFIX = "controlnet/";
     private static final Set<String> SHARED = Set.of(ModelGraphs.SAMPLE, ModelGraphs.TIMESTEP, ModelGraphs.CONTEXT);
 
@@ -106,7 +107,7 @@ public final class ControlNetMerge {
         extra.remove(CONTROL_INPUT);
         if (!extra.isEmpty()) {
             throw new LayoutException(controlnetLabel + ": unexpected inputs " + extra + " (a conditioning scale inside the graph is "
-                    + "not merged; the merged graph adds its own " + SCALE_INPUT + ")");
+                    + "not merged; the merged graph takes per-residual scales in " + ModelGraphs.CONTROL_SCALES + ")");
         }
         long cnOpset = defaultOpset(controlnet);
         long unOpset = defaultOpset(unet);
@@ -131,9 +132,20 @@ public final class ControlNetMerge {
             n.getOutputList().forEach(v -> b.addOutput(ren.apply(v)));
             g.addNode(b);
         }
-        for (String r : residuals) {
-            g.addNode(NodeProto.newBuilder().setOpType("Mul").setName(PREFIX + "scale/" + r).addInput(ren.apply(r)).addInput(SCALE_INPUT)
-                    .addOutput(r));
+        // the engine's control inputs: [1, B, 3, H, W] images and [1, B, R+1] scales, one ControlNet
+        g.addInitializer(int64(PREFIX + "index_0", List.of(), 0));
+        g.addInitializer(int64(PREFIX + "scale_shape", List.of(4L), -1, 1, 1, 1));
+        g.addNode(gather(PREFIX + "take_image", ModelGraphs.CONTROL_IMAGES, PREFIX + "index_0", CONTROL_INPUT, 0));
+        g.addNode(gather(PREFIX + "take_scales", ModelGraphs.CONTROL_SCALES, PREFIX + "index_0", PREFIX + "item_scales", 0));
+        for (int k = 0; k < residuals.size(); k++) {
+            String r = residuals.get(k);
+            String idx = PREFIX + "residual_index_" + k;
+            g.addInitializer(int64(idx, List.of(), k));
+            g.addNode(gather(PREFIX + "scale/" + r + "/column", PREFIX + "item_scales", idx, PREFIX + "scale/" + r + "/b", 1));
+            g.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(PREFIX + "scale/" + r + "/reshape")
+                    .addInput(PREFIX + "scale/" + r + "/b").addInput(PREFIX + "scale_shape").addOutput(PREFIX + "scale/" + r + "/b111"));
+            g.addNode(NodeProto.newBuilder().setOpType("Mul").setName(PREFIX + "scale/" + r).addInput(ren.apply(r))
+                    .addInput(PREFIX + "scale/" + r + "/b111").addOutput(r));
         }
         g.addAllNode(ug.getNodeList());
         for (TensorProto t : cg.getInitializerList()) {
@@ -152,8 +164,12 @@ public final class ControlNetMerge {
                 g.addInput(v);
             }
         }
-        cg.getInputList().stream().filter(v -> v.getName().equals(CONTROL_INPUT)).forEach(g::addInput);
-        g.addInput(OnnxGraphs.valueInfo(SCALE_INPUT, TensorType.FLOAT32, List.of()));
+        GraphIo cond = cnIn.get(CONTROL_INPUT);
+        List<String> imageDims = new ArrayList<>(List.of("1"));
+        imageDims.addAll(cond.dims());
+        g.addInput(OnnxGraphs.valueInfo(ModelGraphs.CONTROL_IMAGES, TensorType.of(cond.elemType()).orElse(TensorType.FLOAT32), imageDims));
+        g.addInput(OnnxGraphs.valueInfo(ModelGraphs.CONTROL_SCALES, TensorType.FLOAT32,
+                List.of("1", cond.dims().isEmpty() ? "batch" : cond.dims().get(0), Integer.toString(residuals.size()))));
         g.addAllOutput(ug.getOutputList());
         checkUniqueNames(g, controlnetLabel, unetLabel);
 
@@ -167,6 +183,20 @@ public final class ControlNetMerge {
                 .setProducerName("cnfarm models merge")
                 .setDocString("UNet and ControlNet merged from " + unetLabel + " and " + controlnetLabel).addAllOpsetImport(opsets)
                 .setGraph(g).build(), files);
+    }
+
+    private static TensorProto int64(String name, List<Long> dims, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE).addAllDims(dims);
+        for (long v : values) {
+            t.addInt64Data(v);
+        }
+        return t.build();
+    }
+
+    private static NodeProto gather(String name, String data, String index, String out, long axis) {
+        return NodeProto.newBuilder().setOpType("Gather").setName(name).addInput(data).addInput(index).addOutput(out)
+                .addAttribute(dev.cnfarm.models.onnx.proto.Onnx.AttributeProto.newBuilder().setName("axis")
+                        .setType(dev.cnfarm.models.onnx.proto.Onnx.AttributeProto.AttributeType.INT).setI(axis)).build();
     }
 
     /** Every value is produced once: a clash would mean the two graphs' names collided despite the prefix. */

@@ -25,7 +25,17 @@ import java.util.stream.IntStream;
  */
 public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path unet, Path vaeDecoder, Path vaeEncoder, Path controlnet,
                                  Path tokenizerDir, Contracts.Text text, Contracts.UNet unetContract, Contracts.Vae vae, int contextDim,
-                                 float vaeScalingFactor, Map<String, Object> schedulerConfig) {
+                                 float vaeScalingFactor, Map<String, Object> schedulerConfig, Controlled controlled) {
+    /** Where {@code farm models merge} puts a UNet merged with its ControlNet, beside {@code unet/}. */
+    public static final String CONTROLLED_UNET_FILE = "unet_controlnet/model.onnx";
+
+    /**
+     * A merged UNet+ControlNet graph in the farm's controlled contract (what {@code farm models merge}
+     * writes): the UNet's inputs plus {@code controlnet_images [N, batch, 3, H, W]} and
+     * {@code controlnet_scales [N, batch, R+1]}.
+     */
+    public record Controlled(Path file, Contracts.UNet contract, int controlnets, int residualScales) {}
+
     public static final String LAYOUT = "diffusers-onnx";
     public static final String MODEL_INDEX = "model_index.json";
     static final String SCHEDULER_CONFIG = "scheduler/scheduler_config.json";
@@ -83,13 +93,39 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
         Contracts.Vae vae = vaeContract(vd, OnnxGraphs.read(vd));
         Path ve = dir.resolve("vae_encoder/model.onnx");
         Path cn = dir.resolve("controlnet/model.onnx");
+        Path cu = dir.resolve(CONTROLLED_UNET_FILE);
+        Controlled controlled = Files.isRegularFile(cu) ? controlledContract(cu, OnnxGraphs.read(cu), contextDim[0]) : null;
         return new DiffusersOnnxModel(dir.toAbsolutePath().normalize().getFileName().toString(), dir, te, un, vd,
                 Files.isRegularFile(ve) ? ve : null, Files.isRegularFile(cn) ? cn : null, tok, text, unet, vae, contextDim[0],
-                vaeScaling(dir), readJson(dir.resolve(SCHEDULER_CONFIG)));
+                vaeScaling(dir), readJson(dir.resolve(SCHEDULER_CONFIG)), controlled);
+    }
+
+    static Controlled controlledContract(Path file, ModelProto model, int contextDim) {
+        Map<String, GraphIo> in = byName(OnnxGraphs.inputs(model));
+        GraphIo images = require(file, in, ModelGraphs.CONTROL_IMAGES, "[N, batch, 3, image_height, image_width]");
+        floatOfRank(file, "input", images, 5, "[N, batch, 3, image_height, image_width]");
+        GraphIo scales = require(file, in, ModelGraphs.CONTROL_SCALES, "[N, batch, residuals + 1]");
+        if (TensorType.of(scales.elemType()).orElse(null) != TensorType.FLOAT32 || scales.rank() != 3
+                || !images.dims().get(0).chars().allMatch(Character::isDigit) || !scales.dims().get(2).chars().allMatch(Character::isDigit)) {
+            throw new LayoutException(file + ": input 'controlnet_scales' is " + scales.describe() + " with 'controlnet_images' "
+                    + images.describe() + "; expected float32 [N, batch, residuals + 1] and a fixed N (as `farm models merge` writes)");
+        }
+        in.remove(ModelGraphs.CONTROL_IMAGES);
+        in.remove(ModelGraphs.CONTROL_SCALES);
+        int[] dim = new int[1];
+        Contracts.UNet c = unetContract(file, new java.util.ArrayList<>(in.values()), OnnxGraphs.outputs(model), dim);
+        if (dim[0] != contextDim) {
+            throw new LayoutException(file + ": encoder_hidden_states is " + dim[0] + " wide, the text encoder's is " + contextDim);
+        }
+        return new Controlled(file, c, Integer.parseInt(images.dims().get(0)), Integer.parseInt(scales.dims().get(2)));
     }
 
     static Contracts.UNet unetContract(Path file, ModelProto model, int[] contextDimOut) {
-        Map<String, GraphIo> in = byName(OnnxGraphs.inputs(model));
+        return unetContract(file, OnnxGraphs.inputs(model), OnnxGraphs.outputs(model), contextDimOut);
+    }
+
+    static Contracts.UNet unetContract(Path file, List<GraphIo> inputs, List<GraphIo> outs, int[] contextDimOut) {
+        Map<String, GraphIo> in = byName(inputs);
         Set<String> known = new java.util.HashSet<>(List.of(ModelGraphs.SAMPLE, ModelGraphs.TIMESTEP, ModelGraphs.CONTEXT));
         List<String> expectedResiduals = residualsAmong(in.keySet());
         known.addAll(expectedResiduals);
@@ -123,7 +159,6 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
             throw new LayoutException(file + ": a ControlNet UNet takes down_block_0.._additional_residual in order and "
                     + "mid_block_additional_residual; missing " + absent);
         }
-        List<GraphIo> outs = OnnxGraphs.outputs(model);
         if (outs.isEmpty()) {
             throw new LayoutException(file + " declares no output");
         }
@@ -222,6 +257,8 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
 
     /** Layout and contracts in a few lines, for {@code farm models describe} and the worker's heartbeat. */
     public String describeContract() {
-        return LAYOUT + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe();
+        return LAYOUT + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe()
+                + (controlled == null ? "" : "; unet_controlnet with " + controlled.controlnets() + " ControlNet(s): "
+                + controlled.contract().describe());
     }
 }

@@ -23,8 +23,8 @@ import java.util.Map;
  * @param layout         {@code cnfarm-bundle} or {@code diffusers-onnx}
  */
 public record SdModel(String id, String layout, Path textEncoder, Path unet, Path controlledUnet, Path vaeDecoder, Path tokenizerDir,
-                      Contracts.Text text, Contracts.UNet unetContract, Contracts.Vae vae, int controlSlots, int residualScales,
-                      int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig) {
+                      Contracts.Text text, Contracts.UNet unetContract, Contracts.UNet controlledContract, Contracts.Vae vae,
+                      int controlSlots, int residualScales, int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig) {
     public static final String NATIVE_LAYOUT = "cnfarm-bundle";
 
     /** A bundle folder or a diffusers export folder, told apart by the file that describes it. */
@@ -42,19 +42,25 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
         float scaling = vaeConfig instanceof Map<?, ?> v && v.get("scaling_factor") instanceof Number n ? n.floatValue() : 0.18215f;
         return new SdModel(m.id(), NATIVE_LAYOUT, bundle.graph(BundleBuilder.TEXT_ENCODER), bundle.graph(BundleBuilder.UNET),
                 controlled ? bundle.graph(BundleBuilder.CONTROLLED_UNET) : null, bundle.graph(BundleBuilder.VAE_DECODER),
-                bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR), Contracts.NATIVE_TEXT, Contracts.NATIVE_UNET, Contracts.NATIVE_VAE,
+                bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR), Contracts.NATIVE_TEXT, Contracts.NATIVE_UNET, Contracts.NATIVE_UNET,
+                Contracts.NATIVE_VAE,
                 controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15());
     }
 
-    /** A diffusers export: its own contracts and scheduler config; no merged ControlNet graph. */
+    /**
+     * A diffusers export: its own contracts and scheduler config, and the merged UNet+ControlNet
+     * graph in {@code unet_controlnet/} when {@code farm models merge} has put one there.
+     */
     public static SdModel of(DiffusersOnnxModel d) {
         if (!d.unetContract().residualInputs().isEmpty()) {
             throw new LayoutException(d.unet() + " is a ControlNet UNet (it takes the 13 residual inputs); merge it with its ControlNet "
                     + "first: farm models merge --controlnet " + d.dir().resolve("controlnet/model.onnx") + " --unet " + d.unet()
                     + " --out merged.onnx");
         }
-        return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), null, d.vaeDecoder(), d.tokenizerDir(), d.text(),
-                d.unetContract(), d.vae(), 0, 0, d.contextDim(), d.vaeScalingFactor(), scheduler(d));
+        DiffusersOnnxModel.Controlled c = d.controlled();
+        return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), c == null ? null : c.file(), d.vaeDecoder(),
+                d.tokenizerDir(), d.text(), d.unetContract(), c == null ? d.unetContract() : c.contract(), d.vae(),
+                c == null ? 0 : c.controlnets(), c == null ? 0 : c.residualScales(), d.contextDim(), d.vaeScalingFactor(), scheduler(d));
     }
 
     /** The folder's scheduler_config.json over SD1.5's defaults; models that predict anything but the noise are refused. */
@@ -100,6 +106,7 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
     /** Layout and contract in one line, for logs, heartbeats and {@code farm models describe}. */
     public String describe() {
         return layout + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe()
-                + (controlSlots > 0 ? "; merged UNet with " + controlSlots + " ControlNet(s)" : "");
+                + (controlSlots > 0 ? "; merged UNet with " + controlSlots + " ControlNet(s)"
+                + (controlledContract.equals(unetContract) ? "" : ": " + controlledContract.describe()) : "");
     }
 }

@@ -48,6 +48,7 @@ public final class SdRenderer implements Renderer {
     private final SchedulerConfig schedulerConfig;
     private final NoiseSchedule noiseSchedule;
     private final Contracts.UNet unetContract;
+    private final Contracts.UNet controlledContract;
 
     public SdRenderer(ModelBundle bundle, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
         this(SdModel.of(bundle), ep, settings, promptCacheSize);
@@ -57,6 +58,7 @@ public final class SdRenderer implements Renderer {
     public SdRenderer(SdModel model, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
         this.sessions = new BundleSessions(model, ep, settings);
         this.unetContract = model.unetContract();
+        this.controlledContract = model.controlledContract();
         try {
             this.tokenizer = ClipTokenizer.open(model.tokenizerDir());
         } catch (RuntimeException e) {
@@ -73,8 +75,8 @@ public final class SdRenderer implements Renderer {
         return sessions.model().id();
     }
 
-    /** The model's layout and graph contract in one line. */
-    public String describeModel() {
+    @Override
+    public String modelLayout() {
         return sessions.model().describe();
     }
 
@@ -136,11 +138,9 @@ public final class SdRenderer implements Renderer {
         int controlled = 0;
         long[] sampleShape = {items, LATENT_CHANNELS, h, w};
         FloatBuffer noisePred = ByteBuffer.allocateDirect(items * latentSize * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        Contracts.UNet uc = unetContract;
-        // a float32 output is written straight into one buffer for every step; a float16 one is read back and widened
-        boolean pinned = uc.outputType() == TensorType.FLOAT32;
-        try (OnnxTensor contextTensor = Tensors.floats(env, context, new long[] {items, 77, d}, uc.contextType());
-             OnnxTensor out = pinned ? OnnxTensor.createTensor(env, noisePred, sampleShape) : null;
+        // the plain and the controlled graph may declare their inputs differently (a merged graph from other tools' exports)
+        Map<TensorType, OnnxTensor> contexts = new java.util.EnumMap<>(TensorType.class);
+        try (OnnxTensor out = OnnxTensor.createTensor(env, noisePred, sampleShape);
              OnnxTensor images = controlImages(env, req, items)) {
             float[] modelInput = new float[items * latentSize];
             for (int i = 0; i < scheduler.steps(); i++) {
@@ -150,6 +150,14 @@ public final class SdRenderer implements Renderer {
                 }
                 float[] scales = scales(req, i, scheduler.steps(), items);
                 boolean useControl = scales != null;
+                Contracts.UNet uc = useControl ? controlledContract : unetContract;
+                // a float32 output is written straight into one buffer for every step; a float16 one is read back and widened
+                boolean pinned = uc.outputType() == TensorType.FLOAT32;
+                OnnxTensor contextTensor = contexts.get(uc.contextType());
+                if (contextTensor == null) {
+                    contextTensor = Tensors.floats(env, context, new long[] {items, 77, d}, uc.contextType());
+                    contexts.put(uc.contextType(), contextTensor);
+                }
                 try (OnnxTensor sample = Tensors.floats(env, modelInput, sampleShape, uc.sampleType());
                      OnnxTensor t = Tensors.timestep(env, scheduler.timestep(i), items, uc);
                      OnnxTensor scaleTensor = useControl ? OnnxTensor.createTensor(env, FloatBuffer.wrap(scales),
@@ -190,6 +198,8 @@ public final class SdRenderer implements Renderer {
             return new RenderOutput(rgb, timings, controlled);
         } catch (OrtException e) {
             throw new BadInputException("model " + modelId() + " refused the input: " + e.getMessage(), e);
+        } finally {
+            contexts.values().forEach(OnnxTensor::close);
         }
     }
 

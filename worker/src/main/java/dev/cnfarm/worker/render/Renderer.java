@@ -17,6 +17,11 @@ public interface Renderer extends AutoCloseable {
     /** ControlNet inputs the model takes (0 for none). */
     int controlSlots();
 
+    /** The model's folder layout and graph contract in one line; empty for models that are not Stable Diffusion graphs. */
+    default String modelLayout() {
+        return "";
+    }
+
     @Override
     void close();
 }

@@ -5,6 +5,7 @@ import dev.cnfarm.models.bundle.GeneratedBundles;
 import dev.cnfarm.models.skeleton.SkeletonBundle;
 import dev.cnfarm.worker.engine.ExecutionProvider;
 import dev.cnfarm.worker.engine.ExecutionProviders;
+import dev.cnfarm.worker.engine.SdModel;
 import dev.cnfarm.worker.engine.SdRenderer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The models a worker serves, loaded at start and kept warm: the generated tiny SD1.5-architecture
  * bundle (with one ControlNet) and the walking skeleton's placeholder, both cached in the model
- * folder after the first build.
+ * folder after the first build, and the folders {@code worker.models} names (the farm's bundles
+ * or diffusers ONNX exports, each under its folder name or manifest id).
  */
 public final class RendererRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RendererRegistry.class);
@@ -31,6 +33,16 @@ public final class RendererRegistry implements AutoCloseable {
             long t0 = System.nanoTime();
             add(new SdRenderer(GeneratedBundles.tiny(settings.modelDir()), provider, settings.sessions(), settings.promptCacheSize()));
             add(new SkeletonRenderer(SkeletonBundle.ensure(settings.modelDir())));
+            for (java.nio.file.Path folder : settings.extraModels()) {
+                SdRenderer r = new SdRenderer(SdModel.open(folder), provider, settings.sessions(), settings.promptCacheSize());
+                if (renderers.containsKey(r.modelId())) {
+                    r.close();
+                    throw new IllegalArgumentException("setting 'worker.models' names " + folder + ", whose model id '" + r.modelId()
+                            + "' is taken; rename its folder (a bundle: its manifest id)");
+                }
+                add(r);
+                LOG.info("serving {} from {} ({})", r.modelId(), folder, r.modelLayout());
+            }
             LOG.info("models {} ready on {} in {} ms", renderers.keySet(), provider.name(), (System.nanoTime() - t0) / 1_000_000);
         } catch (RuntimeException e) {
             close();
@@ -64,6 +76,17 @@ public final class RendererRegistry implements AutoCloseable {
 
     public List<String> modelIds() {
         return new ArrayList<>(renderers.keySet());
+    }
+
+    /** Model id to layout and graph contract, for the heartbeat (models without one are left out). */
+    public Map<String, String> modelLayouts() {
+        Map<String, String> m = new LinkedHashMap<>();
+        renderers.forEach((id, r) -> {
+            if (!r.modelLayout().isEmpty()) {
+                m.put(id, r.modelLayout());
+            }
+        });
+        return m;
     }
 
     public String executionProvider() {

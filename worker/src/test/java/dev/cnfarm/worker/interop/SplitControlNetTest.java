@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The split ControlNet form (a ControlNet graph and a UNet taking its residuals) and the graph
  * {@code farm models merge} builds from it give the same noise prediction, and so does the farm's
- * own merged graph built from the same weights.
+ * own merged graph built from the same weights (the merged graph takes the same control inputs).
  */
 class SplitControlNetTest {
     private static final float SCALE = 0.7f;
@@ -65,8 +65,7 @@ class SplitControlNetTest {
              OnnxTensor s = OnnxTensor.createTensor(env, FloatBuffer.wrap(sample), new long[] {batch, 4, latent, latent});
              OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {421f}), new long[] {1});
              OnnxTensor c = OnnxTensor.createTensor(env, FloatBuffer.wrap(context), new long[] {batch, 77, d});
-             OnnxTensor img = OnnxTensor.createTensor(env, FloatBuffer.wrap(image), new long[] {batch, 3, side, side});
-             OnnxTensor scale = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {SCALE}), new long[0])) {
+             OnnxTensor img = OnnxTensor.createTensor(env, FloatBuffer.wrap(image), new long[] {batch, 3, side, side})) {
             // 1. split: the ControlNet's residuals come back to the host, are scaled, and go into the UNet
             Map<String, OnnxTensor> residuals = new HashMap<>();
             try (OrtSession cn = env.createSession(cnFile.toString(), o);
@@ -91,23 +90,23 @@ class SplitControlNetTest {
             } finally {
                 residuals.values().forEach(OnnxTensor::close);
             }
-            // 2. the merged graph
-            try (OrtSession m = env.createSession(merged.toString(), o);
-                 OrtSession.Result out = m.run(Map.of("sample", s, "timestep", t, "encoder_hidden_states", c, "controlnet_cond", img,
-                         ControlNetMerge.SCALE_INPUT, scale))) {
-                oneGraph = read((OnnxTensor) out.get(0));
-            }
-            // 3. the bundle's own controlled graph with every residual scale at SCALE
+            // 2. the merged graph, and 3. the bundle's own controlled graph, both with every residual scale at SCALE
             int perNet = DiffusersOnnxModel.residualsAmong(OnnxGraphs.outputs(OnnxGraphs.read(cnFile)).stream()
                     .map(dev.cnfarm.models.interop.GraphIo::name).toList()).size();
             float[] scales = new float[batch * perNet];
             java.util.Arrays.fill(scales, SCALE);
-            try (OrtSession b = env.createSession(bundle.graph(BundleBuilder.CONTROLLED_UNET).toString(), o);
-                 OnnxTensor imgs = OnnxTensor.createTensor(env, FloatBuffer.wrap(image), new long[] {1, batch, 3, side, side});
+            try (OnnxTensor imgs = OnnxTensor.createTensor(env, FloatBuffer.wrap(image), new long[] {1, batch, 3, side, side});
                  OnnxTensor sc = OnnxTensor.createTensor(env, FloatBuffer.wrap(scales), new long[] {1, batch, perNet});
-                 OrtSession.Result out = b.run(Map.of("sample", s, "timestep", t, "encoder_hidden_states", c, "controlnet_images", imgs,
-                         "controlnet_scales", sc))) {
-                bundleGraph = read((OnnxTensor) out.get(0));
+                 OrtSession m = env.createSession(merged.toString(), o);
+                 OrtSession b = env.createSession(bundle.graph(BundleBuilder.CONTROLLED_UNET).toString(), o)) {
+                Map<String, OnnxTensor> in = Map.of("sample", s, "timestep", t, "encoder_hidden_states", c, "controlnet_images", imgs,
+                        "controlnet_scales", sc);
+                try (OrtSession.Result out = m.run(in)) {
+                    oneGraph = read((OnnxTensor) out.get(0));
+                }
+                try (OrtSession.Result out = b.run(in)) {
+                    bundleGraph = read((OnnxTensor) out.get(0));
+                }
             }
         }
         assertThat(split).hasSize(batch * 4 * latent * latent);

@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "describe", mixinStandardHelpOptions = true,
         description = "Describe a bundle (or a preset): parameters per graph and component, operators, GFLOP per run at a size.")
 public final class DescribeCommand implements Callable<Integer> {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "BUNDLE", description = "bundle folder")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "BUNDLE", description = "bundle folder, or a diffusers ONNX export folder")
     Path bundle;
 
     @Option(names = "--preset", description = "describe a preset instead of a bundle: sd15 or tiny")
@@ -52,6 +52,9 @@ public final class DescribeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelPreset p;
         int n;
+        if (bundle != null && dev.cnfarm.models.interop.DiffusersOnnxModel.looksLike(bundle)) {
+            return describeLayout(dev.cnfarm.worker.engine.SdModel.open(bundle));
+        }
         if (bundle != null) {
             BundleManifest m = ModelBundle.open(bundle).manifest();
             if (m.preset() == null || m.preset().isEmpty()) {
@@ -67,10 +70,40 @@ public final class DescribeCommand implements Callable<Integer> {
         }
         ModelDescription.Description d = ModelDescription.describe(p, n, batch, width, height);
         PrintWriter out = spec.commandLine().getOut();
+        if (bundle != null && !json) {
+            out.println("layout and contract: " + dev.cnfarm.worker.engine.SdModel.open(bundle).describe());
+        }
         if (json) {
             out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(d));
         } else {
             print(out, d);
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** A folder in another tool's layout: what the engine will feed it (weights are not read, FLOPs not counted). */
+    private int describeLayout(dev.cnfarm.worker.engine.SdModel m) throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            java.util.Map<String, Object> j = new java.util.LinkedHashMap<>();
+            j.put("id", m.id());
+            j.put("layout", m.layout());
+            j.put("unet", m.unetContract());
+            j.put("text_encoder", m.text());
+            j.put("vae_decoder", m.vae());
+            j.put("context_dim", m.contextDim());
+            j.put("vae_scaling_factor", m.vaeScalingFactor());
+            j.put("scheduler", m.schedulerConfig());
+            out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(j));
+        } else {
+            out.printf("model %s, layout %s%n", m.id(), m.layout());
+            out.println("  unet:         " + m.unetContract().describe());
+            out.println("  text encoder: " + m.text().describe());
+            out.println("  vae decoder:  " + m.vae().describe());
+            out.printf("  context width %d, VAE scaling %.5f, scheduler %s betas %s..%s, steps offset %d%n", m.contextDim(),
+                    m.vaeScalingFactor(), m.schedulerConfig().betaSchedule(), m.schedulerConfig().betaStart(),
+                    m.schedulerConfig().betaEnd(), m.schedulerConfig().stepsOffset());
         }
         out.flush();
         return 0;
