@@ -1,0 +1,208 @@
+package dev.cnfarm.loadtests.interop;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.arch.ModelPreset;
+import dev.cnfarm.models.bundle.GeneratedBundles;
+import dev.cnfarm.models.interop.ControlNetMerge;
+import dev.cnfarm.models.interop.DiffusersOnnxModel;
+import dev.cnfarm.models.interop.OnnxGraphs;
+import dev.cnfarm.models.interop.SplitControlNet;
+import dev.cnfarm.models.onnx.GraphBuilder.Storage;
+import dev.cnfarm.models.weights.RandomWeights;
+import dev.cnfarm.loadtests.report.Charts;
+import dev.cnfarm.loadtests.report.Stopwatch;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Step time of the split ControlNet form against the merged graph {@code farm models merge}
+ * builds from it, on the same weights, for the tiny and the sd15 presets on this CPU: one
+ * denoising step under classifier-free guidance (batch 2). Split is measured two ways: the
+ * ControlNet's residual tensors handed straight to the UNet session (best case, scale 1), and
+ * read into Java, scaled per residual and made into new tensors (what per-residual scales, control
+ * modes and guess mode need when the scaling is not in a graph).
+ */
+public final class InteropBenchmark {
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of(".");
+        Path reportDir = null;
+        List<String> presets = new ArrayList<>(List.of("tiny", "sd15"));
+        int runs = 3;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--root" -> root = Path.of(args[++i]);
+                case "--report-dir" -> reportDir = Path.of(args[++i]);
+                case "--presets" -> presets = List.of(args[++i].split(","));
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + "; known: --root, --report-dir, --presets, --runs");
+            }
+        }
+        if (reportDir == null) {
+            reportDir = root.resolve("load-tests/reports/interop");
+        }
+        Files.createDirectories(reportDir);
+        Path work = Files.createTempDirectory("interop-bench");
+        List<Row> rows = new ArrayList<>();
+        try {
+            for (String preset : presets) {
+                rows.add(measure(ModelPreset.named(preset), work.resolve(preset), runs));
+            }
+        } finally {
+            deleteQuietly(work);
+        }
+        write(reportDir, rows, runs);
+    }
+
+    record Row(String preset, int side, double mergeSeconds, double splitDirect, double splitScaled, double merged, long residualBytes) {}
+
+    static Row measure(ModelPreset preset, Path dir, int runs) throws Exception {
+        boolean big = preset.name().equals("sd15");
+        int side = big ? 512 : 64;
+        long t0 = System.nanoTime();
+        SplitControlNet.build(dir, preset, new RandomWeights(GeneratedBundles.SEED, false), Storage.FP32, big);
+        System.err.printf("%s: split pair built in %.1f s%n", preset.name(), (System.nanoTime() - t0) / 1e9);
+        Path cnFile = dir.resolve(SplitControlNet.CONTROLNET_FILE);
+        Path unetFile = dir.resolve(SplitControlNet.UNET_FILE);
+        long m0 = System.nanoTime();
+        Path merged = ControlNetMerge.mergeFiles(cnFile, unetFile, dir.resolve("merged/model.onnx"));
+        double mergeSeconds = (System.nanoTime() - m0) / 1e9;
+        int d = Integer.parseInt(OnnxGraphs.inputs(OnnxGraphs.read(unetFile)).stream()
+                .filter(i -> i.name().equals(ModelGraphs.CONTEXT)).findFirst().orElseThrow().dims().get(2));
+        List<String> residuals = DiffusersOnnxModel.residualsAmong(OnnxGraphs.outputs(OnnxGraphs.read(cnFile)).stream()
+                .map(dev.cnfarm.models.interop.GraphIo::name).toList());
+        int batch = 2;
+        int latent = side / 8;
+        Random r = new Random(1);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        double splitDirect;
+        double splitScaled;
+        double mergedStep;
+        long[] residualBytes = {0};
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+             OnnxTensor s = OnnxTensor.createTensor(env, FloatBuffer.wrap(gaussian(r, batch * 4 * latent * latent)), new long[] {batch, 4, latent, latent});
+             OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {500f}), new long[] {1});
+             OnnxTensor c = OnnxTensor.createTensor(env, FloatBuffer.wrap(gaussian(r, batch * 77 * d)), new long[] {batch, 77, d});
+             OnnxTensor img = OnnxTensor.createTensor(env, FloatBuffer.wrap(uniform(r, batch * 3 * side * side)), new long[] {batch, 3, side, side})) {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession cn = env.createSession(cnFile.toString(), o); OrtSession unet = env.createSession(unetFile.toString(), o)) {
+                Map<String, OnnxTensor> cnIn = Map.of(ModelGraphs.SAMPLE, s, ModelGraphs.TIMESTEP, t, ModelGraphs.CONTEXT, c,
+                        ControlNetMerge.CONTROL_INPUT, img);
+                splitDirect = Stopwatch.time(1, runs, () -> {
+                    try (OrtSession.Result res = cn.run(cnIn)) {
+                        Map<String, OnnxTensor> in = new HashMap<>();
+                        for (String name : residuals) {
+                            in.put(name, (OnnxTensor) res.get(name).orElseThrow());
+                        }
+                        in.put(ModelGraphs.SAMPLE, s);
+                        in.put(ModelGraphs.TIMESTEP, t);
+                        in.put(ModelGraphs.CONTEXT, c);
+                        unet.run(in).close();
+                    }
+                }).median();
+                System.err.printf("%s: split, residuals passed on: %.3f s%n", preset.name(), splitDirect);
+                splitScaled = Stopwatch.time(1, runs, () -> {
+                    Map<String, OnnxTensor> in = new HashMap<>();
+                    try (OrtSession.Result res = cn.run(cnIn)) {
+                        long bytes = 0;
+                        for (int k = 0; k < residuals.size(); k++) {
+                            OnnxTensor v = (OnnxTensor) res.get(residuals.get(k)).orElseThrow();
+                            FloatBuffer fb = v.getFloatBuffer();
+                            float[] x = new float[fb.remaining()];
+                            fb.get(x);
+                            float scale = (float) Math.pow(0.825, residuals.size() - 1 - k); // a control mode's ramp
+                            for (int i = 0; i < x.length; i++) {
+                                x[i] *= scale;
+                            }
+                            bytes += 4L * x.length;
+                            in.put(residuals.get(k), OnnxTensor.createTensor(env, FloatBuffer.wrap(x), v.getInfo().getShape()));
+                        }
+                        residualBytes[0] = bytes;
+                    }
+                    Map<String, OnnxTensor> all = new HashMap<>(in);
+                    all.put(ModelGraphs.SAMPLE, s);
+                    all.put(ModelGraphs.TIMESTEP, t);
+                    all.put(ModelGraphs.CONTEXT, c);
+                    try {
+                        unet.run(all).close();
+                    } finally {
+                        in.values().forEach(OnnxTensor::close);
+                    }
+                }).median();
+                System.err.printf("%s: split, residuals scaled in Java: %.3f s%n", preset.name(), splitScaled);
+            }
+            float[] scales = new float[batch * residuals.size()];
+            java.util.Arrays.fill(scales, 1f);
+            try (OrtSession m = env.createSession(merged.toString(), o);
+                 OnnxTensor imgs = OnnxTensor.createTensor(env, FloatBuffer.wrap(uniform(r, batch * 3 * side * side)),
+                         new long[] {1, batch, 3, side, side});
+                 OnnxTensor sc = OnnxTensor.createTensor(env, FloatBuffer.wrap(scales), new long[] {1, batch, residuals.size()})) {
+                Map<String, OnnxTensor> in = Map.of(ModelGraphs.SAMPLE, s, ModelGraphs.TIMESTEP, t, ModelGraphs.CONTEXT, c,
+                        ModelGraphs.CONTROL_IMAGES, imgs, ModelGraphs.CONTROL_SCALES, sc);
+                mergedStep = Stopwatch.time(1, runs, () -> m.run(in).close()).median();
+                System.err.printf("%s: merged: %.3f s%n", preset.name(), mergedStep);
+            }
+        }
+        deleteQuietly(dir);
+        return new Row(preset.name(), side, mergeSeconds, splitDirect, splitScaled, mergedStep, residualBytes[0]);
+    }
+
+    private static void write(Path dir, List<Row> rows, int runs) throws Exception {
+        StringBuilder md = new StringBuilder("# Split ControlNet form against the merged graph\n\nRun ").append(LocalDateTime.now().withNano(0))
+                .append(" on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ONNX Runtime CPU, all graph optimisations. "
+                        + "One denoising step under guidance (batch 2), the same random weights in both forms; median of ").append(runs)
+                .append(" runs after one warm-up. *split, passed on*: the ControlNet session's residual tensors go straight into the UNet "
+                        + "session; *split, scaled in Java*: they are read out, scaled per residual (a control mode's ramp) and made into new "
+                        + "tensors; *merged*: one session of the graph `farm models merge` writes (scales applied inside it).\n\n"
+                        + "| preset | image | merge took | split, passed on | split, scaled in Java | merged | split/merged | residuals per step |\n"
+                        + "|---|---|---|---|---|---|---|---|\n");
+        Map<String, Double> bars = new LinkedHashMap<>();
+        for (Row r : rows) {
+            md.append(String.format("| %s | %dx%d | %.2f s | %.3f s | %.3f s | %.3f s | %.3f / %.3f | %.1f MB |%n", r.preset(), r.side(), r.side(),
+                    r.mergeSeconds(), r.splitDirect(), r.splitScaled(), r.merged(), r.splitDirect() / r.merged(), r.splitScaled() / r.merged(),
+                    r.residualBytes() / 1e6));
+            bars.put(r.preset() + " split, passed on", r.splitDirect() / r.merged());
+            bars.put(r.preset() + " split, scaled in Java", r.splitScaled() / r.merged());
+            bars.put(r.preset() + " merged", 1.0);
+        }
+        md.append("\nRatios above 1 are what the split form costs per step. On a GPU the residuals would also cross the PCIe bus twice "
+                + "when scaled on the host; here everything is in host memory.\n\n![split against merged](split-vs-merged.png)\n");
+        Charts.bars(dir.resolve("split-vs-merged.png"), "Step time relative to the merged graph (1 = merged)", "step time / merged", bars);
+        Files.writeString(dir.resolve("README.md"), md);
+        System.out.println(md);
+    }
+
+    private static float[] gaussian(Random r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
+    }
+
+    private static float[] uniform(Random r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = r.nextFloat();
+        }
+        return v;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try (var walk = Files.walk(p)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(q -> q.toFile().delete());
+        } catch (Exception e) {
+            // a temp folder left behind is harmless
+        }
+    }
+}
