@@ -56,6 +56,42 @@ class ModelsCommandTest {
     }
 
     @Test
+    void exportMergeAndDescribeADiffusersFolder() throws Exception {
+        Path bundle = dir.resolve("tiny");
+        Path out = dir.resolve("exported");
+        dev.cnfarm.models.bundle.GeneratedBundles.tiny(dir);
+        Run export = farm("models", "export", "--layout", "diffusers-onnx", bundle.toString(), out.toString(),
+                "--timestep-type", "float16", "--timestep-shape", "scalar", "--ids-type", "int64");
+        assertThat(export.code()).as(export.err()).isZero();
+        assertThat(export.out()).contains("timestep float16 scalar").contains("input_ids int64");
+        assertThat(out.resolve("model_index.json")).isRegularFile();
+
+        Run again = farm("models", "export", bundle.toString(), out.toString());
+        assertThat(again.code()).isNotZero();
+        assertThat(again.err()).contains("not an empty folder");
+        Run badType = farm("models", "export", bundle.toString(), dir.resolve("other").toString(), "--timestep-type", "int8");
+        assertThat(badType.code()).isNotZero();
+        assertThat(badType.err()).contains("int8").contains("float32, float16, int64 or int32");
+
+        dev.cnfarm.models.interop.SplitControlNet.build(dir.resolve("split"), ModelPreset.tiny(),
+                new RandomWeights(dev.cnfarm.models.bundle.GeneratedBundles.SEED, false), GraphBuilder.Storage.FP32, false);
+        Run merge = farm("models", "merge", "--controlnet", dir.resolve("split/controlnet/model.onnx").toString(),
+                "--unet", dir.resolve("split/unet/model.onnx").toString(), "--out", out.resolve("unet_controlnet/model.onnx").toString());
+        assertThat(merge.code()).as(merge.err()).isZero();
+        assertThat(merge.out()).contains("merged");
+
+        Run describe = farm("models", "describe", out.toString());
+        assertThat(describe.code()).as(describe.err()).isZero();
+        assertThat(describe.out()).contains("layout diffusers-onnx").contains("timestep float16 scalar")
+                .contains("merged UNet with 1 ControlNet");
+        JsonNode json = Json.mapper().readTree(farm("models", "describe", out.toString(), "--json").out());
+        assertThat(json.get("layout").asText()).isEqualTo("diffusers-onnx");
+        assertThat(json.at("/unet/timestep_type").asText()).isEqualTo("FLOAT16");
+        Run bundleDescribe = farm("models", "describe", bundle.toString());
+        assertThat(bundleDescribe.out()).contains("layout and contract: cnfarm-bundle");
+    }
+
+    @Test
     void buildThenDescribeABundle() {
         Path out = dir.resolve("tiny");
         Run r = farm("models", "build", "--preset", "tiny", "--controlnets", "2", "--out", out.toString());

@@ -92,6 +92,8 @@ public final class DescribeCommand implements Callable<Integer> {
             j.put("unet", m.unetContract());
             j.put("text_encoder", m.text());
             j.put("vae_decoder", m.vae());
+            j.put("controlnets", m.controlSlots());
+            j.put("controlled_unet", m.controlledUnet() == null ? null : m.controlledContract());
             j.put("context_dim", m.contextDim());
             j.put("vae_scaling_factor", m.vaeScalingFactor());
             j.put("scheduler", m.schedulerConfig());
@@ -101,6 +103,10 @@ public final class DescribeCommand implements Callable<Integer> {
             out.println("  unet:         " + m.unetContract().describe());
             out.println("  text encoder: " + m.text().describe());
             out.println("  vae decoder:  " + m.vae().describe());
+            if (m.controlledUnet() != null) {
+                out.println("  merged UNet with " + m.controlSlots() + " ControlNet(s) (" + m.controlledUnet() + "): "
+                        + m.controlledContract().describe());
+            }
             out.printf("  context width %d, VAE scaling %.5f, scheduler %s betas %s..%s, steps offset %d%n", m.contextDim(),
                     m.vaeScalingFactor(), m.schedulerConfig().betaSchedule(), m.schedulerConfig().betaStart(),
                     m.schedulerConfig().betaEnd(), m.schedulerConfig().stepsOffset());
