@@ -71,9 +71,9 @@ public final class ControlNetMerge {
      */
     public static Merged merge(ModelProto controlnet, Path controlnetDir, ModelProto unet, Path unetDir,
                                String controlnetLabel, String unetLabel) {
-        Map<String, GraphIo> cnIn = byName(OnnxGraphs.inputs(controlnet));
-        Map<String, GraphIo> cnOut = byName(OnnxGraphs.outputs(controlnet));
-        Map<String, GraphIo> unIn = byName(OnnxGraphs.inputs(unet));
+        Map<String, GraphIo> cnIn = DiffusersOnnxModel.byName(OnnxGraphs.inputs(controlnet));
+        Map<String, GraphIo> cnOut = DiffusersOnnxModel.byName(OnnxGraphs.outputs(controlnet));
+        Map<String, GraphIo> unIn = DiffusersOnnxModel.byName(OnnxGraphs.inputs(unet));
         List<String> residuals = DiffusersOnnxModel.residualsAmong(cnOut.keySet());
         if (residuals.isEmpty()) {
             residuals = DiffusersOnnxModel.residualNames();
@@ -230,11 +230,5 @@ public final class ControlNetMerge {
         }
         files.put(name, src);
         return name;
-    }
-
-    private static Map<String, GraphIo> byName(List<GraphIo> ios) {
-        Map<String, GraphIo> m = new java.util.LinkedHashMap<>();
-        ios.forEach(io -> m.put(io.name(), io));
-        return m;
     }
 }

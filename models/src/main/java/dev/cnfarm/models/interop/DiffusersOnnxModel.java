@@ -208,7 +208,8 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
                 TensorType.of(image.elemType()).orElseThrow());
     }
 
-    private static Map<String, GraphIo> byName(List<GraphIo> ios) {
+    /** Tensors by name, in their declared order. */
+    static Map<String, GraphIo> byName(List<GraphIo> ios) {
         Map<String, GraphIo> m = new LinkedHashMap<>();
         ios.forEach(io -> m.put(io.name(), io));
         return m;
