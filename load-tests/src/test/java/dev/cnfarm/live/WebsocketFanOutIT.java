@@ -59,7 +59,8 @@ class WebsocketFanOutIT {
             for (int i = 0; i < CLIENTS; i++) {
                 ResultFollower f = new ResultFollower(i == 0);
                 followers.add(f);
-                WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create(wsUrl), f).get(10, TimeUnit.SECONDS);
+                WebSocket ws = http.newWebSocketBuilder().header("Authorization", "Bearer " + farm.token())
+                        .buildAsync(URI.create(wsUrl), f).get(10, TimeUnit.SECONDS);
                 ws.sendText("{\"type\":\"subscribe\",\"jobs\":[\"" + job + "\"]}", true).get(5, TimeUnit.SECONDS);
                 sockets.add(ws);
             }
