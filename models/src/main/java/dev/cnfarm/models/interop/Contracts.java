@@ -26,11 +26,15 @@ public final class Contracts {
     }
 
     /**
-     * @param residualInputs the ControlNet residual inputs of a UNet of the split form (12 down, then
-     *                       the mid block's), empty for a plain UNet
+     * @param residualInputs   the ControlNet residual inputs of a UNet of the split form (12 down, then
+     *                         the mid block's), empty for a plain UNet
+     * @param residualChannels the channels of each residual input, as the graph declares them
+     * @param residualLevels   the resolution level of each residual input (0: the latent's size, each
+     *                         level half the one before), from the UNet's layers_per_block
      */
     public record UNet(String sample, TensorType sampleType, String timestep, TensorType timestepType, TimestepShape timestepShape,
-                       String context, TensorType contextType, String output, TensorType outputType, List<String> residualInputs) {
+                       String context, TensorType contextType, String output, TensorType outputType, List<String> residualInputs,
+                       List<Long> residualChannels, List<Integer> residualLevels) {
         public String describe() {
             return "sample " + sampleType.label() + ", timestep " + timestepType.label() + " " + timestepShape.label()
                     + ", encoder_hidden_states " + contextType.label() + " -> " + output + " " + outputType.label()
@@ -51,7 +55,7 @@ public final class Contracts {
     }
 
     public static final UNet NATIVE_UNET = new UNet(ModelGraphs.SAMPLE, TensorType.FLOAT32, ModelGraphs.TIMESTEP, TensorType.FLOAT32,
-            TimestepShape.ONE, ModelGraphs.CONTEXT, TensorType.FLOAT32, ModelGraphs.NOISE_PRED, TensorType.FLOAT32, List.of());
+            TimestepShape.ONE, ModelGraphs.CONTEXT, TensorType.FLOAT32, ModelGraphs.NOISE_PRED, TensorType.FLOAT32, List.of(), List.of(), List.of());
     public static final Text NATIVE_TEXT = new Text(ModelGraphs.INPUT_IDS, TensorType.INT64, ModelGraphs.LAST_HIDDEN, TensorType.FLOAT32);
     public static final Vae NATIVE_VAE = new Vae(ModelGraphs.LATENT_SAMPLE, TensorType.FLOAT32, ModelGraphs.SAMPLE, TensorType.FLOAT32);
 }

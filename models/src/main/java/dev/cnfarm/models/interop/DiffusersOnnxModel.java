@@ -25,7 +25,17 @@ import java.util.stream.IntStream;
  */
 public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path unet, Path vaeDecoder, Path vaeEncoder, Path controlnet,
                                  Path tokenizerDir, Contracts.Text text, Contracts.UNet unetContract, Contracts.Vae vae, int contextDim,
-                                 float vaeScalingFactor, Map<String, Object> schedulerConfig, Controlled controlled) {
+                                 float vaeScalingFactor, Map<String, Object> schedulerConfig, Controlled controlled,
+                                 List<ControlNetGraph> controlnets) {
+    /**
+     * A ControlNet of the split form: its folder ({@code controlnet/}, {@code controlnet_<name>/}),
+     * what it takes (sample, timestep and encoder_hidden_states as in {@code inputs}, the control image
+     * as {@code controlInput}, optionally a {@code conditioning_scale} the engine sets to 1) and the
+     * residuals it gives, in the order the UNet takes them.
+     */
+    public record ControlNetGraph(String name, Path file, Contracts.UNet inputs, String controlInput, TensorType controlType,
+                                  String scaleInput, int scaleRank, TensorType scaleType, List<String> residuals) {}
+
     /** Where {@code farm models merge} puts a UNet merged with its ControlNet, beside {@code unet/}. */
     public static final String CONTROLLED_UNET_FILE = "unet_controlnet/model.onnx";
 
@@ -95,9 +105,59 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
         Path cn = dir.resolve("controlnet/model.onnx");
         Path cu = dir.resolve(CONTROLLED_UNET_FILE);
         Controlled controlled = Files.isRegularFile(cu) ? controlledContract(cu, OnnxGraphs.read(cu), contextDim[0]) : null;
+        List<ControlNetGraph> controlnets = new ArrayList<>();
+        if (!unet.residualInputs().isEmpty()) {
+            for (Path folder : controlNetFolders(dir)) {
+                Path f = folder.resolve("model.onnx");
+                controlnets.add(controlNetContract(folder.getFileName().toString(), f, OnnxGraphs.read(f), unet.residualInputs()));
+            }
+            if (controlnets.isEmpty()) {
+                throw new LayoutException(un + " is a ControlNet UNet (it takes the residual inputs) but " + dir
+                        + " has no controlnet/model.onnx to give them");
+            }
+        }
         return new DiffusersOnnxModel(dir.toAbsolutePath().normalize().getFileName().toString(), dir, te, un, vd,
                 Files.isRegularFile(ve) ? ve : null, Files.isRegularFile(cn) ? cn : null, tok, text, unet, vae, contextDim[0],
-                vaeScaling(dir), readJson(dir.resolve(SCHEDULER_CONFIG)), controlled);
+                vaeScaling(dir), readJson(dir.resolve(SCHEDULER_CONFIG)), controlled, List.copyOf(controlnets));
+    }
+
+    /** {@code controlnet/} first, then {@code controlnet_*} and {@code controlnet-*} folders by name: the model's ControlNet slots. */
+    static List<Path> controlNetFolders(Path dir) {
+        try (var list = Files.list(dir)) {
+            return list.filter(p -> Files.isRegularFile(p.resolve("model.onnx")))
+                    .filter(p -> {
+                        String n = p.getFileName().toString();
+                        return n.equals("controlnet") || n.startsWith("controlnet_") || n.startsWith("controlnet-");
+                    })
+                    .sorted(java.util.Comparator.comparing((Path p) -> !p.getFileName().toString().equals("controlnet"))
+                            .thenComparing(p -> p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new LayoutException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    static ControlNetGraph controlNetContract(String name, Path file, ModelProto model, List<String> unetResiduals) {
+        Map<String, GraphIo> in = byName(OnnxGraphs.inputs(model));
+        GraphIo cond = require(file, in, "controlnet_cond", "[batch, 3, image_height, image_width]");
+        floatOfRank(file, "input", cond, 4, "[batch, 3, image_height, image_width]");
+        in.remove("controlnet_cond");
+        GraphIo scale = in.remove("conditioning_scale");
+        if (scale != null && (TensorType.of(scale.elemType()).filter(TensorType::isFloat).isEmpty() || scale.rank() > 1)) {
+            throw new LayoutException(file + ": input 'conditioning_scale' is " + scale.describe() + "; expected a float scalar or [1]");
+        }
+        List<String> outs = OnnxGraphs.outputs(model).stream().map(GraphIo::name).toList();
+        List<String> residuals = residualsAmong(outs);
+        if (!residuals.equals(unetResiduals)) {
+            throw new LayoutException(file + ": gives residuals " + residuals + " but the UNet takes " + unetResiduals);
+        }
+        List<GraphIo> probe = new ArrayList<>(in.values());
+        // the ControlNet's own inputs must be what a UNet takes: checked with the UNet's rules, with a stand-in output
+        Contracts.UNet inputs = unetContract(file, probe, List.of(new GraphIo(residuals.get(0), TensorType.FLOAT32.onnx().getNumber(),
+                List.of("batch", "c", "h", "w"))), new int[1]);
+        return new ControlNetGraph(name, file, inputs, cond.name(), TensorType.of(cond.elemType()).orElseThrow(),
+                scale == null ? null : scale.name(), scale == null ? 0 : scale.rank(),
+                scale == null ? TensorType.FLOAT32 : TensorType.of(scale.elemType()).orElseThrow(), residuals);
     }
 
     static Controlled controlledContract(Path file, ModelProto model, int contextDim) {
@@ -164,8 +224,56 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
         }
         GraphIo out = outs.get(0);
         floatOfRank(file, "output", out, 4, "[batch, 4, height, width]");
+        List<Long> channels = new ArrayList<>();
+        for (String rname : residuals) {
+            GraphIo io = in.get(rname);
+            if (io.rank() != 4 || !io.dims().get(1).chars().allMatch(Character::isDigit) || io.dims().get(1).isEmpty()) {
+                throw new LayoutException(file + ": input '" + rname + "' is " + io.describe() + "; expected [batch, channels, h, w] "
+                        + "with fixed channels");
+            }
+            channels.add(Long.parseLong(io.dims().get(1)));
+        }
         return new Contracts.UNet(sample.name(), TensorType.of(sample.elemType()).orElseThrow(), t.name(), tType, shape, ctx.name(),
-                TensorType.of(ctx.elemType()).orElseThrow(), out.name(), TensorType.of(out.elemType()).orElseThrow(), residuals);
+                TensorType.of(ctx.elemType()).orElseThrow(), out.name(), TensorType.of(out.elemType()).orElseThrow(), residuals,
+                List.copyOf(channels), residualLevels(file, residuals.size()));
+    }
+
+    /**
+     * The resolution level of each residual: diffusers' UNet gives conv_in's output, then per level
+     * layers_per_block resnet outputs and (but at the last level) the downsampler's, then the middle
+     * block at the last level. layers_per_block comes from the UNet's config.json beside the graph, 2
+     * (SD1.5's) without one.
+     */
+    static List<Integer> residualLevels(Path unetFile, int residuals) {
+        if (residuals == 0) {
+            return List.of();
+        }
+        int perLevel = 2;
+        Path config = unetFile.getParent().resolve("config.json");
+        if (Files.isRegularFile(config)) {
+            JsonNode l = readTree(config).path("layers_per_block");
+            if (l.isInt() && l.asInt() > 0) {
+                perLevel = l.asInt();
+            }
+        }
+        int down = residuals - 1;
+        if (down % (perLevel + 1) != 0) {
+            throw new LayoutException(unetFile + ": " + down + " down-block residuals do not fit layers_per_block " + perLevel
+                    + " (expected a multiple of " + (perLevel + 1) + "); set layers_per_block in " + config);
+        }
+        int levels = down / (perLevel + 1);
+        List<Integer> out = new ArrayList<>();
+        out.add(0);
+        for (int l = 0; l < levels; l++) {
+            for (int k = 0; k < perLevel; k++) {
+                out.add(l);
+            }
+            if (l < levels - 1) {
+                out.add(l + 1);
+            }
+        }
+        out.add(levels - 1);
+        return List.copyOf(out);
     }
 
     static Contracts.Text textContract(Path file, ModelProto model) {
@@ -260,6 +368,7 @@ public record DiffusersOnnxModel(String id, Path dir, Path textEncoder, Path une
     public String describeContract() {
         return LAYOUT + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe()
                 + (controlled == null ? "" : "; unet_controlnet with " + controlled.controlnets() + " ControlNet(s): "
-                + controlled.contract().describe());
+                + controlled.contract().describe())
+                + (controlnets.isEmpty() ? "" : "; split ControlNets " + controlnets.stream().map(ControlNetGraph::name).toList());
     }
 }

@@ -22,6 +22,7 @@ public final class BundleSessions implements AutoCloseable {
     private final SessionSettings settings;
     private OrtSession unet;
     private OrtSession controlledUnet;
+    private final OrtSession[] splitControlnets;
     private final OrtSession vaeDecoder;
     private final String provider;
 
@@ -30,6 +31,7 @@ public final class BundleSessions implements AutoCloseable {
         this.provider = ep.name();
         this.ep = ep;
         this.settings = settings;
+        this.splitControlnets = new OrtSession[model.splitControlnets().size()];
         List<OrtSession> opened = new ArrayList<>();
         try {
             textEncoder = open(model.textEncoder(), ep, settings, opened);
@@ -90,6 +92,14 @@ public final class BundleSessions implements AutoCloseable {
         }
     }
 
+    /** The session of ControlNet {@code slot} of the split form, loaded on first use (a job that never names it never loads it). */
+    public synchronized OrtSession splitControlnet(int slot) {
+        if (splitControlnets[slot] == null) {
+            splitControlnets[slot] = load(model.splitControlnets().get(slot).file(), "ControlNet " + model.splitControlnets().get(slot).name());
+        }
+        return splitControlnets[slot];
+    }
+
     public OrtSession vaeDecoder() {
         return vaeDecoder;
     }
@@ -120,6 +130,9 @@ public final class BundleSessions implements AutoCloseable {
         closeQuietly(textEncoder);
         closeQuietly(unet);
         closeQuietly(controlledUnet);
+        for (OrtSession s : splitControlnets) {
+            closeQuietly(s);
+        }
         closeQuietly(vaeDecoder);
     }
 

@@ -10,6 +10,7 @@ import dev.cnfarm.models.interop.DiffusersOnnxModel;
 import dev.cnfarm.models.interop.LayoutException;
 import dev.cnfarm.worker.engine.sched.SchedulerConfig;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,10 +22,12 @@ import java.util.Map;
  * @param controlSlots   ControlNets in the controlled graph (0 without one)
  * @param residualScales scales per ControlNet and batch item in the controlled graph (13 for SD1.5)
  * @param layout         {@code cnfarm-bundle} or {@code diffusers-onnx}
+ * @param splitControlnets the ControlNets of the split form (each its own graph), empty otherwise
  */
 public record SdModel(String id, String layout, Path textEncoder, Path unet, Path controlledUnet, Path vaeDecoder, Path tokenizerDir,
                       Contracts.Text text, Contracts.UNet unetContract, Contracts.UNet controlledContract, Contracts.Vae vae,
-                      int controlSlots, int residualScales, int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig) {
+                      int controlSlots, int residualScales, int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig,
+                      List<DiffusersOnnxModel.ControlNetGraph> splitControlnets) {
     public static final String NATIVE_LAYOUT = "cnfarm-bundle";
 
     /** A bundle folder or a diffusers export folder, told apart by the file that describes it. */
@@ -44,7 +47,7 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
                 controlled ? bundle.graph(BundleBuilder.CONTROLLED_UNET) : null, bundle.graph(BundleBuilder.VAE_DECODER),
                 bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR), Contracts.NATIVE_TEXT, Contracts.NATIVE_UNET, Contracts.NATIVE_UNET,
                 Contracts.NATIVE_VAE,
-                controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15());
+                controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15(), List.of());
     }
 
     /**
@@ -52,15 +55,17 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
      * graph in {@code unet_controlnet/} when {@code farm models merge} has put one there.
      */
     public static SdModel of(DiffusersOnnxModel d) {
-        if (!d.unetContract().residualInputs().isEmpty()) {
-            throw new LayoutException(d.unet() + " is a ControlNet UNet (it takes the 13 residual inputs); merge it with its ControlNet "
-                    + "first: farm models merge --controlnet " + d.dir().resolve("controlnet/model.onnx") + " --unet " + d.unet()
-                    + " --out merged.onnx");
+        if (!d.controlnets().isEmpty()) {
+            // the split form: each ControlNet its own session, any subset per job; plain steps feed the UNet zero residuals
+            return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), null, d.vaeDecoder(), d.tokenizerDir(),
+                    d.text(), d.unetContract(), d.unetContract(), d.vae(), d.controlnets().size(), d.unetContract().residualInputs().size(),
+                    d.contextDim(), d.vaeScalingFactor(), scheduler(d), d.controlnets());
         }
         DiffusersOnnxModel.Controlled c = d.controlled();
         return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), c == null ? null : c.file(), d.vaeDecoder(),
                 d.tokenizerDir(), d.text(), d.unetContract(), c == null ? d.unetContract() : c.contract(), d.vae(),
-                c == null ? 0 : c.controlnets(), c == null ? 0 : c.residualScales(), d.contextDim(), d.vaeScalingFactor(), scheduler(d));
+                c == null ? 0 : c.controlnets(), c == null ? 0 : c.residualScales(), d.contextDim(), d.vaeScalingFactor(), scheduler(d),
+                List.of());
     }
 
     /** The folder's scheduler_config.json over SD1.5's defaults; models that predict anything but the noise are refused. */
@@ -106,7 +111,8 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
     /** Layout and contract in one line, for logs, heartbeats and {@code farm models describe}. */
     public String describe() {
         return layout + ": unet " + unetContract.describe() + "; text encoder " + text.describe() + "; vae decoder " + vae.describe()
-                + (controlSlots > 0 ? "; merged UNet with " + controlSlots + " ControlNet(s)"
+                + (!splitControlnets.isEmpty() ? "; split ControlNets " + splitControlnets.stream()
+                .map(DiffusersOnnxModel.ControlNetGraph::name).toList() : controlSlots > 0 ? "; merged UNet with " + controlSlots + " ControlNet(s)"
                 + (controlledContract.equals(unetContract) ? "" : ": " + controlledContract.describe()) : "");
     }
 }

@@ -49,6 +49,8 @@ public final class SdRenderer implements Renderer {
     private final NoiseSchedule noiseSchedule;
     private final Contracts.UNet unetContract;
     private final Contracts.UNet controlledContract;
+    /** The split ControlNet form's step, or null for models with a merged graph (or none). */
+    private final SplitStep split;
 
     public SdRenderer(ModelBundle bundle, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
         this(SdModel.of(bundle), ep, settings, promptCacheSize);
@@ -59,6 +61,7 @@ public final class SdRenderer implements Renderer {
         this.sessions = new BundleSessions(model, ep, settings);
         this.unetContract = model.unetContract();
         this.controlledContract = model.controlledContract();
+        this.split = model.splitControlnets().isEmpty() ? null : new SplitStep(sessions, model.unetContract());
         try {
             this.tokenizer = ClipTokenizer.open(model.tokenizerDir());
         } catch (RuntimeException e) {
@@ -141,7 +144,7 @@ public final class SdRenderer implements Renderer {
         // the plain and the controlled graph may declare their inputs differently (a merged graph from other tools' exports)
         Map<TensorType, OnnxTensor> contexts = new java.util.EnumMap<>(TensorType.class);
         try (OnnxTensor out = OnnxTensor.createTensor(env, noisePred, sampleShape);
-             OnnxTensor images = controlImages(env, req, items)) {
+             OnnxTensor images = split == null ? controlImages(env, req, items) : null) {
             float[] modelInput = new float[items * latentSize];
             for (int i = 0; i < scheduler.steps(); i++) {
                 float[] x = scheduler.scaleModelInput(latent, i);
@@ -150,6 +153,20 @@ public final class SdRenderer implements Renderer {
                 }
                 float[] scales = scales(req, i, scheduler.steps(), items);
                 boolean useControl = scales != null;
+                if (split != null) {
+                    List<float[]> imgs = req.controls().stream().map(ControlUnit::image).toList();
+                    noisePred.rewind();
+                    noisePred.put(split.run(env, modelInput, sampleShape, scheduler.timestep(i), items, context, d, imgs, req.height(),
+                            req.width(), scales));
+                    noisePred.rewind();
+                    controlled += useControl ? 1 : 0;
+                    float[] eps = guide(noisePred, items, latentSize, req.guidanceScale());
+                    byte[] preview = listener.wantsPreview(i + 1, scheduler.steps())
+                            ? LatentPreview.png(predictX0(x, eps, scheduler.timestep(i)), h, w) : null;
+                    latent = scheduler.step(eps, i, latent, noise);
+                    listener.onStep(i + 1, scheduler.steps(), preview);
+                    continue;
+                }
                 Contracts.UNet uc = useControl ? controlledContract : unetContract;
                 // a float32 output is written straight into one buffer for every step; a float16 one is read back and widened
                 boolean pinned = uc.outputType() == TensorType.FLOAT32;
@@ -319,6 +336,11 @@ public final class SdRenderer implements Renderer {
     public void close() {
         tokenizer.close();
         sessions.close();
+    }
+
+    /** For tests: ControlNet session runs of the split form so far (0 for other models). */
+    int splitControlNetRuns() {
+        return split == null ? 0 : split.controlNetRuns();
     }
 
     /** For tests: the schedulers' ids. */
