@@ -31,7 +31,9 @@ public final class FarmClient {
     public FarmClient(String baseUrl, String token) {
         this.base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.token = token == null ? "" : token.trim();
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        // HTTP/1.1: the JDK client's h2c upgrade of a plain-http connection failed on large answers (a 3 MB job snapshot
+        // read as an HTTP/2 frame), and HTTP/2 buys nothing against one coordinator
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
     /** A client for the coordinator and token the configuration names ({@code api.url}, {@code api.token}). */

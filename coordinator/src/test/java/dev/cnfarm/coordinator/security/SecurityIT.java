@@ -59,7 +59,7 @@ class SecurityIT {
     private FarmConfig config;
     private CoordinatorService coordinator;
     private String base;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final List<String> issued = new ArrayList<>();
     private String alice;
     private String bob;
