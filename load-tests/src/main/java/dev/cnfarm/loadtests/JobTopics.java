@@ -1,8 +1,8 @@
 package dev.cnfarm.loadtests;
 
 import dev.cnfarm.common.config.KafkaSettings;
-import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.ProtoCodec;
+import dev.cnfarm.common.kafka.TopicReplay;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.proto.v1.TaskEvent;
 import java.time.Duration;
@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * Reads what a job left on the farm's topics, from the beginning to the end as it stands now
@@ -25,19 +23,7 @@ public final class JobTopics {
 
     /** Every committed record of a topic up to its current end. */
     public static void replay(KafkaSettings kafka, String topic, Consumer<ConsumerRecord<String, byte[]>> each) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(kafka, "job-topics-reader")) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("could not read " + topic + " to its end within 2 minutes");
-                }
-                c.poll(Duration.ofMillis(200)).forEach(each);
-            }
-        }
+        TopicReplay.readToEnd(kafka, List.of(topic), Duration.ofMinutes(2), each);
     }
 
     /** The job's task events (started, result, failed) in topic order. */

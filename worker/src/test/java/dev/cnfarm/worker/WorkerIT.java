@@ -203,28 +203,18 @@ class WorkerIT {
     }
 
     private dev.cnfarm.proto.v1.WorkerStatus lastHeartbeat(String workerId) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.replayConsumer(config.kafka(), "it-heartbeats")) {
-            List<TopicPartition> parts = c.partitionsFor(topics.workers()).stream()
-                    .map(p -> new TopicPartition(topics.workers(), p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            var ends = c.endOffsets(parts);
-            dev.cnfarm.proto.v1.WorkerStatus last = null;
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (System.currentTimeMillis() < deadline && parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
-                for (var r : c.poll(Duration.ofMillis(200))) {
-                    if (r.key().equals(workerId)) {
-                        try {
-                            last = dev.cnfarm.proto.v1.WorkerStatus.parseFrom(r.value());
-                        } catch (Exception e) {
-                            throw new AssertionError(e);
-                        }
-                    }
+        dev.cnfarm.proto.v1.WorkerStatus[] last = {null};
+        dev.cnfarm.common.kafka.TopicReplay.readToEnd(config.kafka(), List.of(topics.workers()), Duration.ofSeconds(30), r -> {
+            if (r.key().equals(workerId)) {
+                try {
+                    last[0] = dev.cnfarm.proto.v1.WorkerStatus.parseFrom(r.value());
+                } catch (Exception e) {
+                    throw new AssertionError(e);
                 }
             }
-            assertThat(last).as("a heartbeat of " + workerId).isNotNull();
-            return last;
-        }
+        });
+        assertThat(last[0]).as("a heartbeat of " + workerId).isNotNull();
+        return last[0];
     }
 
     @Test

@@ -2,17 +2,13 @@ package dev.cnfarm.cli.commands;
 
 import dev.cnfarm.cli.ConfigOptions;
 import dev.cnfarm.common.config.FarmConfig;
-import dev.cnfarm.common.kafka.KafkaClients;
-import dev.cnfarm.common.kafka.TopicSetup;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.coordinator.auth.Role;
 import dev.cnfarm.coordinator.auth.TokenAdmin;
 import dev.cnfarm.proto.v1.ApiToken;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,12 +32,7 @@ public final class TokensCommand implements Runnable {
     }
 
     static TokenAdmin admin(FarmConfig config) {
-        Topics topics = new Topics(config.kafka().topicPrefix());
-        try (Admin admin = KafkaClients.admin(config.kafka())) {
-            TopicSetup.awaitBroker(admin, config.kafka(), Duration.ofSeconds(30));
-            TopicSetup.ensure(admin, topics, config.kafka());
-        }
-        return new TokenAdmin(config.kafka(), topics);
+        return TokenAdmin.open(config.kafka(), new Topics(config.kafka().topicPrefix()));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,

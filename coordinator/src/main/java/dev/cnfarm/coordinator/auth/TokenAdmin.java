@@ -3,6 +3,7 @@ package dev.cnfarm.coordinator.auth;
 import dev.cnfarm.common.config.KafkaSettings;
 import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.ProtoCodec;
+import dev.cnfarm.common.kafka.TopicReplay;
 import dev.cnfarm.common.kafka.TopicSetup;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.proto.v1.ApiToken;
@@ -16,11 +17,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * Creates, revokes and lists API tokens by writing to and reading the compacted tokens topic.
@@ -77,13 +75,18 @@ public final class TokenAdmin implements AutoCloseable {
      * token before any coordinator has run (tests, benchmarks and scripted set-ups).
      */
     public static Issued createOnce(KafkaSettings kafka, Topics topics, String tenant, Role role, String name) {
+        try (TokenAdmin tokens = open(kafka, topics)) {
+            return tokens.create(tenant, role, name);
+        }
+    }
+
+    /** A token admin for a farm whose topics may not exist yet (no coordinator has run): they are created first. */
+    public static TokenAdmin open(KafkaSettings kafka, Topics topics) {
         try (Admin admin = KafkaClients.admin(kafka)) {
             TopicSetup.awaitBroker(admin, kafka, Duration.ofSeconds(30));
             TopicSetup.ensure(admin, topics, kafka);
         }
-        try (TokenAdmin tokens = new TokenAdmin(kafka, topics)) {
-            return tokens.create(tenant, role, name);
-        }
+        return new TokenAdmin(kafka, topics);
     }
 
     public Issued create(String tenant, Role role, String name) {
@@ -129,38 +132,16 @@ public final class TokenAdmin implements AutoCloseable {
     /** Every token record on the topic, oldest first (revoked ones included, marked). */
     public List<ApiToken> list() {
         Map<String, ApiToken> latest = new LinkedHashMap<>();
-        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.replayConsumer(kafka, "token-admin-list-" + ProcessHandle.current().pid())) {
-            List<TopicPartition> parts = consumer.partitionsFor(topics.tokens(), Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(topics.tokens(), p.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> ends = consumer.endOffsets(parts);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!caughtUp(consumer, ends)) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the tokens topic " + topics.tokens() + " could not be read within 60 s");
-                }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.value() == null) {
-                        latest.remove(r.key());
-                    } else {
-                        ProtoCodec.parse(ApiToken.parser(), r.value(), r.topic(), r.offset()).ifPresent(t -> latest.put(t.getTokenId(), t));
-                    }
-                }
+        TopicReplay.readToEnd(kafka, List.of(topics.tokens()), Duration.ofSeconds(60), r -> {
+            if (r.value() == null) {
+                latest.remove(r.key());
+            } else {
+                ProtoCodec.parse(ApiToken.parser(), r.value(), r.topic(), r.offset()).ifPresent(t -> latest.put(t.getTokenId(), t));
             }
-        }
+        });
         List<ApiToken> out = new ArrayList<>(latest.values());
         out.sort(Comparator.comparingLong(ApiToken::getCreatedAtMs));
         return out;
-    }
-
-    private static boolean caughtUp(KafkaConsumer<String, byte[]> consumer, Map<TopicPartition, Long> ends) {
-        for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
-            if (consumer.position(e.getKey()) < e.getValue()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private void write(ApiToken record) {

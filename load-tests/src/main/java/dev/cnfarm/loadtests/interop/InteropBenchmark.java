@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.cnfarm.models.arch.ModelGraphs;
 import dev.cnfarm.models.arch.ModelPreset;
 import dev.cnfarm.models.bundle.GeneratedBundles;
+import dev.cnfarm.models.bundle.ModelBundle;
 import dev.cnfarm.models.interop.ControlNetMerge;
 import dev.cnfarm.models.interop.DiffusersOnnxModel;
 import dev.cnfarm.models.interop.OnnxGraphs;
@@ -60,7 +61,7 @@ public final class InteropBenchmark {
                 rows.add(measure(ModelPreset.named(preset), work.resolve(preset), n));
             }
         } finally {
-            deleteQuietly(work);
+            ModelBundle.deleteQuietly(work);
         }
         write(reportDir, rows);
     }
@@ -194,7 +195,7 @@ public final class InteropBenchmark {
                 }
             }
         }
-        deleteQuietly(dir);
+        ModelBundle.deleteQuietly(dir);
         return new Row(preset.name(), side, mergeSeconds, new Stopwatch.Timing(direct), new Stopwatch.Timing(scaled),
                 new Stopwatch.Timing(one), residualBytes[0], runs);
     }
@@ -248,13 +249,5 @@ public final class InteropBenchmark {
             v[i] = r.nextFloat();
         }
         return v;
-    }
-
-    private static void deleteQuietly(Path p) {
-        try (var walk = Files.walk(p)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(q -> q.toFile().delete());
-        } catch (Exception e) {
-            // a temp folder left behind is harmless
-        }
     }
 }

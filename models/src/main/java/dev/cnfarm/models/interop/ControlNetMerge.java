@@ -48,15 +48,7 @@ public final class ControlNetMerge {
         try {
             java.nio.file.Files.createDirectories(dir);
             for (Map.Entry<String, Path> e : m.externalFiles().entrySet()) {
-                Path target = dir.resolve(e.getKey());
-                if (java.nio.file.Files.exists(target)) {
-                    continue;
-                }
-                try {
-                    java.nio.file.Files.createLink(target, e.getValue());
-                } catch (java.io.IOException | UnsupportedOperationException linkFailed) {
-                    java.nio.file.Files.copy(e.getValue(), target);
-                }
+                OnnxGraphs.linkOrCopy(e.getValue(), dir.resolve(e.getKey()));
             }
         } catch (java.io.IOException e) {
             throw new LayoutException("cannot place the weight files beside " + out + ": " + e.getMessage(), e);

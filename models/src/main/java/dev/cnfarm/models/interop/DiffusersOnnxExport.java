@@ -124,15 +124,7 @@ public final class DiffusersOnnxExport {
     private static void writeGraph(ModelBundle b, String role, Path folder, ModelProto m) throws IOException {
         Files.createDirectories(folder);
         for (String file : OnnxGraphs.externalFiles(m)) {
-            Path source = b.graph(role).getParent().resolve(file);
-            Path target = folder.resolve(file);
-            if (!Files.exists(target)) {
-                try {
-                    Files.createLink(target, source); // the UNet's weights are gigabytes: share them when the file system lets us
-                } catch (IOException | UnsupportedOperationException e) {
-                    Files.copy(source, target);
-                }
-            }
+            OnnxGraphs.linkOrCopy(b.graph(role).getParent().resolve(file), folder.resolve(file));
         }
         OnnxGraphs.write(m, folder.resolve("model.onnx"));
     }

@@ -82,6 +82,21 @@ public final class OnnxGraphs {
         return files;
     }
 
+    /**
+     * Places a weight file beside a graph: a hard link where the file system allows (the UNet's
+     * weights are gigabytes), a copy otherwise; a file already there is kept.
+     */
+    public static void linkOrCopy(Path source, Path target) throws IOException {
+        if (Files.exists(target)) {
+            return;
+        }
+        try {
+            Files.createLink(target, source);
+        } catch (IOException | UnsupportedOperationException e) {
+            Files.copy(source, target);
+        }
+    }
+
     /** The same graph with its external data files named by another path (relative to where it will be saved). */
     public static ModelProto relocateExternalData(ModelProto model, java.util.function.UnaryOperator<String> location) {
         ModelProto.Builder m = model.toBuilder();
