@@ -314,6 +314,41 @@ public abstract class EndToEndContract {
     }
 
     @Test
+    void tokenCommandsCreateListAndRevokeAndRefuseABadTenantOrAnUnknownId() throws Exception {
+        String[] kafka = {"--set", "kafka.bootstrap-servers=" + config.kafka().bootstrapServers(),
+                "--set", "kafka.topic-prefix=" + config.kafka().topicPrefix()};
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = dev.cnfarm.cli.FarmCommand.commandLine();
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(err, true));
+        assertThat(cl.execute(concat(new String[] {"tokens", "create", "--tenant", "Bad Tenant"}, kafka))).isEqualTo(2);
+        assertThat(err.toString()).contains("--tenant").contains("lowercase letters");
+        assertThat(cl.execute(concat(new String[] {"tokens", "revoke", "ffffffffffffffff"}, kafka))).isEqualTo(1);
+        assertThat(err.toString()).contains("no token with id 'ffffffffffffffff'");
+
+        assertThat(cl.execute(concat(new String[] {"tokens", "create", "--tenant", "cli-team", "--name", "from the CLI"}, kafka))).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("farm_([0-9a-f]{16})_[A-Za-z0-9_-]{43}").matcher(out.toString());
+        assertThat(m.find()).as(out.toString()).isTrue();
+        String made = m.group();
+        String id = m.group(1);
+        // the coordinator's feed picks it up from Kafka
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> coordinator.tokens().authenticate(made).isPresent());
+        assertThat(cl.execute(concat(new String[] {"tokens", "list"}, kafka))).isZero();
+        assertThat(out.toString()).contains(id).contains("cli-team").contains("from the CLI");
+        assertThat(cl.execute(concat(new String[] {"tokens", "revoke", id}, kafka))).isZero();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> coordinator.tokens().authenticate(made).isEmpty());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    @Test
     void dryRunQuotesBeforeAnythingIsUploaded() throws Exception {
         Path image = Files.createTempFile("fresh", ".png");
         Files.write(image, new byte[] {(byte) 0x89, 'P', 'N', 'G', 42, 43, 44});

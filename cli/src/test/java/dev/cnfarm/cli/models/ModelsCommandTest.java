@@ -79,6 +79,10 @@ class ModelsCommandTest {
                 "--unet", dir.resolve("split/unet/model.onnx").toString(), "--out", out.resolve("unet_controlnet/model.onnx").toString());
         assertThat(merge.code()).as(merge.err()).isZero();
         assertThat(merge.out()).contains("merged");
+        Run overwrite = farm("models", "merge", "--controlnet", dir.resolve("split/controlnet/model.onnx").toString(),
+                "--unet", dir.resolve("split/unet/model.onnx").toString(), "--out", out.resolve("unet_controlnet/model.onnx").toString());
+        assertThat(overwrite.code()).isNotZero();
+        assertThat(overwrite.err()).contains("--out").contains("exists");
 
         Run describe = farm("models", "describe", out.toString());
         assertThat(describe.code()).as(describe.err()).isZero();

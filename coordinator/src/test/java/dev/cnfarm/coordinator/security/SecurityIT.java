@@ -7,6 +7,7 @@ import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.common.json.Json;
 import dev.cnfarm.common.kafka.KafkaClients;
+import dev.cnfarm.common.kafka.TopicReplay;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.common.storage.MinioObjectStore;
 import dev.cnfarm.common.storage.ObjectKeys;
@@ -28,16 +29,12 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -155,6 +152,15 @@ class SecurityIT {
         }
         // the same words for a wrong secret and an unknown id: nothing says which ids exist
         assertThat(get("/api/v1/jobs", wrongSecret).body()).isEqualTo(get("/api/v1/jobs", unknown).body());
+        // the dashboard's cookie works like the header; signing in needs the header itself
+        HttpResponse<String> byCookie = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/session"))
+                .header("Cookie", "farm_token=" + alice).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(byCookie.statusCode()).isEqualTo(400);
+        assertThat(byCookie.body()).contains("Authorization: Bearer");
+        HttpResponse<String> signIn = call("POST", "/api/v1/session", alice, null);
+        assertThat(signIn.statusCode()).isEqualTo(200);
+        assertThat(signIn.headers().firstValue("set-cookie").orElseThrow()).contains("farm_token=").containsIgnoringCase("HttpOnly")
+                .containsIgnoringCase("SameSite=Strict");
         HttpResponse<String> basic = call("GET", "/api/v1/jobs", "Basic YWxpY2U6c2VjcmV0", null);
         assertThat(basic.statusCode()).isEqualTo(401);
         assertThat(basic.body()).contains("Bearer");
@@ -444,27 +450,15 @@ class SecurityIT {
         try (Admin admin = KafkaClients.admin(config.kafka())) {
             names = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream().toList();
         }
-        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.replayConsumer(config.kafka(), "security-it-scan")) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (String n : names) {
-                consumer.partitionsFor(n, Duration.ofSeconds(10)).forEach(p -> parts.add(new TopicPartition(n, p.partition())));
+        TopicReplay.readToEnd(config.kafka(), names, Duration.ofSeconds(30), rec -> {
+            if (rec.key() != null) {
+                all.writeBytes(rec.key().getBytes(StandardCharsets.UTF_8));
             }
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> ends = consumer.endOffsets(parts);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (System.nanoTime() < deadline && ends.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {
-                for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
-                    if (rec.key() != null) {
-                        all.write(rec.key().getBytes(StandardCharsets.UTF_8));
-                    }
-                    if (rec.value() != null) {
-                        all.write(rec.value());
-                    }
-                    rec.headers().forEach(h -> all.writeBytes(h.value() == null ? new byte[0] : h.value()));
-                }
+            if (rec.value() != null) {
+                all.writeBytes(rec.value());
             }
-        }
+            rec.headers().forEach(h -> all.writeBytes(h.value() == null ? new byte[0] : h.value()));
+        });
         return all.toByteArray();
     }
 
