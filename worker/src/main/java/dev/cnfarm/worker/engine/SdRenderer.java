@@ -16,6 +16,7 @@ import dev.cnfarm.worker.engine.sched.SchedulerConfig;
 import dev.cnfarm.worker.engine.sched.SchedulerKind;
 import dev.cnfarm.worker.engine.text.ClipTokenizer;
 import dev.cnfarm.worker.render.BadInputException;
+import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderOutput;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
@@ -23,6 +24,7 @@ import dev.cnfarm.worker.render.StepListener;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +53,8 @@ public final class SdRenderer implements Renderer {
     private final Contracts.UNet controlledContract;
     /** The split ControlNet form's step, or null for models with a merged graph (or none). */
     private final SplitStep split;
+    /** UNet steps run so far (one per step of a batch, whatever its size); read by tests. */
+    private final java.util.concurrent.atomic.AtomicLong modelRuns = new java.util.concurrent.atomic.AtomicLong();
 
     public SdRenderer(ModelBundle bundle, ExecutionProvider ep, SessionSettings settings, int promptCacheSize) {
         this(SdModel.of(bundle), ep, settings, promptCacheSize);
@@ -99,124 +103,206 @@ public final class SdRenderer implements Renderer {
 
     @Override
     public RenderOutput render(RenderRequest req, StepListener listener) {
-        return render(req, listener, req.guidanceScale() > 1f);
+        return renderItems(List.of(req), List.of(listener), false).get(0).orThrow();
+    }
+
+    /**
+     * Renders the requests through the model together: one UNet run per step for all of them
+     * (a batch of 2n under guidance: n unconditional, then n conditional), each with its own
+     * prompt, seed, scheduler state, guidance and control images and scales. Requests that
+     * cannot share a run (another size, step count, scheduler, or guidance on or off) form
+     * batches of their own, run one after another.
+     *
+     * <p>Every operation of the graphs works on each batch item alone, so an image comes out
+     * the same whether it was computed alone or in a batch (a test holds this to the byte on
+     * the CPU provider).
+     */
+    @Override
+    public List<ItemResult> renderBatch(List<RenderRequest> requests, List<StepListener> listeners) {
+        return renderItems(requests, listeners, false);
+    }
+
+    @Override
+    public boolean batchesTogether() {
+        return true;
     }
 
     /** For tests: always the batch of two, even at guidance 1 (which otherwise runs the conditional half alone). */
     RenderOutput renderWithGuidanceBatch(RenderRequest req) {
-        return render(req, StepListener.NONE, true);
+        return renderItems(List.of(req), List.of(StepListener.NONE), true).get(0).orThrow();
     }
 
-    private RenderOutput render(RenderRequest req, StepListener listener, boolean cfg) {
-        validate(req);
-        Map<String, Long> timings = new LinkedHashMap<>();
+    /** What requests must share to go through the model in one run. */
+    private record RunShape(int width, int height, int steps, String scheduler, boolean cfg) {}
+
+    private List<ItemResult> renderItems(List<RenderRequest> requests, List<StepListener> listeners, boolean alwaysGuidanceBatch) {
+        if (requests.size() != listeners.size()) {
+            throw new IllegalArgumentException(requests.size() + " requests but " + listeners.size() + " listeners");
+        }
+        ItemResult[] results = new ItemResult[requests.size()];
+        Map<RunShape, List<Integer>> runs = new LinkedHashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            RenderRequest r = requests.get(i);
+            try {
+                validate(r);
+                runs.computeIfAbsent(new RunShape(r.width(), r.height(), r.steps(), r.scheduler(),
+                        alwaysGuidanceBatch || r.guidanceScale() > 1f), k -> new ArrayList<>()).add(i);
+            } catch (BadInputException e) {
+                results[i] = new ItemResult.Failed(e);
+            }
+        }
+        for (Map.Entry<RunShape, List<Integer>> run : runs.entrySet()) {
+            List<Integer> members = run.getValue();
+            List<ItemResult> out = renderTogether(members.stream().map(requests::get).toList(),
+                    members.stream().map(listeners::get).toList(), run.getKey().cfg());
+            for (int k = 0; k < members.size(); k++) {
+                results[members.get(k)] = out.get(k);
+            }
+        }
+        return List.of(results);
+    }
+
+    private List<ItemResult> renderTogether(List<RenderRequest> reqs, List<StepListener> listeners, boolean cfg) {
+        Map<String, Long> shared = new LinkedHashMap<>();
         long t0 = System.nanoTime();
-        int items = cfg ? 2 : 1;
-        int h = req.height() / 8;
-        int w = req.width() / 8;
+        int n = reqs.size();
+        int items = cfg ? 2 * n : n;
+        RenderRequest first = reqs.get(0);
+        int h = first.height() / 8;
+        int w = first.width() / 8;
         int latentSize = LATENT_CHANNELS * h * w;
         int d = sessions.contextDim();
 
-        // text: [uncond; cond] under guidance, cond alone without
-        float[] cond = text.encode(req.prompt());
-        float[] context = cond;
-        if (cfg) {
-            float[] uncond = text.encode(req.negativePrompt());
-            context = new float[2 * cond.length];
-            System.arraycopy(uncond, 0, context, 0, uncond.length);
-            System.arraycopy(cond, 0, context, uncond.length, cond.length);
+        // text: [uncond 0..n-1; cond 0..n-1] under guidance, the conditional ones alone without
+        int ctx = 77 * d;
+        float[] context = new float[items * ctx];
+        for (int b = 0; b < n; b++) {
+            System.arraycopy(text.encode(reqs.get(b).prompt()), 0, context, (cfg ? n + b : b) * ctx, ctx);
+            if (cfg) {
+                System.arraycopy(text.encode(reqs.get(b).negativePrompt()), 0, context, b * ctx, ctx);
+            }
         }
         long t1 = System.nanoTime();
-        timings.put("text", (t1 - t0) / 1_000_000);
+        shared.put("text", (t1 - t0) / 1_000_000);
 
-        Scheduler scheduler;
-        try {
-            scheduler = SchedulerKind.of(req.scheduler()).create(schedulerConfig, req.steps(), req.eta());
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException(e.getMessage(), e);
+        Scheduler[] schedulers = new Scheduler[n];
+        GaussianNoise[] noises = new GaussianNoise[n];
+        float[][] latents = new float[n][];
+        for (int b = 0; b < n; b++) {
+            RenderRequest r = reqs.get(b);
+            schedulers[b] = SchedulerKind.of(r.scheduler()).create(schedulerConfig, r.steps(), r.eta());
+            noises[b] = new GaussianNoise(r.seed());
+            latents[b] = noises[b].initial(latentSize, schedulers[b].initNoiseSigma());
         }
-        GaussianNoise noise = new GaussianNoise(req.seed());
-        float[] latent = noise.initial(latentSize, scheduler.initNoiseSigma());
+        int steps = schedulers[0].steps();
+        ItemResult[] ended = new ItemResult[n];
+        int[] controlled = new int[n];
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        int controlled = 0;
         long[] sampleShape = {items, LATENT_CHANNELS, h, w};
         FloatBuffer noisePred = ByteBuffer.allocateDirect(items * latentSize * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         // the plain and the controlled graph may declare their inputs differently (a merged graph from other tools' exports)
         Map<TensorType, OnnxTensor> contexts = new java.util.EnumMap<>(TensorType.class);
         try (OnnxTensor out = OnnxTensor.createTensor(env, noisePred, sampleShape);
-             OnnxTensor images = split == null ? controlImages(env, req, items) : null) {
+             OnnxTensor images = split == null ? controlImages(env, reqs, items) : null) {
+            List<float[]> splitImages = split == null ? null : splitImages(reqs, items);
             float[] modelInput = new float[items * latentSize];
-            for (int i = 0; i < scheduler.steps(); i++) {
-                float[] x = scheduler.scaleModelInput(latent, i);
-                for (int k = 0; k < items; k++) {
-                    System.arraycopy(x, 0, modelInput, k * latentSize, latentSize);
+            float[][] xs = new float[n][];
+            for (int i = 0; i < steps && java.util.Arrays.stream(ended).anyMatch(java.util.Objects::isNull); i++) {
+                double t = schedulers[0].timestep(i);
+                modelRuns.incrementAndGet();
+                for (int b = 0; b < n; b++) {
+                    xs[b] = schedulers[b].scaleModelInput(latents[b], i);
+                    System.arraycopy(xs[b], 0, modelInput, b * latentSize, latentSize);
+                    if (cfg) {
+                        System.arraycopy(xs[b], 0, modelInput, (n + b) * latentSize, latentSize);
+                    }
                 }
-                float[] scales = scales(req, i, scheduler.steps(), items);
+                float[] scales = scales(reqs, i, steps, cfg);
                 boolean useControl = scales != null;
                 if (split != null) {
-                    List<float[]> imgs = req.controls().stream().map(ControlUnit::image).toList();
                     noisePred.rewind();
-                    noisePred.put(split.run(env, modelInput, sampleShape, scheduler.timestep(i), items, context, d, imgs, req.height(),
-                            req.width(), scales));
+                    noisePred.put(split.run(env, modelInput, sampleShape, t, items, context, d, splitImages, first.height(),
+                            first.width(), scales));
                     noisePred.rewind();
-                    controlled += useControl ? 1 : 0;
-                    float[] eps = guide(noisePred, items, latentSize, req.guidanceScale());
-                    byte[] preview = listener.wantsPreview(i + 1, scheduler.steps())
-                            ? LatentPreview.png(predictX0(x, eps, scheduler.timestep(i)), h, w) : null;
-                    latent = scheduler.step(eps, i, latent, noise);
-                    listener.onStep(i + 1, scheduler.steps(), preview);
-                    continue;
+                } else {
+                    runUnet(env, useControl, modelInput, sampleShape, t, items, context, d, images, scales, out, noisePred, contexts);
                 }
-                Contracts.UNet uc = useControl ? controlledContract : unetContract;
-                // a float32 output is written straight into one buffer for every step; a float16 one is read back and widened
-                boolean pinned = uc.outputType() == TensorType.FLOAT32;
-                OnnxTensor contextTensor = contexts.get(uc.contextType());
-                if (contextTensor == null) {
-                    contextTensor = Tensors.floats(env, context, new long[] {items, 77, d}, uc.contextType());
-                    contexts.put(uc.contextType(), contextTensor);
-                }
-                try (OnnxTensor sample = Tensors.floats(env, modelInput, sampleShape, uc.sampleType());
-                     OnnxTensor t = Tensors.timestep(env, scheduler.timestep(i), items, uc);
-                     OnnxTensor scaleTensor = useControl ? OnnxTensor.createTensor(env, FloatBuffer.wrap(scales),
-                             new long[] {sessions.controlSlots(), items, sessions.residualScales()}) : null) {
-                    Map<String, OnnxTensor> in = new HashMap<>();
-                    in.put(uc.sample(), sample);
-                    in.put(uc.timestep(), t);
-                    in.put(uc.context(), contextTensor);
-                    OrtSession session = sessions.unet();
-                    if (useControl) {
-                        in.put(ModelGraphs.CONTROL_IMAGES, images);
-                        in.put(ModelGraphs.CONTROL_SCALES, scaleTensor);
-                        session = sessions.controlledUnet();
-                        controlled++;
+                for (int b = 0; b < n; b++) {
+                    if (ended[b] != null) {
+                        continue; // stopped earlier: still computed with the others, no longer stepped
                     }
-                    if (pinned) {
-                        session.run(in, Set.of(), Map.<String, OnnxValue>of(uc.output(), out)).close();
-                    } else {
-                        try (OrtSession.Result r = session.run(in, Set.of(uc.output()))) {
-                            noisePred.rewind();
-                            noisePred.put(Tensors.read((OnnxTensor) r.get(uc.output()).orElseThrow()));
-                            noisePred.rewind();
-                        }
+                    RenderRequest r = reqs.get(b);
+                    if (useControl && anyActive(r, i, steps)) {
+                        controlled[b]++;
+                    }
+                    float[] eps = guide(noisePred, b, n, cfg, latentSize, r.guidanceScale());
+                    byte[] preview = listeners.get(b).wantsPreview(i + 1, steps)
+                            ? LatentPreview.png(predictX0(xs[b], eps, t), h, w) : null;
+                    latents[b] = schedulers[b].step(eps, i, latents[b], noises[b]);
+                    try {
+                        listeners.get(b).onStep(i + 1, steps, preview);
+                    } catch (RuntimeException e) {
+                        ended[b] = new ItemResult.Failed(e);
                     }
                 }
-                float[] eps = guide(noisePred, items, latentSize, req.guidanceScale());
-                byte[] preview = null;
-                if (listener.wantsPreview(i + 1, scheduler.steps())) {
-                    preview = LatentPreview.png(predictX0(x, eps, scheduler.timestep(i)), h, w);
-                }
-                latent = scheduler.step(eps, i, latent, noise);
-                listener.onStep(i + 1, scheduler.steps(), preview);
             }
             long t2 = System.nanoTime();
-            timings.put("steps", (t2 - t1) / 1_000_000);
-            float[] rgb = decode(env, latent, h, w);
-            timings.put("vae", (System.nanoTime() - t2) / 1_000_000);
-            return new RenderOutput(rgb, timings, controlled);
+            shared.put("steps", (t2 - t1) / 1_000_000);
+            List<ItemResult> results = new ArrayList<>();
+            for (int b = 0; b < n; b++) {
+                if (ended[b] != null) {
+                    results.add(ended[b]);
+                    continue;
+                }
+                long v0 = System.nanoTime();
+                float[] rgb = decode(env, latents[b], h, w);
+                Map<String, Long> timings = new LinkedHashMap<>(shared);
+                timings.put("vae", (System.nanoTime() - v0) / 1_000_000);
+                results.add(new ItemResult.Rendered(new RenderOutput(rgb, timings, controlled[b], n)));
+            }
+            return results;
         } catch (OrtException e) {
             throw new BadInputException("model " + modelId() + " refused the input: " + e.getMessage(), e);
         } finally {
             contexts.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** One run of the plain UNet (no ControlNet active) or the merged controlled graph, into {@code noisePred}. */
+    private void runUnet(OrtEnvironment env, boolean useControl, float[] modelInput, long[] sampleShape, double t, int items,
+                         float[] context, int d, OnnxTensor images, float[] scales, OnnxTensor out, FloatBuffer noisePred,
+                         Map<TensorType, OnnxTensor> contexts) throws OrtException {
+        Contracts.UNet uc = useControl ? controlledContract : unetContract;
+        // a float32 output is written straight into one buffer for every step; a float16 one is read back and widened
+        boolean pinned = uc.outputType() == TensorType.FLOAT32;
+        OnnxTensor contextTensor = contexts.get(uc.contextType());
+        if (contextTensor == null) {
+            contextTensor = Tensors.floats(env, context, new long[] {items, 77, d}, uc.contextType());
+            contexts.put(uc.contextType(), contextTensor);
+        }
+        try (OnnxTensor sample = Tensors.floats(env, modelInput, sampleShape, uc.sampleType());
+             OnnxTensor ts = Tensors.timestep(env, t, items, uc);
+             OnnxTensor scaleTensor = useControl ? OnnxTensor.createTensor(env, FloatBuffer.wrap(scales),
+                     new long[] {sessions.controlSlots(), items, sessions.residualScales()}) : null) {
+            Map<String, OnnxTensor> in = new HashMap<>();
+            in.put(uc.sample(), sample);
+            in.put(uc.timestep(), ts);
+            in.put(uc.context(), contextTensor);
+            OrtSession session = sessions.unet();
+            if (useControl) {
+                in.put(ModelGraphs.CONTROL_IMAGES, images);
+                in.put(ModelGraphs.CONTROL_SCALES, scaleTensor);
+                session = sessions.controlledUnet();
+            }
+            if (pinned) {
+                session.run(in, Set.of(), Map.<String, OnnxValue>of(uc.output(), out)).close();
+            } else {
+                try (OrtSession.Result r = session.run(in, Set.of(uc.output()))) {
+                    noisePred.rewind();
+                    noisePred.put(Tensors.read((OnnxTensor) r.get(uc.output()).orElseThrow()));
+                    noisePred.rewind();
+                }
+            }
         }
     }
 
@@ -234,44 +320,90 @@ public final class SdRenderer implements Renderer {
                 throw new BadInputException("control image " + i + " is not " + req.width() + "x" + req.height());
             }
         }
+        try {
+            SchedulerKind.of(req.scheduler()).create(schedulerConfig, req.steps(), req.eta());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
     }
 
-    /** [N, items, 3, H, W]: each ControlNet's image for every batch item; empty slots zero. Null without ControlNets. */
-    private OnnxTensor controlImages(OrtEnvironment env, RenderRequest req, int items) throws OrtException {
-        int n = sessions.controlSlots();
-        if (n == 0) {
+    /**
+     * [N, items, 3, H, W]: each ControlNet's image for every batch item (item j is request j mod n,
+     * in both halves under guidance); slots a request leaves empty are zero. Null without ControlNets.
+     */
+    private OnnxTensor controlImages(OrtEnvironment env, List<RenderRequest> reqs, int items) throws OrtException {
+        int slots = sessions.controlSlots();
+        if (slots == 0) {
             return null;
         }
-        int size = 3 * req.width() * req.height();
-        float[] all = new float[n * items * size];
-        for (int c = 0; c < req.controls().size(); c++) {
-            for (int k = 0; k < items; k++) {
-                System.arraycopy(req.controls().get(c).image(), 0, all, (c * items + k) * size, size);
+        RenderRequest first = reqs.get(0);
+        int size = 3 * first.width() * first.height();
+        float[] all = new float[slots * items * size];
+        for (int c = 0; c < slots; c++) {
+            for (int j = 0; j < items; j++) {
+                RenderRequest r = reqs.get(j % reqs.size());
+                if (c < r.controls().size()) {
+                    System.arraycopy(r.controls().get(c).image(), 0, all, (c * items + j) * size, size);
+                }
             }
         }
-        return OnnxTensor.createTensor(env, FloatBuffer.wrap(all), new long[] {n, items, 3, req.height(), req.width()});
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(all), new long[] {slots, items, 3, first.height(), first.width()});
+    }
+
+    /** The split form's control images: per slot [items, 3, H, W], or null for a slot no request uses. */
+    private List<float[]> splitImages(List<RenderRequest> reqs, int items) {
+        int size = 3 * reqs.get(0).width() * reqs.get(0).height();
+        List<float[]> out = new ArrayList<>();
+        for (int c = 0; c < sessions.controlSlots(); c++) {
+            final int slot = c;
+            if (reqs.stream().noneMatch(r -> slot < r.controls().size())) {
+                out.add(null);
+                continue;
+            }
+            float[] batch = new float[items * size];
+            for (int j = 0; j < items; j++) {
+                RenderRequest r = reqs.get(j % reqs.size());
+                if (c < r.controls().size()) {
+                    System.arraycopy(r.controls().get(c).image(), 0, batch, j * size, size);
+                }
+            }
+            out.add(batch);
+        }
+        return out;
+    }
+
+    private static boolean anyActive(RenderRequest r, int i, int steps) {
+        return r.controls().stream().anyMatch(u -> u.activeAt(i, steps));
+    }
+
+    /** For one request: [N, items, R+1] scales of a batch of {@code items} (1, or 2 under guidance). */
+    float[] scales(RenderRequest req, int i, int steps, int items) {
+        return scales(List.of(req), i, steps, items == 2);
     }
 
     /**
      * [N, items, R+1] scales for step i, or null when no ControlNet is active (the plain UNet runs).
-     * Under guidance the batch is [unconditional, conditional].
+     * Under guidance the batch is [unconditional 0..n-1, conditional 0..n-1].
      */
-    float[] scales(RenderRequest req, int i, int steps, int items) {
-        int n = sessions.controlSlots();
+    float[] scales(List<RenderRequest> reqs, int i, int steps, boolean cfg) {
+        int slots = sessions.controlSlots();
         int r = sessions.residualScales();
-        if (n == 0) {
+        if (slots == 0) {
             return null;
         }
-        float[] s = new float[n * items * r];
+        int n = reqs.size();
+        int items = cfg ? 2 * n : n;
+        float[] s = new float[slots * items * r];
         boolean any = false;
-        for (int c = 0; c < req.controls().size(); c++) {
-            ControlUnit u = req.controls().get(c);
-            if (!u.activeAt(i, steps)) {
-                continue;
-            }
-            any = true;
-            for (int item = 0; item < items; item++) {
-                boolean unconditional = items == 2 && item == 0;
+        for (int j = 0; j < items; j++) {
+            RenderRequest req = reqs.get(j % n);
+            boolean unconditional = cfg && j < n;
+            for (int c = 0; c < req.controls().size(); c++) {
+                ControlUnit u = req.controls().get(c);
+                if (!u.activeAt(i, steps)) {
+                    continue;
+                }
+                any = true;
                 boolean condOnly = req.guessMode() || u.mode() == ControlMode.CONTROL;
                 for (int k = 0; k < r; k++) {
                     double scale = u.scale();
@@ -280,24 +412,30 @@ public final class SdRenderer implements Renderer {
                     } else if (u.mode() != ControlMode.BALANCED) {
                         scale *= Math.pow(0.825, r - 1 - k);
                     }
-                    s[(c * items + item) * r + k] = unconditional && condOnly ? 0f : (float) scale;
+                    s[(c * items + j) * r + k] = unconditional && condOnly ? 0f : (float) scale;
                 }
             }
         }
         return any ? s : null;
     }
 
-    /** Classifier-free guidance: uncond + g (cond - uncond); without guidance, the prediction itself. */
-    private static float[] guide(FloatBuffer pred, int items, int size, float g) {
+    /**
+     * Classifier-free guidance for request b of n: uncond + g (cond - uncond); without guidance,
+     * its prediction itself.
+     */
+    private static float[] guide(FloatBuffer pred, int b, int n, boolean cfg, int size, float g) {
         float[] eps = new float[size];
-        if (items == 1) {
-            pred.rewind();
-            pred.get(eps);
+        if (!cfg) {
+            for (int k = 0, o = b * size; k < size; k++) {
+                eps[k] = pred.get(o + k);
+            }
             return eps;
         }
+        int u0 = b * size;
+        int c0 = (n + b) * size;
         for (int k = 0; k < size; k++) {
-            float u = pred.get(k);
-            float c = pred.get(size + k);
+            float u = pred.get(u0 + k);
+            float c = pred.get(c0 + k);
             eps[k] = u + g * (c - u);
         }
         return eps;
@@ -336,6 +474,11 @@ public final class SdRenderer implements Renderer {
     public void close() {
         tokenizer.close();
         sessions.close();
+    }
+
+    /** For tests: UNet steps run so far, one per step of a batch. */
+    long modelRuns() {
+        return modelRuns.get();
     }
 
     /** For tests: ControlNet session runs of the split form so far (0 for other models). */

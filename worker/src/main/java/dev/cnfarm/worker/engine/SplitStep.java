@@ -40,7 +40,7 @@ final class SplitStep {
 
     /**
      * @param scales    [N, items, R] for this step, or null when no ControlNet is active
-     * @param images    each slot's control image [3, H, W], null for slots the job leaves empty
+     * @param images    each slot's control images for every batch item [items, 3, H, W], null for slots no item uses
      * @return the noise prediction [items, 4, h, w]
      */
     float[] run(OrtEnvironment env, float[] sample, long[] sampleShape, double t, int items, float[] context, int d,
@@ -81,14 +81,10 @@ final class SplitStep {
     }
 
     private void addResiduals(OrtEnvironment env, int c, float[] sample, long[] sampleShape, double t, int items, float[] context, int d,
-                              float[] image, int height, int width, float[] scales, float[][] sums, Map<String, long[]> shapes)
+                              float[] batchImage, int height, int width, float[] scales, float[][] sums, Map<String, long[]> shapes)
             throws OrtException {
         DiffusersOnnxModel.ControlNetGraph g = graphs.get(c);
         Contracts.UNet in = g.inputs();
-        float[] batchImage = new float[items * image.length];
-        for (int k = 0; k < items; k++) {
-            System.arraycopy(image, 0, batchImage, k * image.length, image.length);
-        }
         List<OnnxTensor> open = new ArrayList<>();
         try {
             Map<String, OnnxTensor> feed = new HashMap<>();

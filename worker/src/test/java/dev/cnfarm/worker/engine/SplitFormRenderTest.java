@@ -10,6 +10,7 @@ import dev.cnfarm.models.interop.DiffusersOnnxExport;
 import dev.cnfarm.models.interop.SplitControlNet;
 import dev.cnfarm.models.onnx.GraphBuilder.Storage;
 import dev.cnfarm.models.weights.RandomWeights;
+import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderOutput;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.StepListener;
@@ -87,6 +88,13 @@ class SplitFormRenderTest {
             assertThat(renderer.splitControlNetRuns()).isEqualTo(4 + 2 + 4);
             assertThat(c.controlledSteps()).isEqualTo(4);
             assertThat(maxAbsDiff(c.rgb(), a.rgb())).isGreaterThan(1e-3);
+
+            // a batch of the one-ControlNet request and the two-ControlNet one (another seed): each image as it comes alone
+            RenderRequest both = new RenderRequest("a lighthouse", "", List.of(firstHalf, second), false, 8, 4, 64, 64, 5f, "ddim", 0f);
+            List<ItemResult> batch = renderer.renderBatch(List.of(one, both), List.of(StepListener.NONE, StepListener.NONE));
+            assertThat(batch.get(0).orThrow().batchSize()).isEqualTo(2);
+            assertThat(batch.get(0).orThrow().rgb()).isEqualTo(a.rgb());
+            assertThat(batch.get(1).orThrow().rgb()).isEqualTo(renderer.render(both, StepListener.NONE).rgb());
 
             RenderOutput late = renderer.render(lateWindow, StepListener.NONE);
             assertThat(late.controlledSteps()).isEqualTo(2);
