@@ -25,10 +25,12 @@ import dev.cnfarm.worker.preprocess.ImageLimits;
 import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
+import dev.cnfarm.worker.tasks.MicroBatches;
 import dev.cnfarm.worker.tasks.TaskProcessor;
 import dev.cnfarm.worker.tasks.TaskStoppedException;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
@@ -48,9 +50,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A render worker: takes tasks one at a time from the share group, renders each on a render
- * thread while the consumer thread keeps the task's lock renewed, stores the PNG, records the
- * outcome on Kafka, and only then acknowledges the task. Every outcome (result or failure) is
+ * A render worker: takes tasks from the share group (one at a time, or up to
+ * {@code worker.max-batch} that it computes together), renders them on a render thread while the
+ * consumer thread keeps their locks renewed, stores each PNG, records each outcome on Kafka, and
+ * only then acknowledges the task. Every outcome (result or failure) is
  * acknowledged as done: the scheduler decides whether a failed task is tried again. A task is
  * given back (released) only when the worker stops before it could finish it.
  *
@@ -111,7 +114,7 @@ public final class WorkerService implements AutoCloseable {
             this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
             this.processor = new TaskProcessor(store, renderers::get, controlMaps);
             this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
-            this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId());
+            this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId(), settings.maxBatch());
             this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
             this.renderThread = Executors.newSingleThreadExecutor(daemon("render-" + settings.workerId()));
             this.loop = new Thread(this::run, "worker-" + settings.workerId());
@@ -195,8 +198,10 @@ public final class WorkerService implements AutoCloseable {
     private void run() {
         try {
             while (running && state != WorkerState.WORKER_STATE_UNHEALTHY) {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(settings.pollMs()))) {
-                    handle(record);
+                List<ConsumerRecord<String, byte[]>> polled = new ArrayList<>();
+                consumer.poll(Duration.ofMillis(settings.pollMs())).forEach(polled::add);
+                if (!polled.isEmpty()) {
+                    handle(polled);
                 }
             }
         } catch (WakeupException e) {
@@ -215,39 +220,74 @@ public final class WorkerService implements AutoCloseable {
         }
     }
 
-    private void handle(ConsumerRecord<String, byte[]> record) {
-        TaskLock lock = new TaskLock(consumer, record);
-        int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
-        Optional<RenderTask> parsed = ProtoCodec.parse(RenderTask.parser(), record.value(), record.topic(), record.offset());
-        if (parsed.isEmpty() || parsed.get().getSchemaVersion() != SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE) {
-            // nothing to report a failure against; reject so it goes to the dead-letter topic
-            LOG.warn("rejecting unreadable task record at {}-{}@{}", record.topic(), record.partition(), record.offset());
-            lock.settle(AcknowledgeType.REJECT);
-            return;
-        }
-        RenderTask task = parsed.get();
-        long takenAt = System.nanoTime();
-        state = WorkerState.WORKER_STATE_BUSY;
-        stats.begin(task.getTaskId());
-        try {
-            TaskOutcome outcome;
-            if (cancelled.isCancelled(task.getJobId())) {
-                outcome = new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, "job " + task.getJobId() + " was cancelled", false);
-            } else {
-                events.started(task, attempt, renderers.executionProvider());
-                Future<TaskOutcome> render = renderThread.submit(() -> processor.process(task, attempt, stepListener(task, attempt)));
-                outcome = awaitRenewing(render, lock);
+    /** A task record the worker holds, read. */
+    private record Taken(ConsumerRecord<String, byte[]> record, RenderTask task, int attempt, long takenAt) {}
+
+    /**
+     * Runs the tasks of one poll (at most {@code worker.max-batch}): unreadable records are
+     * rejected, the rest sorted into micro-batches of compatible tasks, rendered batch after batch
+     * while every task still held keeps its lock, and each settled on its own.
+     */
+    private void handle(List<ConsumerRecord<String, byte[]>> records) {
+        HeldTasks held = new HeldTasks(consumer, records);
+        List<Taken> taken = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> record : records) {
+            int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
+            Optional<RenderTask> parsed = ProtoCodec.parse(RenderTask.parser(), record.value(), record.topic(), record.offset());
+            if (parsed.isEmpty() || parsed.get().getSchemaVersion() != SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE) {
+                // nothing to report a failure against; reject so it goes to the dead-letter topic
+                LOG.warn("rejecting unreadable task record at {}-{}@{}", record.topic(), record.partition(), record.offset());
+                held.settle(record, AcknowledgeType.REJECT);
+                continue;
             }
-            lock.settle(settle(task, attempt, outcome, takenAt));
+            taken.add(new Taken(record, parsed.get(), attempt, System.nanoTime()));
+        }
+        for (List<Taken> batch : MicroBatches.group(taken, Taken::task, settings.maxBatch())) {
+            handleBatch(batch, held);
+        }
+    }
+
+    private void handleBatch(List<Taken> batch, HeldTasks held) {
+        state = WorkerState.WORKER_STATE_BUSY;
+        stats.begin(batch.get(0).task().getTaskId());
+        List<Taken> settled = new ArrayList<>();
+        try {
+            List<Taken> toRender = new ArrayList<>();
+            List<TaskOutcome> outcomes = new ArrayList<>();
+            for (Taken t : batch) {
+                if (cancelled.isCancelled(t.task().getJobId())) {
+                    settle(t, new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, "job " + t.task().getJobId() + " was cancelled",
+                            false), held);
+                    settled.add(t);
+                } else {
+                    events.started(t.task(), t.attempt(), renderers.executionProvider());
+                    toRender.add(t);
+                }
+            }
+            if (!toRender.isEmpty()) {
+                List<TaskProcessor.Attempt> attempts = toRender.stream()
+                        .map(t -> new TaskProcessor.Attempt(t.task(), t.attempt(), stepListener(t.task(), t.attempt()))).toList();
+                Future<List<TaskOutcome>> render = renderThread.submit(() -> processor.processBatch(attempts));
+                outcomes = awaitRenewing(render, held, toRender.size());
+            }
+            for (int i = 0; i < toRender.size(); i++) {
+                settle(toRender.get(i), outcomes.get(i), held);
+                settled.add(toRender.get(i));
+            }
         } catch (RuntimeException e) {
-            // the outcome could not be recorded: give the task back for another attempt
-            LOG.warn("task {} attempt {} could not be settled, releasing it: {}", task.getTaskId(), attempt, e.toString());
-            stats.failed(false);
-            metrics.taskEnded("given_back", "unsettled", Duration.ofNanos(System.nanoTime() - takenAt));
-            try {
-                lock.settle(AcknowledgeType.RELEASE);
-            } catch (RuntimeException again) {
-                LOG.warn("release of task {} failed too; the broker's lock timeout will free it", task.getTaskId());
+            // an outcome could not be recorded: give the unsettled tasks back for another attempt
+            for (Taken t : batch) {
+                if (settled.contains(t)) {
+                    continue;
+                }
+                LOG.warn("task {} attempt {} could not be settled, releasing it: {}", t.task().getTaskId(), t.attempt(), e.toString());
+                stats.failed(false);
+                metrics.taskEnded("given_back", "unsettled", Duration.ofNanos(System.nanoTime() - t.takenAt()));
+                try {
+                    held.settle(t.record(), AcknowledgeType.RELEASE);
+                } catch (RuntimeException again) {
+                    LOG.warn("release of task {} failed too; the broker's lock timeout will free it", t.task().getTaskId());
+                }
             }
         } finally {
             giveBack = null;
@@ -257,12 +297,16 @@ public final class WorkerService implements AutoCloseable {
         }
     }
 
+    private void settle(Taken t, TaskOutcome outcome, HeldTasks held) {
+        held.settle(t.record(), settle(t.task(), t.attempt(), outcome, t.takenAt()));
+    }
+
     /**
-     * Waits for the render, renewing the task's lock a few times per lock period. When the worker
-     * is draining and the render outlives the drain timeout, the render is told to stop and give
-     * the task back.
+     * Waits for the render, renewing the locks of the tasks held a few times per lock period.
+     * When the worker is draining and the render outlives the drain timeout, the render is told
+     * to stop and give its tasks back.
      */
-    private TaskOutcome awaitRenewing(Future<TaskOutcome> render, TaskLock lock) {
+    private List<TaskOutcome> awaitRenewing(Future<List<TaskOutcome>> render, HeldTasks held, int tasks) {
         long lockMs = consumer.acquisitionLockTimeoutMs().map(Integer::longValue).orElse((long) kafka.taskLockMs());
         long renewEveryMs = Math.max(200, lockMs / 3);
         long drainDeadline = 0;
@@ -278,18 +322,19 @@ public final class WorkerService implements AutoCloseable {
                         giveBack = "the worker is shutting down and the task did not finish within worker.drain-timeout-ms";
                     }
                 }
-                lock.renew();
+                held.renew();
             } catch (ExecutionException e) {
                 // the processor sorts every exception; only an Error other than out-of-memory lands here
                 LOG.error("render failed with an error", e.getCause());
-                return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_INTERNAL, String.valueOf(e.getCause()), true);
+                return java.util.Collections.nCopies(tasks,
+                        new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_INTERNAL, String.valueOf(e.getCause()), true));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 giveBack = "the worker was interrupted";
                 try {
                     return render.get();
                 } catch (Exception again) {
-                    return new TaskOutcome.GivenBack(giveBack);
+                    return java.util.Collections.nCopies(tasks, new TaskOutcome.GivenBack(giveBack));
                 }
             }
         }
@@ -381,6 +426,7 @@ public final class WorkerService implements AutoCloseable {
                     .setMemoryUsedBytes(rt.totalMemory() - rt.freeMemory())
                     .addAllLoadedModels(renderers.modelIds())
                     .putAllModelLayouts(renderers.modelLayouts())
+                    .setMaxBatch(settings.maxBatch())
                     .setCurrentTaskId(stats.currentTask())
                     .setTasksSucceeded(stats.succeededCount())
                     .setTasksFailed(stats.failedCount())

@@ -232,6 +232,53 @@ class WorkerIT {
     }
 
     @Test
+    void aWorkerTakesSeveralTasksAndComputesCompatibleOnesTogetherEachAsItComesAlone() throws Exception {
+        ObjectInfo control = uploadControl(checkerboard(16));
+        ObjectInfo junk = store.put(ObjectKeys.upload("default", Sha256.of("junk-batch".getBytes())), "junk-batch".getBytes(), "image/png");
+        String together = "job-" + UUID.randomUUID();
+        String alone = "job-" + UUID.randomUUID();
+        // sent before the worker starts, in one flush, so that its first poll takes four
+        List<RenderTask> tasks = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            tasks.add(task(together, i, control, 3, 16, 16).toBuilder().setSeed(100 + i).setPrompt("image " + i).build());
+        }
+        tasks.add(task(together, 3, junk, 3, 16, 16)); // fails alone, on its control image
+        tasks.add(task(together, 4, control, 3, 24, 16)); // another size: a batch of its own
+        for (RenderTask t : tasks) {
+            producer.send(new ProducerRecord<>(topics.tasks(), t.getTaskId(), t.toByteArray()));
+        }
+        producer.flush();
+        List<TaskEvent> results;
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-batch").with(ConfigKeys.WORKER_MAX_BATCH, "4"))) {
+            results = awaitEvents(topics.taskEvents(), together, e -> false, 4).stream().filter(e -> e.hasResult() || e.hasFailed()).toList();
+            assertThat(lastHeartbeat("w-batch").getMaxBatch()).isEqualTo(4);
+        }
+        assertThat(results).filteredOn(TaskEvent::hasFailed).extracting(TaskEvent::getTaskIndex).containsExactly(3);
+        assertThat(results).filteredOn(TaskEvent::hasFailed).allSatisfy(e -> assertThat(e.getFailed().getCause())
+                .isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT));
+        java.util.Map<Integer, TaskEvent> byIndex = new java.util.HashMap<>();
+        results.stream().filter(TaskEvent::hasResult).forEach(e -> byIndex.put(e.getTaskIndex(), e));
+        assertThat(byIndex.keySet()).containsExactlyInAnyOrder(0, 1, 2, 4);
+        for (int i : List.of(0, 1, 2, 4)) {
+            com.fasterxml.jackson.databind.JsonNode sidecar = dev.cnfarm.common.json.Json.mapper()
+                    .readTree(store.get(ObjectKeys.sidecar(byIndex.get(i).getResult().getOutput().getKey())));
+            assertThat(sidecar.get("batch_size").asInt()).as("task " + i).isEqualTo(i == 4 ? 1 : 3);
+        }
+
+        // the same three tasks one at a time: the same bytes
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-single"))) {
+            for (int i = 0; i < 3; i++) {
+                send(tasks.get(i).toBuilder().setJobId(alone).setTaskId(alone + "-" + i).build());
+            }
+            List<TaskEvent> single = awaitEvents(topics.taskEvents(), alone, e -> false, 3);
+            for (TaskEvent e : single.stream().filter(TaskEvent::hasResult).toList()) {
+                assertThat(e.getResult().getOutput().getSha256()).as("task " + e.getTaskIndex())
+                        .isEqualTo(byIndex.get(e.getTaskIndex()).getResult().getOutput().getSha256());
+            }
+        }
+    }
+
+    @Test
     void undecodableControlImageIsAFinalContentFailure() throws Exception {
         ObjectInfo junk = store.put(ObjectKeys.upload("default", Sha256.of("junk".getBytes())), "junk".getBytes(), "image/png");
         String job = "job-" + UUID.randomUUID();

@@ -170,7 +170,8 @@ public final class FarmConfig {
                 getInt(ConfigKeys.WORKER_POLL_MS, 1, 10_000),
                 pool(), nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535),
                 java.util.Arrays.stream(get(ConfigKeys.WORKER_MODELS).split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                        .map(Path::of).toList());
+                        .map(Path::of).toList(),
+                getInt(ConfigKeys.WORKER_MAX_BATCH, 1, 16));
     }
 
     /** The CLI's bearer token, empty when none is set. */

@@ -13,8 +13,9 @@ import java.nio.file.Path;
  * @param pool              the worker pool it takes tasks from
  * @param metricsHost       address of the metrics and health endpoints
  * @param metricsPort       their port: 0 any free one, -1 none
+ * @param maxBatch          the most tasks it takes at once and computes together in one model batch
  */
 public record WorkerSettings(String workerId, Path modelDir, int heartbeatMs, int progressEverySteps, String executionProvider,
                              boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize,
                              int maxConsecutiveFailures, int drainTimeoutMs, int pollMs,
-                             String pool, String metricsHost, int metricsPort, java.util.List<Path> extraModels) {}
+                             String pool, String metricsHost, int metricsPort, java.util.List<Path> extraModels, int maxBatch) {}

@@ -52,14 +52,22 @@ public final class KafkaClients {
      * the task's output and result are stored.
      */
     public static KafkaShareConsumer<String, byte[]> shareConsumer(KafkaSettings kafka, String clientId) {
+        return shareConsumer(kafka, clientId, 1);
+    }
+
+    /**
+     * A share consumer that takes at most {@code maxRecords} tasks per poll (a worker's micro-batch)
+     * and acknowledges each explicitly, only once the task's output and result are stored.
+     */
+    public static KafkaShareConsumer<String, byte[]> shareConsumer(KafkaSettings kafka, String clientId, int maxRecords) {
         Map<String, Object> p = base(kafka);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, kafka.shareGroup());
         p.put("share.acknowledgement.mode", "explicit");
-        // one record per poll: a worker renders one task at a time, and the others stay available
-        // to other workers instead of sitting in this worker's acquired batch
+        // no more records than the worker renders at once: the others stay available to other
+        // workers instead of sitting in this worker's acquired batch
         p.put("share.acquire.mode", "record_limit");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxRecords);
         return new KafkaShareConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     }
 

@@ -192,4 +192,70 @@ public abstract class InfrastructureContract {
         assertThat(accepted).containsAll(keys);
         assertThat(redeliveryCount).as("delivery count of the released task when it came back").isEqualTo((short) 2);
     }
+
+    /**
+     * What a worker's micro-batch relies on: a consumer holding several tasks can settle them one
+     * at a time and renew the others' locks, and a renewal poll gives back only what it holds
+     * (no other task is acquired, so no task's delivery count grows while it waits).
+     */
+    @Test
+    void shareConsumerHoldsSeveralTasksSettlesThemOneByOneAndRenewsTheRest() throws Exception {
+        String topic = topics.tasks("batch-contract");
+        try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config.kafka())) {
+            dev.cnfarm.common.kafka.TopicSetup.ensurePool(admin, topics, config.kafka(), "batch-contract");
+        }
+        List<String> keys = new ArrayList<>();
+        try (KafkaProducer<String, byte[]> p = KafkaClients.producer(config.kafka(), "test-batch-tasks")) {
+            for (int i = 0; i < 8; i++) {
+                String k = "task-" + i;
+                keys.add(k);
+                p.send(new ProducerRecord<>(topic, k, new byte[] {(byte) i}));
+            }
+            p.flush();
+        }
+        try (KafkaShareConsumer<String, byte[]> c = KafkaClients.shareConsumer(config.kafka(), "test-batch-worker", 4)) {
+            c.subscribe(List.of(topic));
+            List<ConsumerRecord<String, byte[]>> held = new ArrayList<>();
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (held.size() < 2 && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    held.add(r);
+                }
+                if (held.size() == 1) {
+                    c.acknowledge(held.remove(0), AcknowledgeType.RELEASE); // a lone first record: try again for several
+                    c.commitSync();
+                }
+            }
+            assertThat(held).as("one poll takes several tasks, no more than max.poll.records").hasSizeBetween(2, 4);
+            // the first is done; the others are still rendering: renew them
+            c.acknowledge(held.get(0), AcknowledgeType.ACCEPT);
+            c.commitSync();
+            for (int i = 1; i < held.size(); i++) {
+                c.acknowledge(held.get(i), AcknowledgeType.RENEW);
+            }
+            List<String> renewed = held.subList(1, held.size()).stream().map(ConsumerRecord::key).toList();
+            List<ConsumerRecord<String, byte[]>> back = new ArrayList<>();
+            for (int k = 0; k < 20 && back.isEmpty(); k++) {
+                c.poll(Duration.ofMillis(200)).forEach(back::add);
+            }
+            assertThat(back).extracting(ConsumerRecord::key).as("the renewed tasks come back, and nothing else is taken")
+                    .containsExactlyInAnyOrderElementsOf(renewed);
+            for (ConsumerRecord<String, byte[]> r : back) {
+                c.acknowledge(r, AcknowledgeType.ACCEPT); // the new instances settle
+            }
+            c.commitSync();
+            // the tasks nobody took meanwhile were never acquired and given back: first delivery each
+            List<ConsumerRecord<String, byte[]>> rest = new ArrayList<>();
+            deadline = System.currentTimeMillis() + 30_000;
+            while (rest.size() < keys.size() - held.size() && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    rest.add(r);
+                    c.acknowledge(r, AcknowledgeType.ACCEPT);
+                }
+                c.commitSync();
+            }
+            assertThat(rest).hasSize(keys.size() - held.size());
+            assertThat(rest).allSatisfy(r -> assertThat(r.deliveryCount()).contains((short) 1));
+        }
+    }
 }

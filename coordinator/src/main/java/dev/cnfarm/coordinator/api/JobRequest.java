@@ -7,7 +7,8 @@ import java.util.List;
  * that a missing field can be told from a zero; {@link JobValidator} applies defaults and limits.
  * The job is the matrix prompts x control_images x seeds; the control options apply to the
  * control image of each cell, and {@code additional_controlnets} add more ControlNets with one
- * image each for the whole job. {@code pool} names the workers that may run it (worker.pool).
+ * image each for the whole job. {@code pool} names the workers that may run it (worker.pool);
+ * {@code batch_size} caps how many of its images a worker computes together in one model batch.
  */
 public record JobRequest(
         String name,
@@ -34,7 +35,8 @@ public record JobRequest(
         String resizeMode,
         List<RowRequest> rows,
         String webhookUrl,
-        String pool) {
+        String pool,
+        Integer batchSize) {
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,

@@ -18,7 +18,7 @@ public final class JobRequestParser {
             + "guidance_scale, control_scale, control_start, control_end, control_mode, guess_mode, scheduler, eta, model, priority, "
             + "additional_controlnets (image, scale, start, end, mode, preprocessor, preprocessor_params, resize_mode), "
             + "preprocessor, preprocessor_params, resize_mode, rows (prompt, negative_prompt, control_image, seed, steps, "
-            + "guidance_scale, control_scale), webhook_url, pool";
+            + "guidance_scale, control_scale), webhook_url, pool, batch_size";
 
     private JobRequestParser() {}
 

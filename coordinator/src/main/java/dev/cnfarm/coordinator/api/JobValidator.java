@@ -31,6 +31,8 @@ public final class JobValidator {
     public static final java.util.Set<String> CONTROL_MODES = java.util.Set.of("balanced", "prompt", "control");
     /** ControlNets a job may use in all: the first, from the matrix, and at most this many minus one more. */
     public static final int MAX_CONTROLNETS = 4;
+    /** The most images a job may let share one model batch (a worker's own limit applies too). */
+    public static final int MAX_BATCH_SIZE = 16;
     private static final Pattern MODEL_ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
 
     private final JobLimits limits;
@@ -101,6 +103,11 @@ public final class JobValidator {
         spec.setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode());
         validateAdditional(r.additionalControlnets(), tenant, spec, errors, quoteOnly ? missing : null);
         spec.setPriority(range(errors, "priority", r.priority(), 0, -100, 100));
+        if (r.batchSize() != null && (r.batchSize() < 1 || r.batchSize() > MAX_BATCH_SIZE)) {
+            errors.add(new FieldError("batch_size", "must be between 1 and " + MAX_BATCH_SIZE + ", got " + r.batchSize()
+                    + " (how many of the job's images a worker may compute in one batch; leave it out for the worker's own limit)"));
+        }
+        spec.setBatchSize(r.batchSize() == null ? 0 : r.batchSize()); // 0: the worker's own limit (worker.max-batch)
 
         String scheduler = r.scheduler() == null ? DEFAULT_SCHEDULER : r.scheduler();
         if (!SCHEDULERS.contains(scheduler)) {

@@ -80,6 +80,7 @@ public final class JobExpander {
                         .setResizeMode(spec.getResizeMode()))
                 .addAllControlnets(spec.getAdditionalControlnetsList())
                 .setGuessMode(spec.getGuessMode())
+                .setMaxBatch(spec.getBatchSize())
                 .setEta(spec.getEta())
                 .setSeed(seed)
                 .setSteps(steps)

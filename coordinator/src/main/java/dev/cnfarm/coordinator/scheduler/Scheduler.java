@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * heartbeats and to dead-lettered task records, and writes task releases, task states, job states
  * and worker control messages.
  *
- * <p>Release: at most a window of tasks (about two per live worker) is released and not yet ended,
+ * <p>Release: at most a window of tasks (about two per task a live worker takes at once) is released and not yet ended,
  * so the queue stays short and a new urgent job is next in line within seconds. Each worker pool
  * (a job's {@code pool}, a worker's {@code worker.pool}) has its own tasks topic and its own
  * window, sized by the pool's live workers, so a pool without workers holds back only its own jobs. The next task comes
@@ -74,7 +74,8 @@ public final class Scheduler {
     /** Released and not ended, per worker pool. */
     private final Map<String, Integer> inFlightByPool = new HashMap<>();
 
-    private record Seen(String pool, long atMs) {}
+    /** @param slots the tasks it takes at once (its micro-batch; 1 for workers that do not say) */
+    private record Seen(String pool, long atMs, int slots) {}
 
     private record Retry(long atMs, String taskId, String jobId) implements Comparable<Retry> {
         @Override
@@ -305,7 +306,7 @@ public final class Scheduler {
 
     public void onHeartbeat(WorkerStatus s) {
         if (s.getState() == WorkerState.WORKER_STATE_IDLE || s.getState() == WorkerState.WORKER_STATE_BUSY) {
-            workersSeenAt.put(s.getWorkerId(), new Seen(poolName(s.getPool()), clock.getAsLong()));
+            workersSeenAt.put(s.getWorkerId(), new Seen(poolName(s.getPool()), clock.getAsLong(), Math.max(1, s.getMaxBatch())));
         } else {
             workersSeenAt.remove(s.getWorkerId());
         }
@@ -333,11 +334,12 @@ public final class Scheduler {
 
     /** The number of tasks of a worker pool that may be released and not yet ended. */
     public int window(String pool) {
-        return window(liveWorkers(pool));
+        return window(workersSeenAt.values().stream().filter(w -> w.pool().equals(pool)).mapToLong(Seen::slots).sum());
     }
 
-    private int window(long poolWorkers) {
-        return (int) Math.max(settings.minWindow(), settings.windowPerWorker() * poolWorkers);
+    /** @param poolSlots the tasks the pool's live workers take at once, together (one each, or their micro-batches) */
+    private int window(long poolSlots) {
+        return (int) Math.max(settings.minWindow(), settings.windowPerWorker() * poolSlots);
     }
 
     public int inFlight(String pool) {
@@ -361,7 +363,7 @@ public final class Scheduler {
             return;
         }
         Map<String, Long> workers = new HashMap<>();
-        workersSeenAt.values().forEach(w -> workers.merge(w.pool(), 1L, Long::sum));
+        workersSeenAt.values().forEach(w -> workers.merge(w.pool(), (long) w.slots(), Long::sum));
         while (true) {
             SchedulerJob next = ReleaseOrder.pick(active.values(), j -> hasWork(j) && hasRoom(poolOf(j), workers));
             if (next == null) {

@@ -56,6 +56,7 @@ public final class WorkerView {
                 w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs(),
                 w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth(),
                 w.getGpuMemoryUsedBytes(), w.getGpuMemoryTotalBytes(), w.getMetricsUrl(),
-                w.getPool().isEmpty() ? Topics.DEFAULT_POOL : w.getPool(), new java.util.TreeMap<>(w.getModelLayoutsMap()));
+                w.getPool().isEmpty() ? Topics.DEFAULT_POOL : w.getPool(), new java.util.TreeMap<>(w.getModelLayoutsMap()),
+                Math.max(1, w.getMaxBatch()));
     }
 }

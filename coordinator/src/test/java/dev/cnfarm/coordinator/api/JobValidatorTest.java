@@ -207,6 +207,18 @@ class JobValidatorTest {
     }
 
     @Test
+    void batchSizeIsTheJobsCapOnAModelBatch() {
+        assertThat(valid(job("")).getBatchSize()).as("not given: the worker's own limit").isZero();
+        assertThat(valid(job("\"batch_size\": 4")).getBatchSize()).isEqualTo(4);
+        assertThat(valid(job("\"batch_size\": 1")).getBatchSize()).isEqualTo(1);
+        for (String bad : List.of("0", "17", "-1")) {
+            List<FieldError> e = errors(job("\"batch_size\": " + bad));
+            assertThat(e).extracting(FieldError::field).as(bad).containsExactly("batch_size");
+            assertThat(e.get(0).message()).contains("between 1 and 16").contains("worker's own limit");
+        }
+    }
+
+    @Test
     void aPoolNamesWorkersAndMustFitInATopicName() {
         assertThat(valid(job("\"pool\": \"gpu48-sdxl\"")).getPool()).isEqualTo("gpu48-sdxl");
         assertThat(valid(job("\"pool\": \"default\"")).getPool()).as("the default pool is stored as none").isEmpty();

@@ -72,6 +72,20 @@ class SchedulerTest {
     }
 
     @Test
+    void theWindowCountsTheTasksEachWorkerTakesAtOnce() {
+        submit("bulk", "acme", 100, 0);
+        out.clear();
+        // one worker taking 4 at once and one taking 1: 2 x (4 + 1)
+        scheduler.onHeartbeat(WorkerStatus.newBuilder().setWorkerId("gpu").setMaxBatch(4).setState(WorkerState.WORKER_STATE_IDLE).build());
+        scheduler.onHeartbeat(WorkerStatus.newBuilder().setWorkerId("cpu").setState(WorkerState.WORKER_STATE_BUSY).build());
+        assertThat(scheduler.window()).isEqualTo(10);
+        assertThat(scheduler.inFlight()).isEqualTo(10);
+        // the batching worker stops: back to 2 x 1, at least the minimum of 4
+        scheduler.onHeartbeat(WorkerStatus.newBuilder().setWorkerId("gpu").setMaxBatch(4).setState(WorkerState.WORKER_STATE_STOPPED).build());
+        assertThat(scheduler.window()).isEqualTo(4);
+    }
+
+    @Test
     void aRecoveredSchedulerKnowsEachPoolsTasksInFlight() {
         submit("big-gpu", "acme", 50, 0, "gpu48");
         submit("plain", "acme", 50, 0);

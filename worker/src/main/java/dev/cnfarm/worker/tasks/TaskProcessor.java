@@ -24,6 +24,7 @@ import dev.cnfarm.proto.v1.TaskResult;
 import dev.cnfarm.proto.v1.Timings;
 import dev.cnfarm.worker.output.PngEncoder;
 import dev.cnfarm.worker.render.BadInputException;
+import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
 import dev.cnfarm.worker.render.StepListener;
@@ -31,8 +32,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one task from control image to stored PNG: fetch and check the control image, render,
- * encode, upload. Every failure is sorted into a content fault or an infrastructure fault, which
+ * Runs tasks from control image to stored PNG: fetch and check the control images, render (one
+ * task, or a micro-batch of them through the model together), encode, upload. Every failure is sorted into a content fault or an infrastructure fault, which
  * decides whether the task is given back for another attempt.
  */
 public final class TaskProcessor {
@@ -49,32 +50,93 @@ public final class TaskProcessor {
         this.controlMaps = controlMaps;
     }
 
+    /** One task to run: the task, the share group's delivery count, and who hears of its steps. */
+    public record Attempt(RenderTask task, int delivery, StepListener listener) {}
+
+    /** A task whose control images are ready: what it renders, with what, and where it goes. */
+    private record Prepared(Attempt attempt, Renderer renderer, RenderRequest request, List<ControlMaps.ControlMap> maps,
+                            String outputKey, long fetchNanos) {}
+
     /**
      * @param delivery the share group's delivery count; with the task's release number it makes the
      *                 output key, so two attempts of one task never write the same object
      */
     public TaskOutcome process(RenderTask task, int delivery, StepListener listener) {
-        try {
-            return render(task, ObjectKeys.attemptOutput(task.getOutputKey(), Math.max(1, task.getRelease()), delivery), listener);
-        } catch (TaskStoppedException e) {
-            return e.cancelled() ? new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, e.getMessage(), false)
-                    : new TaskOutcome.GivenBack(e.getMessage());
-        } catch (BadInputException e) {
-            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT, e.getMessage(), false);
-        } catch (ObjectNotFoundException e) {
-            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT,
-                    "a control image of the task is no longer in storage: " + e.getMessage(), false);
-        } catch (StorageUnavailableException e) {
-            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE, e.getMessage(), true);
-        } catch (OutOfMemoryError e) {
-            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY, "out of memory: " + e.getMessage(), true);
-        } catch (RuntimeException e) {
-            LOG.warn("task {} failed unexpectedly", task.getTaskId(), e);
-            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_INTERNAL, e.toString(), true);
-        }
+        return processBatch(List.of(new Attempt(task, delivery, listener))).get(0);
     }
 
-    private TaskOutcome render(RenderTask task, String outputKey, StepListener listener) {
+    /**
+     * Runs tasks a worker took together: each fetches its control images, those of one model are
+     * rendered as one batch (see {@link Renderer#renderBatch}), each is stored. Every outcome is
+     * the task's own: a task that fails on its input, is cancelled or is given back ends alone; a
+     * failure of the batch's model run (memory, a refused run) ends every task in it.
+     */
+    public List<TaskOutcome> processBatch(List<Attempt> attempts) {
+        TaskOutcome[] outcomes = new TaskOutcome[attempts.size()];
+        Map<Renderer, List<Integer>> byModel = new LinkedHashMap<>();
+        List<Prepared> prepared = new ArrayList<>(java.util.Collections.nCopies(attempts.size(), null));
+        for (int i = 0; i < attempts.size(); i++) {
+            try {
+                Prepared p = prepare(attempts.get(i));
+                prepared.set(i, p);
+                byModel.computeIfAbsent(p.renderer(), r -> new ArrayList<>()).add(i);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                outcomes[i] = outcomeOf(attempts.get(i).task(), e);
+            }
+        }
+        for (Map.Entry<Renderer, List<Integer>> batch : byModel.entrySet()) {
+            List<Prepared> members = batch.getValue().stream().map(prepared::get).toList();
+            long t0 = System.nanoTime();
+            List<ItemResult> results;
+            try {
+                results = batch.getKey().renderBatch(members.stream().map(Prepared::request).toList(),
+                        members.stream().map(p -> p.attempt().listener()).toList());
+            } catch (RuntimeException | OutOfMemoryError e) {
+                for (int i : batch.getValue()) {
+                    outcomes[i] = outcomeOf(attempts.get(i).task(), e);
+                }
+                continue;
+            }
+            long renderNanos = System.nanoTime() - t0;
+            for (int k = 0; k < members.size(); k++) {
+                int i = batch.getValue().get(k);
+                try {
+                    outcomes[i] = store(members.get(k), results.get(k).orThrow(), renderNanos);
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    outcomes[i] = outcomeOf(attempts.get(i).task(), e);
+                }
+            }
+        }
+        return List.of(outcomes);
+    }
+
+    /** Sorts what ended a task into a content fault (not tried again) or an infrastructure fault (tried again). */
+    private static TaskOutcome outcomeOf(RenderTask task, Throwable e) {
+        if (e instanceof TaskStoppedException s) {
+            return s.cancelled() ? new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, s.getMessage(), false)
+                    : new TaskOutcome.GivenBack(s.getMessage());
+        }
+        if (e instanceof BadInputException) {
+            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT, e.getMessage(), false);
+        }
+        if (e instanceof ObjectNotFoundException) {
+            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT,
+                    "a control image of the task is no longer in storage: " + e.getMessage(), false);
+        }
+        if (e instanceof StorageUnavailableException) {
+            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE, e.getMessage(), true);
+        }
+        if (e instanceof OutOfMemoryError) {
+            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY, "out of memory: " + e.getMessage(), true);
+        }
+        LOG.warn("task {} failed unexpectedly", task.getTaskId(), e);
+        return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_INTERNAL, e.toString(), true);
+    }
+
+    /** Fetches (or makes) the task's control maps and builds its render request. */
+    private Prepared prepare(Attempt a) {
+        RenderTask task = a.task();
+        String outputKey = ObjectKeys.attemptOutput(task.getOutputKey(), Math.max(1, task.getRelease()), a.delivery());
         Renderer renderer = renderers.apply(task.getModel());
         int w = task.getWidth();
         int h = task.getHeight();
@@ -95,27 +157,32 @@ public final class TaskProcessor {
             }
             controls.add(new ControlUnit(map.chw(), c.getScale(), c.getStart(), c.getEnd() == 0 ? 1f : c.getEnd(), mode));
         }
-        long t1 = System.nanoTime();
-        RenderOutput out = renderer.render(new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
-                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta()), listener);
+        RenderRequest request = new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
+                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta());
+        return new Prepared(a, renderer, request, maps, outputKey, System.nanoTime() - t0);
+    }
+
+    /** Encodes and stores the image, its control maps and its sidecar. */
+    private TaskOutcome store(Prepared p, RenderOutput out, long renderNanos) {
+        RenderTask task = p.attempt().task();
         long t2 = System.nanoTime();
-        byte[] png = PngEncoder.encode(out.rgb(), w, h, parameters(task));
-        ObjectInfo stored = store.put(outputKey, png, "image/png");
+        byte[] png = PngEncoder.encode(out.rgb(), task.getWidth(), task.getHeight(), parameters(task));
+        ObjectInfo stored = store.put(p.outputKey(), png, "image/png");
         List<String> mapKeys = new ArrayList<>();
-        for (int i = 0; i < maps.size(); i++) {
+        for (int i = 0; i < p.maps().size(); i++) {
             // the control map each image was made with is kept beside it
-            String mapKey = ObjectKeys.controlMap(outputKey, i);
-            store.put(mapKey, maps.get(i).png(), "image/png");
+            String mapKey = ObjectKeys.controlMap(p.outputKey(), i);
+            store.put(mapKey, p.maps().get(i).png(), "image/png");
             mapKeys.add(mapKey);
         }
-        store.put(ObjectKeys.sidecar(outputKey), sidecar(task, renderer, out, stored, maps, mapKeys), "application/json");
+        store.put(ObjectKeys.sidecar(p.outputKey()), sidecar(task, p.renderer(), out, stored, p.maps(), mapKeys), "application/json");
         long t3 = System.nanoTime();
         return new TaskOutcome.Succeeded(TaskResult.newBuilder()
                 .setOutput(ObjectRef.newBuilder().setKey(stored.key()).setSha256(stored.sha256()).setSizeBytes(stored.sizeBytes()))
-                .setWidth(w).setHeight(h)
+                .setWidth(task.getWidth()).setHeight(task.getHeight())
                 .setTimings(Timings.newBuilder()
-                        .setFetchMs((t1 - t0) / 1_000_000)
-                        .setRenderMs((t2 - t1) / 1_000_000)
+                        .setFetchMs(p.fetchNanos() / 1_000_000)
+                        .setRenderMs(renderNanos / 1_000_000)
                         .setUploadMs((t3 - t2) / 1_000_000))
                 .build());
     }
@@ -157,6 +224,7 @@ public final class TaskProcessor {
         }
         s.put("controlnets", cns);
         s.put("controlled_steps", out.controlledSteps());
+        s.put("batch_size", out.batchSize());
         s.put("execution_provider", renderer.executionProvider());
         s.put("timings_ms", out.timingsMs());
         s.put("image", Map.of("key", image.key(), "sha256", image.sha256(), "size_bytes", image.sizeBytes()));

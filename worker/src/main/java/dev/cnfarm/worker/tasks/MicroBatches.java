@@ -1,0 +1,65 @@
+package dev.cnfarm.worker.tasks;
+
+import dev.cnfarm.proto.v1.ControlNetInput;
+import dev.cnfarm.proto.v1.RenderTask;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Sorts the tasks a worker took at once into micro-batches it can compute together: tasks that
+ * agree on everything that shapes a UNet run (model, size, steps, scheduler, guidance on or off)
+ * and on their ControlNet windows (so no image pays for a ControlNet outside its own window).
+ * Prompts, seeds, guidance and control scales, control images and modes may differ. A batch is
+ * no larger than the worker's limit nor than any member's job allows ({@code batch_size}).
+ */
+public final class MicroBatches {
+
+    /** What tasks must share to be computed together. */
+    public record BatchKey(String model, int width, int height, int steps, String scheduler, boolean guidance, List<String> windows) {
+
+        public static BatchKey of(RenderTask t) {
+            List<String> windows = new ArrayList<>();
+            for (ControlNetInput c : t.getControlnetsList()) {
+                windows.add(c.getStart() + ".." + (c.getEnd() == 0 ? 1f : c.getEnd()));
+            }
+            return new BatchKey(t.getModel(), t.getWidth(), t.getHeight(), t.getSteps(), t.getScheduler(), t.getGuidanceScale() > 1f,
+                    List.copyOf(windows));
+        }
+    }
+
+    private MicroBatches() {}
+
+    /**
+     * @param task      the task of an item
+     * @param workerMax the worker's limit ({@code worker.max-batch})
+     * @return the items in batches, in the order of their first members; each batch in taken order
+     */
+    public static <T> List<List<T>> group(List<T> items, Function<T, RenderTask> task, int workerMax) {
+        List<List<T>> batches = new ArrayList<>();
+        Map<BatchKey, List<T>> open = new LinkedHashMap<>();
+        Map<List<T>, Integer> caps = new java.util.IdentityHashMap<>();
+        for (T item : items) {
+            RenderTask t = task.apply(item);
+            int cap = capOf(t, workerMax);
+            BatchKey key = BatchKey.of(t);
+            List<T> batch = open.get(key);
+            if (batch == null || batch.size() >= Math.min(caps.get(batch), cap)) {
+                batch = new ArrayList<>();
+                batches.add(batch);
+                open.put(key, batch);
+                caps.put(batch, cap);
+            }
+            batch.add(item);
+            caps.put(batch, Math.min(caps.get(batch), cap));
+        }
+        return batches;
+    }
+
+    private static int capOf(RenderTask t, int workerMax) {
+        int job = t.getMaxBatch();
+        return Math.max(1, job == 0 ? workerMax : Math.min(job, workerMax));
+    }
+}
