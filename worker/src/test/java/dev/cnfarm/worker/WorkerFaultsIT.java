@@ -21,6 +21,8 @@ import dev.cnfarm.proto.v1.SchemaVersion;
 import dev.cnfarm.proto.v1.TaskEvent;
 import dev.cnfarm.proto.v1.WorkerControl;
 import dev.cnfarm.proto.v1.WorkerState;
+import dev.cnfarm.worker.render.BadInputException;
+import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderOutput;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
@@ -92,6 +94,127 @@ class WorkerFaultsIT {
             assertThat(result.getAttempt()).isEqualTo(1);
             assertThat(result.getWorkerId()).isEqualTo(events.get(0).getWorkerId());
         }
+    }
+
+    @Test
+    void tasksTakenTogetherKeepTheirLocksWhileTheyWaitTheirTurn() throws Exception {
+        String job = "job-" + UUID.randomUUID();
+        // three tasks of 1.5 s taken in one poll and rendered one after another (the simulated
+        // renderer does not batch): the last waits 3 s, twice the lock, before its turn
+        for (int i = 0; i < 3; i++) {
+            RenderTask t = task(job, i, 15);
+            producer.send(new ProducerRecord<>(topics.tasks(), t.getTaskId(), t.toByteArray()));
+        }
+        producer.flush();
+        try (WorkerService a = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "batch-a").with(ConfigKeys.WORKER_MAX_BATCH, "3"),
+                RendererRegistry.simulated(100))) {
+            List<TaskEvent> started = awaitEvents(job, e -> false, 3, TaskEvent::hasStarted).stream().filter(TaskEvent::hasStarted).toList();
+            assertThat(started.get(2).getAtMs() - started.get(0).getAtMs()).as("taken in one poll, not one after another")
+                    .isLessThan(1000);
+            try (WorkerService b = simulatedWorker("batch-b", 100)) {
+                List<TaskEvent> events = awaitEvents(job, e -> false, 3, TaskEvent::hasResult);
+                assertThat(events).filteredOn(TaskEvent::hasStarted).as("each started once, by the worker that took them")
+                        .hasSize(3).allSatisfy(e -> assertThat(e.getWorkerId()).isEqualTo("batch-a"));
+                assertThat(events).filteredOn(TaskEvent::hasResult).hasSize(3)
+                        .allSatisfy(e -> assertThat(e.getAttempt()).as("never redelivered").isEqualTo(1));
+            }
+        }
+    }
+
+    @Test
+    void cancellingOneJobOfABatchStopsOnlyItsTask() throws Exception {
+        String cancelledJob = "job-" + UUID.randomUUID();
+        String otherJob = "job-" + UUID.randomUUID();
+        for (RenderTask t : List.of(task(cancelledJob, 0, 200), task(otherJob, 0, 10))) {
+            producer.send(new ProducerRecord<>(topics.tasks(), t.getTaskId(), t.toByteArray()));
+        }
+        producer.flush();
+        try (WorkerService w = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "batch-cancel").with(ConfigKeys.WORKER_MAX_BATCH, "2"),
+                RendererRegistry.simulated(100))) {
+            awaitEvents(cancelledJob, TaskEvent::hasStarted);
+            producer.send(new ProducerRecord<>(topics.control(), cancelledJob, WorkerControl.newBuilder()
+                    .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE).setJobId(cancelledJob)
+                    .setCancel(CancelJob.getDefaultInstance()).build().toByteArray())).get();
+            TaskEvent stopped = last(awaitEvents(cancelledJob, TaskEvent::hasFailed));
+            assertThat(stopped.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_CANCELLED);
+            TaskEvent done = last(awaitEvents(otherJob, e -> e.hasResult() || e.hasFailed()));
+            assertThat(done.hasResult()).as("the other job's task, taken in the same poll, still renders: %s", done).isTrue();
+            assertThat(done.getWorkerId()).isEqualTo("batch-cancel");
+        }
+    }
+
+    /** A model that refuses batches: out of memory for more than one image, or any batch with "refuse" in a prompt. */
+    private static Renderer batchLimited() {
+        Renderer simulated = new SimulatedRenderer(10);
+        return new Renderer() {
+            @Override
+            public RenderOutput render(RenderRequest request, StepListener listener) {
+                return simulated.render(request, listener);
+            }
+
+            @Override
+            public List<ItemResult> renderBatch(List<RenderRequest> requests, List<StepListener> listeners) {
+                if (requests.stream().anyMatch(r -> r.prompt().contains("refuse"))) {
+                    throw new BadInputException("the model refused the batch's input");
+                }
+                if (requests.size() > 1) {
+                    throw new OutOfMemoryError("no room for " + requests.size() + " images");
+                }
+                return Renderer.super.renderBatch(requests, listeners);
+            }
+
+            @Override
+            public boolean batchesTogether() {
+                return true;
+            }
+
+            @Override
+            public String modelId() {
+                return SimulatedRenderer.MODEL_ID;
+            }
+
+            @Override
+            public String executionProvider() {
+                return "SIMULATED";
+            }
+
+            @Override
+            public int controlSlots() {
+                return 1;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Test
+    void aBatchThatRunsOutOfMemoryIsRenderedOneAtATimeAndARefusedBatchFailsEachTask() throws Exception {
+        String fits = "job-" + UUID.randomUUID();
+        String refused = "job-" + UUID.randomUUID();
+        List<RenderTask> tasks = List.of(task(fits, 0, 3), task(fits, 1, 3), task(fits, 2, 3),
+                task(refused, 0, 3).toBuilder().setPrompt("refuse this").build(), task(refused, 1, 3));
+        for (RenderTask t : tasks) {
+            producer.send(new ProducerRecord<>(topics.tasks(), t.getTaskId(), t.toByteArray()));
+        }
+        producer.flush();
+        try (WorkerService w = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "batch-oom").with(ConfigKeys.WORKER_MAX_BATCH, "3"),
+                new RendererRegistry(List.of(batchLimited())))) {
+            List<TaskEvent> done = awaitEvents(fits, e -> false, 3, e -> e.hasResult() || e.hasFailed());
+            assertThat(done).filteredOn(e -> e.hasResult() || e.hasFailed()).as("each rendered alone after the batch ran out of memory")
+                    .hasSize(3).allSatisfy(e -> assertThat(e.hasResult()).as("%s", e).isTrue());
+            List<TaskEvent> failed = awaitEvents(refused, e -> false, 2, TaskEvent::hasFailed);
+            assertThat(failed).filteredOn(TaskEvent::hasFailed).as("both tasks of the refused batch").hasSize(2)
+                    .allSatisfy(e -> {
+                        assertThat(e.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT);
+                        assertThat(e.getFailed().getMessage()).contains("refused the batch");
+                    });
+        }
+    }
+
+    private static TaskEvent last(List<TaskEvent> events) {
+        return events.get(events.size() - 1);
     }
 
     @Test

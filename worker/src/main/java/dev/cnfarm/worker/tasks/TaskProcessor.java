@@ -69,7 +69,8 @@ public final class TaskProcessor {
      * Runs tasks a worker took together: each fetches its control images, those of one model are
      * rendered as one batch (see {@link Renderer#renderBatch}), each is stored. Every outcome is
      * the task's own: a task that fails on its input, is cancelled or is given back ends alone; a
-     * failure of the batch's model run (memory, a refused run) ends every task in it.
+     * failure of the batch's model run (a refused run) ends every task in it, except running out
+     * of memory, after which the tasks are rendered one at a time.
      */
     public List<TaskOutcome> processBatch(List<Attempt> attempts) {
         TaskOutcome[] outcomes = new TaskOutcome[attempts.size()];
@@ -85,29 +86,45 @@ public final class TaskProcessor {
             }
         }
         for (Map.Entry<Renderer, List<Integer>> batch : byModel.entrySet()) {
-            List<Prepared> members = batch.getValue().stream().map(prepared::get).toList();
-            long t0 = System.nanoTime();
-            List<ItemResult> results;
-            try {
-                results = batch.getKey().renderBatch(members.stream().map(Prepared::request).toList(),
-                        members.stream().map(p -> p.attempt().listener()).toList());
-            } catch (RuntimeException | OutOfMemoryError e) {
-                for (int i : batch.getValue()) {
-                    outcomes[i] = outcomeOf(attempts.get(i).task(), e);
-                }
-                continue;
-            }
-            long renderNanos = System.nanoTime() - t0;
-            for (int k = 0; k < members.size(); k++) {
-                int i = batch.getValue().get(k);
-                try {
-                    outcomes[i] = store(members.get(k), results.get(k).orThrow(), renderNanos);
-                } catch (RuntimeException | OutOfMemoryError e) {
-                    outcomes[i] = outcomeOf(attempts.get(i).task(), e);
-                }
-            }
+            renderAndStore(batch.getKey(), batch.getValue(), prepared, outcomes);
         }
         return List.of(outcomes);
+    }
+
+    /**
+     * Renders tasks of one model together and stores each image. A batch that runs out of memory
+     * is rendered again one task at a time (a GPU may hold one image's activations but not
+     * several), so a too-large {@code worker.max-batch} costs time, not tasks.
+     */
+    private void renderAndStore(Renderer renderer, List<Integer> batch, List<Prepared> prepared, TaskOutcome[] outcomes) {
+        List<Prepared> members = batch.stream().map(prepared::get).toList();
+        long t0 = System.nanoTime();
+        List<ItemResult> results;
+        try {
+            results = renderer.renderBatch(members.stream().map(Prepared::request).toList(),
+                    members.stream().map(p -> p.attempt().listener()).toList());
+        } catch (OutOfMemoryError e) {
+            if (batch.size() > 1) {
+                LOG.warn("a batch of {} tasks ran out of memory ({}); rendering them one at a time", batch.size(), e.getMessage());
+                batch.forEach(i -> renderAndStore(renderer, List.of(i), prepared, outcomes));
+                return;
+            }
+            outcomes[batch.get(0)] = outcomeOf(members.get(0).attempt().task(), e);
+            return;
+        } catch (RuntimeException e) {
+            for (int k = 0; k < batch.size(); k++) {
+                outcomes[batch.get(k)] = outcomeOf(members.get(k).attempt().task(), e);
+            }
+            return;
+        }
+        long renderNanos = System.nanoTime() - t0;
+        for (int k = 0; k < members.size(); k++) {
+            try {
+                outcomes[batch.get(k)] = store(members.get(k), results.get(k).orThrow(), renderNanos);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                outcomes[batch.get(k)] = outcomeOf(members.get(k).attempt().task(), e);
+            }
+        }
     }
 
     /** Sorts what ended a task into a content fault (not tried again) or an infrastructure fault (tried again). */
