@@ -164,11 +164,6 @@ class WorkerFaultsIT {
             }
 
             @Override
-            public boolean batchesTogether() {
-                return true;
-            }
-
-            @Override
             public String modelId() {
                 return SimulatedRenderer.MODEL_ID;
             }

@@ -122,11 +122,6 @@ public final class SdRenderer implements Renderer {
         return renderItems(requests, listeners, false);
     }
 
-    @Override
-    public boolean batchesTogether() {
-        return true;
-    }
-
     /** For tests: always the batch of two, even at guidance 1 (which otherwise runs the conditional half alone). */
     RenderOutput renderWithGuidanceBatch(RenderRequest req) {
         return renderItems(List.of(req), List.of(StepListener.NONE), true).get(0).orThrow();

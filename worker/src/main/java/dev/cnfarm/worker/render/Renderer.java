@@ -29,11 +29,6 @@ public interface Renderer extends AutoCloseable {
         return results;
     }
 
-    /** Whether {@link #renderBatch} runs a batch through the model together (rather than one by one). */
-    default boolean batchesTogether() {
-        return false;
-    }
-
     /** The model bundle id this renderer serves. */
     String modelId();
 

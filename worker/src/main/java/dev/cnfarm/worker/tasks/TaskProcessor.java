@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs tasks from control image to stored PNG: fetch and check the control images, render (one
- * task, or a micro-batch of them through the model together), encode, upload. Every failure is sorted into a content fault or an infrastructure fault, which
- * decides whether the task is given back for another attempt.
+ * task, or a micro-batch of them through the model together), encode, upload. Every failure is
+ * sorted into a content fault or an infrastructure fault, which decides whether the task is given
+ * back for another attempt.
  */
 public final class TaskProcessor {
     private static final Logger LOG = LoggerFactory.getLogger(TaskProcessor.class);
