@@ -272,7 +272,7 @@ async function loadWorkers() {
       const tr = document.createElement('tr');
       tr.dataset.worker = w.worker_id;
       tr.innerHTML = `<td>${esc(w.worker_id)}<div class="muted">${esc(w.host)}</div></td><td class="state">${w.state}</td>`
-        + `<td>${esc(w.execution_provider)} ${esc(w.device_name || '')}<div class="muted">pool ${esc(w.pool || 'default')}</div></td><td>${mem}</td><td>${esc((w.loaded_models || []).join(', '))}</td>`
+        + `<td>${esc(w.execution_provider)} ${esc(w.device_name || '')}<div class="muted">pool ${esc(w.pool || 'default')}${w.max_batch > 1 ? `, batches of ${w.max_batch}` : ''}</div></td><td>${mem}</td><td>${esc((w.loaded_models || []).join(', '))}</td>`
         + `<td>${esc(w.current_task_id || '')}</td><td>${(w.images_per_second || 0).toFixed(2)}</td>`
         + `<td>${w.tasks_succeeded} ok, ${w.tasks_failed} failed</td>`
         + `<td class="${w.healthy ? 'state succeeded' : 'state failed'}">${w.healthy ? 'healthy' : esc(w.health || 'unhealthy')}</td>`;

@@ -145,13 +145,7 @@ class WorkerFaultsIT {
 
     /** A model that refuses batches: out of memory for more than one image, or any batch with "refuse" in a prompt. */
     private static Renderer batchLimited() {
-        Renderer simulated = new SimulatedRenderer(10);
-        return new Renderer() {
-            @Override
-            public RenderOutput render(RenderRequest request, StepListener listener) {
-                return simulated.render(request, listener);
-            }
-
+        return new SimulatedRenderer(10) {
             @Override
             public List<ItemResult> renderBatch(List<RenderRequest> requests, List<StepListener> listeners) {
                 if (requests.stream().anyMatch(r -> r.prompt().contains("refuse"))) {
@@ -160,26 +154,7 @@ class WorkerFaultsIT {
                 if (requests.size() > 1) {
                     throw new OutOfMemoryError("no room for " + requests.size() + " images");
                 }
-                return Renderer.super.renderBatch(requests, listeners);
-            }
-
-            @Override
-            public String modelId() {
-                return SimulatedRenderer.MODEL_ID;
-            }
-
-            @Override
-            public String executionProvider() {
-                return "SIMULATED";
-            }
-
-            @Override
-            public int controlSlots() {
-                return 1;
-            }
-
-            @Override
-            public void close() {
+                return super.renderBatch(requests, listeners);
             }
         };
     }

@@ -8,8 +8,9 @@ import java.util.Map;
  * work, so what a test measures is the farm's own cost (scheduling, Kafka, S3, events), and many
  * simulated workers fit on one small machine. It still reports progress per step, can be stopped
  * between steps, and returns a flat image whose shade comes from the seed, so outputs differ.
+ * Not final, so fault tests can give it a model's failures (a batch that runs out of memory).
  */
-public final class SimulatedRenderer implements Renderer {
+public class SimulatedRenderer implements Renderer {
     public static final String MODEL_ID = "simulated";
 
     private final long msPerStep;
