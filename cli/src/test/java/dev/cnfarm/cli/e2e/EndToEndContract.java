@@ -198,6 +198,37 @@ public abstract class EndToEndContract {
         }
     }
 
+    @Test
+    void aBatchingWorkerRendersAJobsImagesTogetherWithTheBytesTheyHaveAlone() throws Exception {
+        String key = client.upload(Path.of("../samples/control/house.png"));
+        // a pool of its own, so only the batching worker takes these jobs
+        try (WorkerService batching = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "e2e-batching")
+                .with(ConfigKeys.WORKER_POOL, "batching").with(ConfigKeys.WORKER_MAX_BATCH, "4"))) {
+            String job = """
+                    {"prompts": ["a cottage", "a barn"], "control_images": ["%s"], "seeds": [1, 2], "steps": 4, "width": 64,
+                     "height": 64, "model": "tiny", "pool": "batching" %%s}
+                    """.formatted(key);
+            String together = client.submit(job.formatted(""), null, false).get("job_id").asText();
+            Map<Integer, String> a = awaitDigests(together);
+            String alone = client.submit(job.formatted(", \"batch_size\": 1"), null, false).get("job_id").asText();
+            Map<Integer, String> b = awaitDigests(alone);
+            assertThat(a).hasSize(4).isEqualTo(b);
+            assertThat(batchSizes(together)).as("images computed together").anyMatch(n -> n > 1).allMatch(n -> n <= 4);
+            assertThat(batchSizes(alone)).as("the job's batch_size 1").containsOnly(1);
+        }
+    }
+
+    private List<Integer> batchSizes(String jobId) throws Exception {
+        List<Integer> out = new java.util.ArrayList<>();
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            for (JsonNode t : client.job(jobId).get("tasks")) {
+                JsonNode sidecar = Json.mapper().readTree(store.get(t.get("output_key").asText().replace(".png", ".json")));
+                out.add(sidecar.get("batch_size").asInt());
+            }
+        }
+        return out;
+    }
+
     /** The updates in a websocket frame: an {@code events} frame's events one by one, any other frame as it is. */
     private static List<JsonNode> flatten(JsonNode frame) {
         if (!"events".equals(frame.path("type").asText())) {
