@@ -199,7 +199,7 @@ public final class SdRenderer implements Renderer {
         Map<TensorType, OnnxTensor> contexts = new java.util.EnumMap<>(TensorType.class);
         try (OnnxTensor out = OnnxTensor.createTensor(env, noisePred, sampleShape);
              OnnxTensor images = split == null ? controlImages(env, reqs, items) : null) {
-            List<float[]> splitImages = split == null ? null : splitImages(reqs, items);
+            List<float[]> splitImages = split == null ? null : slotImages(reqs, items);
             float[] modelInput = new float[items * latentSize];
             float[][] xs = new float[n][];
             for (int i = 0; i < steps && java.util.Arrays.stream(ended).anyMatch(java.util.Objects::isNull); i++) {
@@ -323,8 +323,8 @@ public final class SdRenderer implements Renderer {
     }
 
     /**
-     * [N, items, 3, H, W]: each ControlNet's image for every batch item (item j is request j mod n,
-     * in both halves under guidance); slots a request leaves empty are zero. Null without ControlNets.
+     * [N, items, 3, H, W]: each ControlNet's image for every batch item, as one tensor for the
+     * merged graph; slots a request leaves empty are zero. Null without ControlNets.
      */
     private OnnxTensor controlImages(OrtEnvironment env, List<RenderRequest> reqs, int items) throws OrtException {
         int slots = sessions.controlSlots();
@@ -332,21 +332,23 @@ public final class SdRenderer implements Renderer {
             return null;
         }
         RenderRequest first = reqs.get(0);
-        int size = 3 * first.width() * first.height();
-        float[] all = new float[slots * items * size];
+        int size = items * 3 * first.width() * first.height();
+        float[] all = new float[slots * size];
+        List<float[]> perSlot = slotImages(reqs, items);
         for (int c = 0; c < slots; c++) {
-            for (int j = 0; j < items; j++) {
-                RenderRequest r = reqs.get(j % reqs.size());
-                if (c < r.controls().size()) {
-                    System.arraycopy(r.controls().get(c).image(), 0, all, (c * items + j) * size, size);
-                }
+            if (perSlot.get(c) != null) {
+                System.arraycopy(perSlot.get(c), 0, all, c * size, size);
             }
         }
         return OnnxTensor.createTensor(env, FloatBuffer.wrap(all), new long[] {slots, items, 3, first.height(), first.width()});
     }
 
-    /** The split form's control images: per slot [items, 3, H, W], or null for a slot no request uses. */
-    private List<float[]> splitImages(List<RenderRequest> reqs, int items) {
+    /**
+     * Each slot's control images for every batch item [items, 3, H, W] (item j is request j mod n,
+     * in both halves under guidance; zero for a request that leaves the slot empty), or null for a
+     * slot no request uses.
+     */
+    private List<float[]> slotImages(List<RenderRequest> reqs, int items) {
         int size = 3 * reqs.get(0).width() * reqs.get(0).height();
         List<float[]> out = new ArrayList<>();
         for (int c = 0; c < sessions.controlSlots(); c++) {

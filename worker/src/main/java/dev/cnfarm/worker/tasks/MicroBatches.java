@@ -38,24 +38,28 @@ public final class MicroBatches {
      * @return the items in batches, in the order of their first members; each batch in taken order
      */
     public static <T> List<List<T>> group(List<T> items, Function<T, RenderTask> task, int workerMax) {
-        List<List<T>> batches = new ArrayList<>();
-        Map<BatchKey, List<T>> open = new LinkedHashMap<>();
-        Map<List<T>, Integer> caps = new java.util.IdentityHashMap<>();
+        List<Batch<T>> batches = new ArrayList<>();
+        Map<BatchKey, Batch<T>> open = new LinkedHashMap<>();
         for (T item : items) {
             RenderTask t = task.apply(item);
             int cap = capOf(t, workerMax);
             BatchKey key = BatchKey.of(t);
-            List<T> batch = open.get(key);
-            if (batch == null || batch.size() >= Math.min(caps.get(batch), cap)) {
-                batch = new ArrayList<>();
+            Batch<T> batch = open.get(key);
+            if (batch == null || batch.members.size() >= Math.min(batch.cap, cap)) {
+                batch = new Batch<>();
                 batches.add(batch);
                 open.put(key, batch);
-                caps.put(batch, cap);
             }
-            batch.add(item);
-            caps.put(batch, Math.min(caps.get(batch), cap));
+            batch.members.add(item);
+            batch.cap = Math.min(batch.cap, cap);
         }
-        return batches;
+        return batches.stream().map(b -> b.members).toList();
+    }
+
+    /** A batch being filled: its members and the smallest cap among them. */
+    private static final class Batch<T> {
+        final List<T> members = new ArrayList<>();
+        int cap = Integer.MAX_VALUE;
     }
 
     private static int capOf(RenderTask t, int workerMax) {

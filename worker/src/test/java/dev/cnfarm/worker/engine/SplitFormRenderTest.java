@@ -1,5 +1,6 @@
 package dev.cnfarm.worker.engine;
 
+import static dev.cnfarm.worker.testing.FloatArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cnfarm.common.config.SessionSettings;
@@ -100,14 +101,5 @@ class SplitFormRenderTest {
             assertThat(late.controlledSteps()).isEqualTo(2);
             assertThat(maxAbsDiff(late.rgb(), mergedLate.rgb())).as("zero residuals stand for the plain UNet").isLessThan(1e-3);
         }
-    }
-
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        }
-        return worst;
     }
 }

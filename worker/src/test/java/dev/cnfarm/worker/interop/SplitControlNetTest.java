@@ -1,5 +1,6 @@
 package dev.cnfarm.worker.interop;
 
+import static dev.cnfarm.worker.testing.FloatArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -150,14 +151,5 @@ class SplitControlNetTest {
         float[] out = new float[fb.remaining()];
         fb.get(out);
         return out;
-    }
-
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        }
-        return worst;
     }
 }
