@@ -1,6 +1,6 @@
 package dev.cnfarm.models.arch;
 
-import dev.cnfarm.models.nn.Layers;
+import dev.cnfarm.models.nn.OnnxNn;
 import dev.cnfarm.models.onnx.Attr;
 import dev.cnfarm.models.onnx.GraphBuilder;
 import dev.cnfarm.models.onnx.GraphBuilder.Storage;
@@ -58,7 +58,7 @@ public final class ModelGraphs {
     public static GraphBuilder plainUNet(ModelPreset p, Storage storage, RefSize r) {
         GraphBuilder g = new GraphBuilder("unet", storage);
         UNetInputs in = unetInputs(g, p, r);
-        Value noise = UNet.forward(g, UNET, in.sample, in.timestep, in.context, p.unet(), null, null);
+        Value noise = UNet.forward(new OnnxNn(g), UNET, in.sample, in.timestep, in.context, p.unet(), null, null);
         g.output(noise, NOISE_PRED, "batch", p.unet().outChannels(), "height", "width");
         return g;
     }
@@ -69,6 +69,7 @@ public final class ModelGraphs {
             throw new IllegalArgumentException("a controlled UNet takes 1 to 8 ControlNets, not " + n);
         }
         GraphBuilder g = new GraphBuilder("controlled_unet_cn" + n, storage);
+        OnnxNn nn = new OnnxNn(g);
         UNetInputs in = unetInputs(g, p, r);
         int scalesPer = UNet.residualCount(p.unet()) + 1;
         Value images = g.input(CONTROL_IMAGES, DataType.FLOAT, new long[] {n, r.batch(), 3, r.imageHeight(), r.imageWidth()},
@@ -82,7 +83,7 @@ public final class ModelGraphs {
                 Value image = g.node("Gather", List.of(images, index), new long[] {r.batch(), 3, r.imageHeight(), r.imageWidth()},
                         Attr.i("axis", 0));
                 Value itemScales = g.node("Gather", List.of(scales, index), new long[] {r.batch(), scalesPer}, Attr.i("axis", 0));
-                ControlNet.Residuals res = ControlNet.forward(g, controlnetComponent(i), in.sample, in.timestep, in.context, image,
+                ControlNet.Residuals<Value> res = ControlNet.forward(nn, controlnetComponent(i), in.sample, in.timestep, in.context, image,
                         p.controlnet());
                 List<Value> scaled = new ArrayList<>();
                 for (int k = 0; k < res.down().size(); k++) {
@@ -94,13 +95,13 @@ public final class ModelGraphs {
                     mid = scaledMid;
                 } else {
                     for (int k = 0; k < scaled.size(); k++) {
-                        down.set(k, Layers.add(g, down.get(k), scaled.get(k)));
+                        down.set(k, nn.add(down.get(k), scaled.get(k)));
                     }
-                    mid = Layers.add(g, mid, scaledMid);
+                    mid = nn.add(mid, scaledMid);
                 }
             }
         }
-        Value noise = UNet.forward(g, UNET, in.sample, in.timestep, in.context, p.unet(), down, mid);
+        Value noise = UNet.forward(nn, UNET, in.sample, in.timestep, in.context, p.unet(), down, mid);
         g.output(noise, NOISE_PRED, "batch", p.unet().outChannels(), "height", "width");
         return g;
     }
@@ -111,7 +112,7 @@ public final class ModelGraphs {
         UNetInputs in = unetInputs(g, p, r);
         Value image = g.input(CONTROL_IMAGE, DataType.FLOAT, new long[] {r.batch(), 3, r.imageHeight(), r.imageWidth()},
                 "batch", 3, "image_height", "image_width");
-        ControlNet.Residuals res = ControlNet.forward(g, controlnetComponent(0), in.sample, in.timestep, in.context, image, p.controlnet());
+        ControlNet.Residuals<Value> res = ControlNet.forward(new OnnxNn(g), controlnetComponent(0), in.sample, in.timestep, in.context, image, p.controlnet());
         for (int i = 0; i < res.down().size(); i++) {
             Value v = res.down().get(i);
             g.output(v, downResidualName(i), "batch", v.dim(1), "h" + i, "w" + i);
@@ -137,7 +138,7 @@ public final class ModelGraphs {
         }
         long[] m = shapes.get(MID_RESIDUAL);
         Value mid = g.input(MID_RESIDUAL, DataType.FLOAT, m, "batch", m[1], "h_mid", "w_mid");
-        Value noise = UNet.forward(g, UNET, in.sample, in.timestep, in.context, p.unet(), down, mid);
+        Value noise = UNet.forward(new OnnxNn(g), UNET, in.sample, in.timestep, in.context, p.unet(), down, mid);
         g.output(noise, NOISE_PRED, "batch", p.unet().outChannels(), "height", "width");
         return g;
     }
@@ -145,7 +146,7 @@ public final class ModelGraphs {
     public static GraphBuilder textEncoder(ModelPreset p, Storage storage, int batch) {
         GraphBuilder g = new GraphBuilder("text_encoder", storage);
         Value ids = g.input(INPUT_IDS, DataType.INT64, new long[] {batch, SEQUENCE_LENGTH}, "batch", SEQUENCE_LENGTH);
-        ClipText.Outputs out = ClipText.forward(g, TEXT_ENCODER, ids, p.textEncoder());
+        ClipText.Outputs<Value> out = ClipText.forward(new OnnxNn(g), TEXT_ENCODER, ids, p.textEncoder());
         g.output(out.lastHiddenState(), LAST_HIDDEN, "batch", SEQUENCE_LENGTH, p.textEncoder().hiddenSize());
         g.output(out.pooled(), POOLED, "batch", p.textEncoder().hiddenSize());
         return g;
@@ -155,7 +156,7 @@ public final class ModelGraphs {
         GraphBuilder g = new GraphBuilder("vae_decoder", storage);
         Value latent = g.input(LATENT_SAMPLE, DataType.FLOAT, new long[] {1,
                 p.vae().latentChannels(), r.latentHeight(), r.latentWidth()}, "batch", p.vae().latentChannels(), "height", "width");
-        g.output(Vae.decode(g, VAE, latent, p.vae()), SAMPLE, "batch", p.vae().outChannels(), "image_height", "image_width");
+        g.output(Vae.decode(new OnnxNn(g), VAE, latent, p.vae()), SAMPLE, "batch", p.vae().outChannels(), "image_height", "image_width");
         return g;
     }
 
@@ -163,7 +164,7 @@ public final class ModelGraphs {
         GraphBuilder g = new GraphBuilder("vae_encoder", storage);
         Value image = g.input(SAMPLE, DataType.FLOAT, new long[] {1,
                 p.vae().inChannels(), r.imageHeight(), r.imageWidth()}, "batch", p.vae().inChannels(), "image_height", "image_width");
-        g.output(Vae.encode(g, VAE, image, p.vae()), LATENT_MEAN, "batch", p.vae().latentChannels(), "height", "width");
+        g.output(Vae.encode(new OnnxNn(g), VAE, image, p.vae()).mean(), LATENT_MEAN, "batch", p.vae().latentChannels(), "height", "width");
         return g;
     }
 

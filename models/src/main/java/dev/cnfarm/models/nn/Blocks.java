@@ -1,12 +1,12 @@
 package dev.cnfarm.models.nn;
 
-import dev.cnfarm.models.nn.Layers.Params;
-import dev.cnfarm.models.onnx.Attr;
-import dev.cnfarm.models.onnx.GraphBuilder;
-import dev.cnfarm.models.onnx.Value;
 import java.util.List;
 
-/** The UNet's and VAE's building blocks, as diffusers defines them. */
+/**
+ * The building blocks of the UNet, the VAE and the text encoder as diffusers and transformers
+ * define them, written once over {@link Nn} so every backend computes the same thing under the
+ * same parameter names.
+ */
 public final class Blocks {
     /** GroupNorm epsilon of resnets and the output norm. */
     public static final float RESNET_EPS = 1e-5f;
@@ -23,22 +23,53 @@ public final class Blocks {
      *
      * @param temb [T, temb_channels] or null (the VAE's resnets have no time input)
      */
-    public static Value resnet(GraphBuilder g, Params p, Value x, Value temb, long out, int groups, float eps) {
-        try (var s = g.scope(p.prefix())) {
-            long in = x.dim(1);
-            Value h = Layers.silu(g, Layers.groupNorm(g, p.at("norm1"), x, groups, eps));
-            h = Layers.conv2d(g, p.at("conv1"), h, out, 3, 1, 1);
+    public static <T> T resnet(Nn<T> nn, Params p, T x, T temb, long out, int groups, float eps) {
+        try (var s = nn.scope(p.prefix())) {
+            long in = nn.dim(x, 1);
+            T h = nn.silu(nn.groupNorm(p.at("norm1"), x, groups, eps));
+            h = nn.conv2d(p.at("conv1"), h, out, 3, 1, 1);
             if (temb != null) {
-                Value t = Layers.linear(g, p.at("time_emb_proj"), Layers.silu(g, temb), out, true);
-                Value t4 = g.node("Unsqueeze", List.of(t, g.constantInt64("axes", new long[] {2, 3}, 2)),
-                        new long[] {t.dim(0), out, 1, 1});
-                h = g.node("Add", List.of(h, t4), h.shape());
+                T t = nn.linear(p.at("time_emb_proj"), nn.silu(temb), out, true);
+                h = nn.addPerChannel(h, t);
             }
-            h = Layers.silu(g, Layers.groupNorm(g, p.at("norm2"), h, groups, eps));
-            h = Layers.conv2d(g, p.at("conv2"), h, out, 3, 1, 1);
-            Value shortcut = in == out ? x : Layers.conv2d(g, p.at("conv_shortcut"), x, out, 1, 1, 0);
-            return Layers.add(g, shortcut, h);
+            h = nn.silu(nn.groupNorm(p.at("norm2"), h, groups, eps));
+            h = nn.conv2d(p.at("conv2"), h, out, 3, 1, 1);
+            T shortcut = in == out ? x : nn.conv2d(p.at("conv_shortcut"), x, out, 1, 1, 0);
+            return nn.add(shortcut, h);
         }
+    }
+
+    /**
+     * Multi-head attention over [B, N, C] (diffusers' {@code Attention}, CLIP's self-attention):
+     * q/k/v projections, scaled dot-product per head, the output projection. Keys and values come
+     * from {@code context} (cross-attention) or from {@code x} (self-attention).
+     *
+     * @param projBias bias on the q/k/v projections (the VAE and CLIP have it, the UNet does not)
+     * @param causal   each token sees only itself and the tokens before it (CLIP)
+     * @param outName  key of the output projection ({@code to_out.0} in diffusers, {@code out_proj} in CLIP)
+     */
+    public static <T> T attention(Nn<T> nn, Params p, T x, T context, int heads, boolean projBias, boolean causal,
+                                  String qName, String kName, String vName, String outName) {
+        nn.requireRank(x, 3, p.key("attention"));
+        T kv = context == null ? x : context;
+        long c = nn.dim(x, 2);
+        if (c % heads != 0) {
+            throw new IllegalArgumentException(p.key("attention") + ": " + c + " channels do not split into " + heads + " heads");
+        }
+        T q = nn.linear(p.at(qName), x, c, projBias);
+        T k = nn.linear(p.at(kName), kv, c, projBias);
+        T v = nn.linear(p.at(vName), kv, c, projBias);
+        return nn.linear(p.at(outName), nn.attention(q, k, v, heads, causal), c, true);
+    }
+
+    /** diffusers' FeedForward with GEGLU: proj to 2 x inner, value * GELU(gate), back to C. */
+    public static <T> T feedForwardGeglu(Nn<T> nn, Params p, T x, long inner) {
+        long c = nn.dim(x, -1);
+        T proj = nn.linear(p.at("net.0.proj"), x, 2 * inner, true);
+        List<T> parts = nn.split(proj, -1, inner, inner);
+        // the first half is the value, the second the gate
+        T gated = nn.mul(parts.get(0), nn.gelu(parts.get(1)));
+        return nn.linear(p.at("net.2"), gated, c, true);
     }
 
     /**
@@ -46,47 +77,39 @@ public final class Blocks {
      * feed-forward): self-attention, cross-attention to the text context, feed-forward, each with
      * a residual; the whole block is residual around the input.
      */
-    public static Value transformer2d(GraphBuilder g, Params p, Value x, Value context, int heads, int groups) {
-        try (var s = g.scope(p.prefix())) {
-            long c = x.dim(1);
-            Value h = Layers.groupNorm(g, p.at("norm"), x, groups, TRANSFORMER_NORM_EPS);
-            h = Layers.conv2d(g, p.at("proj_in"), h, c, 1, 1, 0);
-            Value tokens = Layers.toTokens(g, h);
+    public static <T> T transformer2d(Nn<T> nn, Params p, T x, T context, int heads, int groups) {
+        try (var s = nn.scope(p.prefix())) {
+            long c = nn.dim(x, 1);
+            T h = nn.groupNorm(p.at("norm"), x, groups, TRANSFORMER_NORM_EPS);
+            h = nn.conv2d(p.at("proj_in"), h, c, 1, 1, 0);
+            T tokens = nn.toTokens(h);
             Params block = p.at("transformer_blocks.0");
-            Value a1 = Layers.attention(g, block.at("attn1"), Layers.layerNorm(g, block.at("norm1"), tokens, LAYER_NORM_EPS),
-                    null, heads, false, null, "to_q", "to_k", "to_v", "to_out.0");
-            tokens = Layers.add(g, a1, tokens);
-            Value a2 = Layers.attention(g, block.at("attn2"), Layers.layerNorm(g, block.at("norm2"), tokens, LAYER_NORM_EPS),
-                    context, heads, false, null, "to_q", "to_k", "to_v", "to_out.0");
-            tokens = Layers.add(g, a2, tokens);
-            Value ff = Layers.feedForwardGeglu(g, block.at("ff"), Layers.layerNorm(g, block.at("norm3"), tokens, LAYER_NORM_EPS), 4 * c);
-            tokens = Layers.add(g, ff, tokens);
-            h = Layers.fromTokens(g, tokens, x);
-            h = Layers.conv2d(g, p.at("proj_out"), h, c, 1, 1, 0);
-            return Layers.add(g, h, x);
+            T a1 = attention(nn, block.at("attn1"), nn.layerNorm(block.at("norm1"), tokens, LAYER_NORM_EPS),
+                    null, heads, false, false, "to_q", "to_k", "to_v", "to_out.0");
+            tokens = nn.add(a1, tokens);
+            T a2 = attention(nn, block.at("attn2"), nn.layerNorm(block.at("norm2"), tokens, LAYER_NORM_EPS),
+                    context, heads, false, false, "to_q", "to_k", "to_v", "to_out.0");
+            tokens = nn.add(a2, tokens);
+            T ff = feedForwardGeglu(nn, block.at("ff"), nn.layerNorm(block.at("norm3"), tokens, LAYER_NORM_EPS), 4 * c);
+            tokens = nn.add(ff, tokens);
+            h = nn.fromTokens(tokens, x);
+            h = nn.conv2d(p.at("proj_out"), h, c, 1, 1, 0);
+            return nn.add(h, x);
         }
     }
 
     /** Downsample2D of the UNet: a 3x3 convolution with stride 2 and padding 1 ({@code downsamplers.0.conv}). */
-    public static Value downsample(GraphBuilder g, Params p, Value x) {
-        return Layers.conv2d(g, p.at("downsamplers.0.conv"), x, x.dim(1), 3, 2, 1);
+    public static <T> T downsample(Nn<T> nn, Params p, T x) {
+        return nn.conv2d(p.at("downsamplers.0.conv"), x, nn.dim(x, 1), 3, 2, 1);
     }
 
     /** Upsample2D: nearest 2x, then a 3x3 convolution ({@code upsamplers.0.conv}). */
-    public static Value upsample(GraphBuilder g, Params p, Value x) {
-        return Layers.conv2d(g, p.at("upsamplers.0.conv"), Layers.upsample2x(g, x), x.dim(1), 3, 1, 1);
+    public static <T> T upsample(Nn<T> nn, Params p, T x) {
+        return nn.conv2d(p.at("upsamplers.0.conv"), nn.upsample2x(x), nn.dim(x, 1), 3, 1, 1);
     }
 
     /** Upsample2D to the size of the next skip tensor, then a 3x3 convolution ({@code upsamplers.0.conv}). */
-    public static Value upsampleTo(GraphBuilder g, Params p, Value x, Value like) {
-        return Layers.conv2d(g, p.at("upsamplers.0.conv"), Layers.upsampleTo(g, x, like), x.dim(1), 3, 1, 1);
-    }
-
-    /** Concatenation along channels (the UNet's skip connections: hidden first, skip second). */
-    public static Value concatChannels(GraphBuilder g, Value a, Value b) {
-        if (a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3)) {
-            throw new IllegalArgumentException("skip connection: " + a + " and " + b + " differ in batch or size");
-        }
-        return g.node("Concat", List.of(a, b), new long[] {a.dim(0), a.dim(1) + b.dim(1), a.dim(2), a.dim(3)}, Attr.i("axis", 1));
+    public static <T> T upsampleTo(Nn<T> nn, Params p, T x, T like) {
+        return nn.conv2d(p.at("upsamplers.0.conv"), nn.upsampleTo(x, like), nn.dim(x, 1), 3, 1, 1);
     }
 }

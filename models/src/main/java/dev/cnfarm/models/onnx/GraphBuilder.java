@@ -25,7 +25,7 @@ import java.util.TreeMap;
  * Builds an ONNX graph node by node while tracking every value's shape at a reference size.
  *
  * <p>Checks happen as the graph is built: a node may only read values that exist, and the layer
- * helpers ({@code dev.cnfarm.models.nn.Layers}) check shapes against each other, so a miswired
+ * operations of the ONNX backend ({@code dev.cnfarm.models.nn.OnnxNn}) check shapes against each other, so a miswired
  * model fails here with the layer's name instead of inside ONNX Runtime. Parameters are recorded
  * as {@link ParamSpec}s and only materialised when the model is written ({@link #build}), so the
  * full SD1.5 graphs can be described (parameter counts, FLOPs) without allocating their weights.
