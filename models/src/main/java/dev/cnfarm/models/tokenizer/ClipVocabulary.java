@@ -59,6 +59,84 @@ public final class ClipVocabulary {
         return new ClipVocabulary(v, List.copyOf(merges));
     }
 
+    /**
+     * A small vocabulary: the byte symbols, one token per merge, and the special tokens right after
+     * them (start of text, then end of text, the largest id), so a text encoder trained for it needs
+     * an embedding table of only {@link #size()} rows. The farm's tokenizer reads the special ids
+     * from the vocabulary, and CLIP's pooling (the hidden state at the largest id) still finds the
+     * end of text.
+     */
+    public static ClipVocabulary compact(List<String> merges) {
+        Map<String, Integer> v = new LinkedHashMap<>(withMerges(merges).vocab());
+        v.remove(BOS);
+        v.remove(EOS);
+        v.put(BOS, v.size());
+        v.put(EOS, v.size());
+        return new ClipVocabulary(v, List.copyOf(merges));
+    }
+
+    /** Number of ids (one more than the largest). */
+    public int size() {
+        return vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
+    }
+
+    /**
+     * Merges that make each of {@code words} (lower-case letters) a single token under CLIP's BPE.
+     * Words are taken in order; a word already whole under the merges so far adds nothing, and each
+     * merge added ranks after every earlier one, so it never changes how an earlier word splits.
+     */
+    public static List<String> mergesForWords(List<String> words) {
+        List<String> merges = new ArrayList<>();
+        Map<String, Integer> rank = new java.util.HashMap<>();
+        for (String word : words) {
+            while (true) {
+                List<String> symbols = bpe(word, rank);
+                if (symbols.size() == 1) {
+                    break;
+                }
+                String merge = symbols.get(0) + " " + symbols.get(1);
+                rank.put(merge, merges.size());
+                merges.add(merge);
+            }
+        }
+        return merges;
+    }
+
+    /** CLIP's BPE of one word: characters, the last with the end-of-word marker, lowest-ranked pair merged first. */
+    static List<String> bpe(String word, Map<String, Integer> rank) {
+        List<String> s = new ArrayList<>();
+        for (int i = 0; i < word.length(); i++) {
+            s.add(word.substring(i, i + 1) + (i == word.length() - 1 ? END_OF_WORD : ""));
+        }
+        while (s.size() > 1) {
+            int best = -1;
+            int bestRank = Integer.MAX_VALUE;
+            for (int i = 0; i + 1 < s.size(); i++) {
+                Integer r = rank.get(s.get(i) + " " + s.get(i + 1));
+                if (r != null && r < bestRank) {
+                    bestRank = r;
+                    best = i;
+                }
+            }
+            if (best < 0) {
+                break;
+            }
+            String a = s.get(best);
+            String b = s.get(best + 1);
+            List<String> next = new ArrayList<>();
+            for (int i = 0; i < s.size(); i++) {
+                if (i + 1 < s.size() && s.get(i).equals(a) && s.get(i + 1).equals(b)) {
+                    next.add(a + b);
+                    i++;
+                } else {
+                    next.add(s.get(i));
+                }
+            }
+            s = next;
+        }
+        return s;
+    }
+
     public Map<String, Integer> vocab() {
         return vocab;
     }

@@ -14,6 +14,21 @@ public final class Torch {
     private Torch() {}
 
     /**
+     * Checks the process-wide settings training relies on. OpenBLAS, under libtorch's matrix
+     * products, starts its own threads beside libtorch's OpenMP ones; on a small machine they fight
+     * over the cores and small products (the ones a small model is made of) run 5 to 15 times
+     * slower. OpenBLAS reads its thread count only from the environment at load, so the launchers
+     * ({@code farm}, the test configuration) set {@code OPENBLAS_NUM_THREADS=1}; this warns when it
+     * is missing.
+     */
+    public static void configure() {
+        if (!"1".equals(System.getenv("OPENBLAS_NUM_THREADS"))) {
+            System.err.println("warning: OPENBLAS_NUM_THREADS is not 1; training runs several times slower "
+                    + "(the farm command sets it; set it yourself when starting the JVM another way)");
+        }
+    }
+
+    /**
      * Intra-op threads of libtorch. Training is reproducible to the bit for a given thread count
      * (CPU reductions split their work by thread), so the trainer fixes it.
      */

@@ -1,0 +1,219 @@
+package dev.cnfarm.trainer.base;
+
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.arch.ModelPreset;
+import dev.cnfarm.models.arch.VaeConfig;
+import dev.cnfarm.models.bundle.BundleBuilder;
+import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.onnx.GraphBuilder.Storage;
+import dev.cnfarm.models.tokenizer.ClipVocabulary;
+import dev.cnfarm.models.weights.RandomWeights;
+import dev.cnfarm.trainer.data.ImageSet;
+import dev.cnfarm.trainer.data.TrainingManifest;
+import dev.cnfarm.trainer.torch.ParameterStore;
+import dev.cnfarm.trainer.torch.Torch;
+import dev.cnfarm.trainer.train.LossCurve;
+import dev.cnfarm.trainer.train.StageRunner;
+import dev.cnfarm.trainer.train.TrainingListener;
+import dev.cnfarm.worker.engine.text.ClipTokenizer;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains a base model from scratch on a captioned data set, in two stages, and writes it as a
+ * model bundle the workers serve:
+ *
+ * <ol>
+ *   <li>{@code vae}: the autoencoder ({@link VaeTraining}); then its latents' scaling factor is
+ *       measured (1 / their standard deviation) and every training image is encoded once;</li>
+ *   <li>{@code diffusion}: the text encoder and the UNet together on those latents
+ *       ({@link DiffusionTraining});</li>
+ *   <li>the bundle: text encoder and UNet from the moving average, the VAE, the tokenizer, fp16.</li>
+ * </ol>
+ *
+ * Everything lives in a work folder: each stage's checkpoint (resumed when the command is run
+ * again), the latent cache, loss curves ({@code loss-vae.png}, {@code loss-diffusion.png}), the
+ * bundle ({@code bundle/}) and {@code summary.json} with the measurements. The last
+ * {@code validation} rows of the manifest are never trained on; the VAE's PSNR is measured on them.
+ */
+public final class BaseTraining {
+
+    public record Config(Path manifest, Path workDir, ModelPreset preset, ClipVocabulary vocabulary, String bundleId, int validation,
+                         VaeTraining.Settings vae, DiffusionTraining.Settings diffusion) {}
+
+    /** What a finished run measured. */
+    public record Summary(String bundle, int trainImages, int validationImages, double vaeSeconds, double vaeStepsPerSecond,
+                          double vaeFinalLoss, double vaePsnr, float scalingFactor, double diffusionSeconds,
+                          double diffusionStepsPerSecond, double diffusionFinalLoss, long unetParameters, long textEncoderParameters,
+                          long vaeParameters, long bundleBytes) {}
+
+    private BaseTraining() {}
+
+    public static Summary run(Config c, TrainingListener listener) {
+        Torch.configure();
+        try {
+            Files.createDirectories(c.workDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + c.workDir() + ": " + e.getMessage(), e);
+        }
+        ImageSet all = ImageSet.load(TrainingManifest.read(c.manifest()));
+        if (all.count() <= c.validation() + 1) {
+            throw new IllegalArgumentException(c.manifest() + " has " + all.count() + " images; training needs more than the "
+                    + c.validation() + " kept for validation");
+        }
+        ImageSet train = all.range(0, all.count() - c.validation());
+        ImageSet validation = all.range(all.count() - c.validation(), all.count());
+        listener.note("data: " + train.count() + " training images, " + validation.count() + " for validation, " + all.size() + " px");
+        int latentSide = all.size() / c.preset().vae().downFactor();
+
+        // ---- stage 1: the autoencoder
+        VaeConfig vaeConfig = c.preset().vae();
+        Map<String, float[]> vaeWeights;
+        StageRunner.Result vae;
+        double psnr;
+        float[][] latents;
+        try (ParameterStore store = new ParameterStore(new RandomWeights(c.vae().seed(), true))) {
+            VaeTraining.materialise(store, vaeConfig);
+            vae = VaeTraining.train(store, vaeConfig, train, c.vae(), c.workDir().resolve("checkpoints").resolve(VaeTraining.STAGE), listener);
+            LossCurve.write(c.workDir().resolve("loss-vae.png"), "VAE: L1 + MSE + KL", vae.losses());
+            psnr = VaeTraining.psnr(store, vaeConfig, validation, validation.count());
+            listener.note(String.format("vae: PSNR %.2f dB on %d validation images", psnr, validation.count()));
+            vaeWeights = vae.weights();
+            latents = cachedLatents(c.workDir().resolve("latents.bin"), () -> VaeTraining.encodeAll(store, vaeConfig, train, listener));
+        }
+        float scaling = scalingFactor(latents);
+        for (float[] l : latents) {
+            for (int i = 0; i < l.length; i++) {
+                l[i] *= scaling;
+            }
+        }
+        listener.note(String.format("vae: latent scaling factor %.5f", scaling));
+        ModelPreset preset = new ModelPreset(c.preset().name(), c.preset().unet(), c.preset().controlnet(), c.preset().textEncoder(),
+                new VaeConfig(vaeConfig.inChannels(), vaeConfig.outChannels(), vaeConfig.latentChannels(), vaeConfig.blockOutChannels(),
+                        vaeConfig.layersPerBlock(), vaeConfig.normNumGroups(), scaling));
+
+        // ---- stage 2: text encoder and UNet
+        Path tokenizerDir = c.workDir().resolve("tokenizer");
+        c.vocabulary().write(tokenizerDir);
+        long[][] tokens = new long[train.count()][];
+        long[] empty;
+        try (ClipTokenizer tok = ClipTokenizer.open(tokenizerDir)) {
+            for (int i = 0; i < train.count(); i++) {
+                tokens[i] = tok.encode(train.caption(i));
+            }
+            empty = tok.encode("");
+        }
+        StageRunner.Result diffusion;
+        Map<String, float[]> weights = new LinkedHashMap<>(vaeWeights);
+        long unetParams;
+        long textParams;
+        try (ParameterStore store = new ParameterStore(new RandomWeights(c.diffusion().seed(), true))) {
+            DiffusionTraining.materialise(store, preset.unet(), preset.textEncoder(), latentSide);
+            diffusion = DiffusionTraining.train(store, preset.unet(), preset.textEncoder(), latents, tokens, empty, latentSide,
+                    c.diffusion(), c.workDir().resolve("checkpoints").resolve(DiffusionTraining.STAGE), listener);
+            LossCurve.write(c.workDir().resolve("loss-diffusion.png"), "text encoder + UNet: weighted noise-prediction MSE",
+                    diffusion.losses());
+            weights.putAll(diffusion.weights());
+            unetParams = store.count(ModelGraphs.UNET);
+            textParams = store.count(ModelGraphs.TEXT_ENCODER);
+        }
+
+        // ---- the bundle
+        Path bundleDir = c.workDir().resolve("bundle");
+        ModelBundle.deleteQuietly(bundleDir);
+        ModelBundle bundle = BundleBuilder.build(bundleDir, new BundleBuilder.Options(c.bundleId(), preset, 0, Storage.FP16, false,
+                        tokenizerDir),
+                spec -> {
+                    float[] v = weights.get(spec.onnxName());
+                    if (v == null) {
+                        throw new IllegalStateException("no trained weights for " + spec.onnxName());
+                    }
+                    return v;
+                },
+                "trained by farm train base on " + c.manifest().getFileName() + " (" + train.count() + " images; vae "
+                        + c.vae().steps() + " steps, diffusion " + c.diffusion().steps() + " steps, seed " + c.diffusion().seed() + ")",
+                (done, total, graph) -> { });
+        long vaeParams = vaeWeights.values().stream().mapToLong(v -> v.length).sum();
+        Summary s = new Summary(bundleDir.toString(), train.count(), validation.count(), vae.seconds(), vae.stepsPerSecond(),
+                vae.finalLoss(100), psnr, scaling, diffusion.seconds(), diffusion.stepsPerSecond(), diffusion.finalLoss(200), unetParams,
+                textParams, vaeParams, bundle.totalBytes());
+        try {
+            Json.mapper().writerWithDefaultPrettyPrinter().writeValue(c.workDir().resolve("summary.json").toFile(), s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return s;
+    }
+
+    /** 1 / the standard deviation of every latent value. */
+    static float scalingFactor(float[][] latents) {
+        double sum = 0;
+        double sq = 0;
+        long n = 0;
+        for (float[] l : latents) {
+            for (float v : l) {
+                sum += v;
+                sq += (double) v * v;
+                n++;
+            }
+        }
+        double mean = sum / n;
+        return (float) (1 / Math.sqrt(sq / n - mean * mean));
+    }
+
+    private static float[][] cachedLatents(Path file, java.util.function.Supplier<float[][]> compute) {
+        if (Files.isRegularFile(file)) {
+            try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(file)))) {
+                int n = in.readInt();
+                int per = in.readInt();
+                float[][] out = new float[n][per];
+                for (float[] row : out) {
+                    for (int i = 0; i < per; i++) {
+                        row[i] = in.readFloat();
+                    }
+                }
+                return out;
+            } catch (IOException e) {
+                // unreadable (a run stopped while writing it): encode again
+            }
+        }
+        float[][] latents = compute.get();
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(tmp)))) {
+            out.writeInt(latents.length);
+            out.writeInt(latents[0].length);
+            for (float[] row : latents) {
+                for (float v : row) {
+                    out.writeFloat(v);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + tmp + ": " + e.getMessage(), e);
+        }
+        try {
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return latents;
+    }
+
+    /** The settings of the shipped {@code shapes} model (the reproducing command's defaults). */
+    public static Config shapes(Path manifest, Path workDir, int vaeSteps, int diffusionSteps, long seed) {
+        return new Config(manifest, workDir, ShapesPreset.preset(1f), ShapesPreset.vocabulary(), ShapesPreset.NAME, 256,
+                new VaeTraining.Settings(vaeSteps, 16, 64, 1e-3, 1e-6, seed, 250),
+                new DiffusionTraining.Settings(diffusionSteps, 32, 1e-3, 200, 0.1, 0.1, 5, 0.999, seed, 250));
+    }
+
+    static List<String> stages() {
+        return List.of(VaeTraining.STAGE, DiffusionTraining.STAGE);
+    }
+}

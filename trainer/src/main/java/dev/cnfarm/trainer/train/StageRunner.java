@@ -1,0 +1,146 @@
+package dev.cnfarm.trainer.train;
+
+import dev.cnfarm.models.onnx.ParamSpec;
+import dev.cnfarm.trainer.torch.ParameterStore;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Runs one training stage: the step loop with its optimiser, moving average, checkpoints every
+ * so many steps and at the end, resumption from the last checkpoint (weights, optimiser state,
+ * average, step and loss history), progress reports and the loss curve. What a step computes is
+ * the stage's own ({@link StepLoss}); every random draw of a step must depend only on the run's
+ * seed and the step, so a resumed run is the same run.
+ */
+public final class StageRunner {
+    /** The loss of one step, computed with autograd; native memory made inside is released after the step. */
+    @FunctionalInterface
+    public interface StepLoss {
+        Tensor loss(long step);
+    }
+
+    public record Settings(String stage, int steps, int checkpointEvery, Optimiser.Settings optimiser, double emaDecay) {}
+
+    private final Settings s;
+    private final ParameterStore store;
+    private final List<String> trained;
+    private final Path checkpointDir;
+    private final TrainingListener listener;
+    private final List<double[]> losses = new ArrayList<>();
+    /** Seconds spent on this stage by earlier runs (from the checkpoint resumed). */
+    private double priorSeconds;
+    private long startNanos;
+
+    public StageRunner(Settings settings, ParameterStore store, List<String> trainedComponents, Path checkpointDir, TrainingListener listener) {
+        this.s = settings;
+        this.store = store;
+        this.trained = List.copyOf(trainedComponents);
+        this.checkpointDir = checkpointDir;
+        this.listener = listener;
+    }
+
+    /** Runs (or resumes) the stage to its last step. The store's parameters must exist (run one forward pass first). */
+    public Result run(StepLoss stepLoss) {
+        try (Optimiser opt = new Optimiser(store.parameters(trained.toArray(new String[0])), s.optimiser());
+             Ema ema = s.emaDecay() > 0 ? new Ema(store, trained, s.emaDecay()) : null) {
+            long start = 0;
+            Path existing = Checkpoint.resolve(checkpointDir);
+            if (Checkpoint.exists(existing)) {
+                Checkpoint.State st = Checkpoint.readState(existing);
+                if (!st.stage().equals(s.stage())) {
+                    throw new IllegalStateException(existing + " is a checkpoint of stage " + st.stage() + ", not " + s.stage());
+                }
+                Map<String, float[]> w = Checkpoint.readTensors(existing.resolve(Checkpoint.WEIGHTS));
+                for (ParamSpec p : trainedSpecs()) {
+                    float[] v = w.get(p.onnxName());
+                    if (v == null) {
+                        throw new IllegalStateException(existing + " has no weights for " + p.onnxName() + ": it belongs to another model");
+                    }
+                    store.set(p.onnxName(), v);
+                }
+                opt.load(existing.resolve(Checkpoint.OPTIMIZER));
+                if (ema != null) {
+                    ema.restore(Checkpoint.readTensors(existing.resolve(Checkpoint.EMA)), st.emaUpdates());
+                }
+                losses.addAll(st.losses());
+                start = st.step();
+                if (st.extra() != null && st.extra().get("seconds") instanceof Number n) {
+                    priorSeconds = n.doubleValue();
+                }
+                listener.note(s.stage() + ": resumed from the checkpoint at step " + start);
+            }
+            listener.stageStarted(s.stage(), start, s.steps());
+            long t0 = System.nanoTime();
+            startNanos = t0;
+            double rate = 0;
+            for (long step = start; step < s.steps(); step++) {
+                double loss;
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor l = stepLoss.loss(step);
+                    loss = l.item_double();
+                    if (!Double.isFinite(loss)) {
+                        throw new IllegalStateException(s.stage() + ": the loss is " + loss + " at step " + step
+                                + "; lower the learning rate or check the data");
+                    }
+                    l.backward();
+                    opt.step(step);
+                }
+                if (ema != null) {
+                    ema.update();
+                }
+                losses.add(new double[] {step + 1, loss});
+                long done = step + 1 - start;
+                rate = done / ((System.nanoTime() - t0) / 1e9);
+                listener.step(s.stage(), step + 1, s.steps(), loss, rate);
+                if ((step + 1) % s.checkpointEvery() == 0 || step + 1 == s.steps()) {
+                    save(step + 1, opt, ema);
+                }
+            }
+            Map<String, float[]> finalWeights = ema != null ? ema.values() : currentWeights();
+            return new Result(finalWeights, List.copyOf(losses), rate, seconds());
+        }
+    }
+
+    /**
+     * What a stage produced: the weights to keep (the moving average when there is one), the loss
+     * history, steps per second of this run, and the stage's training seconds across runs.
+     */
+    public record Result(Map<String, float[]> weights, List<double[]> losses, double stepsPerSecond, double seconds) {
+        /** The mean loss of the last {@code n} steps. */
+        public double finalLoss(int n) {
+            return losses.subList(Math.max(0, losses.size() - n), losses.size()).stream().mapToDouble(l -> l[1]).average().orElse(Double.NaN);
+        }
+    }
+
+    /** Training time of the stage so far, across resumed runs. */
+    private double seconds() {
+        return priorSeconds + (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    private List<ParamSpec> trainedSpecs() {
+        return store.specs().stream().filter(p -> trained.contains(p.component())).toList();
+    }
+
+    private Map<String, float[]> currentWeights() {
+        Map<String, float[]> w = new LinkedHashMap<>();
+        for (ParamSpec p : trainedSpecs()) {
+            w.put(p.onnxName(), store.values(p.onnxName()));
+        }
+        return w;
+    }
+
+    private void save(long step, Optimiser opt, Ema ema) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (ParamSpec p : trainedSpecs()) {
+            shapes.put(p.onnxName(), p.shape());
+        }
+        Checkpoint.write(checkpointDir, new Checkpoint.State(s.stage(), step, s.steps(), ema == null ? 0 : ema.updates(),
+                List.copyOf(losses), Map.of("seconds", seconds())), currentWeights(), shapes, ema == null ? null : ema.values(), opt);
+        listener.note(s.stage() + ": checkpoint at step " + step + " in " + checkpointDir);
+    }
+}

@@ -1,0 +1,15 @@
+package dev.cnfarm.trainer.train;
+
+/** Told of a training run's progress, for progress bars and logs. */
+public interface TrainingListener {
+    /** A stage starts (or resumes at {@code fromStep}). */
+    default void stageStarted(String stage, long fromStep, long totalSteps) {}
+
+    /** After each optimisation step. */
+    default void step(String stage, long step, long totalSteps, double loss, double stepsPerSecond) {}
+
+    /** A line worth logging (checkpoints written, measurements). */
+    default void note(String message) {}
+
+    TrainingListener NONE = new TrainingListener() {};
+}
