@@ -34,7 +34,7 @@ public final class ShapesPreset {
 
     /** Caption words, most frequent first (the order fixes the merges and so the token ids). */
     public static List<String> words() {
-        List<String> w = new ArrayList<>(List.of("a", "on", "background"));
+        List<String> w = new ArrayList<>(List.of("a", "on", "background", "an"));
         for (NamedColour c : NamedColour.values()) {
             w.add(c.word());
         }

@@ -15,13 +15,18 @@ import java.util.SplittableRandom;
 public record ShapeScene(ShapeKind kind, NamedColour colour, NamedColour background, int size, double cx, double cy, double radius,
                          double angle, long wobble) {
 
-    /** The caption: {@code a red triangle on a blue background}. */
+    /** The caption: {@code a red triangle on a blue background} ({@code an} before a vowel). */
     public String caption() {
         return caption(kind, colour, background);
     }
 
     public static String caption(ShapeKind kind, NamedColour colour, NamedColour background) {
-        return "a " + colour.word() + " " + kind.word() + " on a " + background.word() + " background";
+        return article(colour.word()) + " " + colour.word() + " " + kind.word() + " on " + article(background.word()) + " "
+                + background.word() + " background";
+    }
+
+    private static String article(String word) {
+        return "aeiou".indexOf(word.charAt(0)) >= 0 ? "an" : "a";
     }
 
     /**
