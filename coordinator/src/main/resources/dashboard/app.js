@@ -203,7 +203,8 @@ function renderJob(full) {
     + `<span id="job-images">${s.succeeded}/${s.task_count} images</span><span>${s.running} rendering</span>`
     + `<span>${s.queued} queued</span><span>${s.failed} failed</span>`
     + (s.images_per_second ? `<span>${s.images_per_second.toFixed(2)} images/s</span>` : '')
-    + (eta(s) ? `<span>ETA ${eta(s)}</span>` : '') + `<span>priority ${s.priority}</span>`;
+    + (eta(s) ? `<span>ETA ${eta(s)}</span>` : '') + `<span>priority ${s.priority}</span>`
+    + `<span id="job-mode">${s.mode === 'text_to_image' ? 'text to image' : 'ControlNet'}, model ${esc(s.model || '')}</span>`;
   const pr = document.getElementById('priority');
   if (document.activeElement !== pr) pr.value = s.priority;
 

@@ -80,16 +80,16 @@ public final class SubmitCommand implements Callable<Integer> {
             if (output.json()) {
                 OutputOptions.printJson(out, answer);
             } else {
-                out.printf("quote: %d images, about %.1f GPU-seconds; %d control image(s) to upload%n",
-                        quote.path("task_count").asLong(), quote.path("estimated_gpu_seconds").asDouble(),
+                out.printf("quote: %d images%s, about %.1f GPU-seconds; %d control image(s) to upload%n",
+                        quote.path("task_count").asLong(), modeNote(quote), quote.path("estimated_gpu_seconds").asDouble(),
                         quote.path("control_images_to_upload").asInt());
             }
             return FarmCommand.OK;
         }
         String jobId = answer.path("job_id").asText();
         if (!output.json()) {
-            out.printf("%s job %s: %d images, about %.1f GPU-seconds%n", answer.path("created").asBoolean() ? "submitted" : "already submitted as",
-                    jobId, quote.path("task_count").asLong(), quote.path("estimated_gpu_seconds").asDouble());
+            out.printf("%s job %s: %d images%s, about %.1f GPU-seconds%n", answer.path("created").asBoolean() ? "submitted" : "already submitted as",
+                    jobId, quote.path("task_count").asLong(), modeNote(quote), quote.path("estimated_gpu_seconds").asDouble());
             out.flush();
         }
         if (!watch) {
@@ -106,5 +106,10 @@ public final class SubmitCommand implements Callable<Integer> {
             return last.path("failed").asInt() == 0 ? FarmCommand.OK : FarmCommand.JOB_FAILED;
         }
         return WatchCommand.report(client, jobId, last);
+    }
+
+    /** " (text to image)" for a job without control images, nothing otherwise. */
+    private static String modeNote(JsonNode quote) {
+        return "text_to_image".equals(quote.path("mode").asText()) ? " (text to image)" : "";
     }
 }

@@ -127,8 +127,11 @@ public final class JobFile {
         long n = 1;
         for (String f : List.of("prompts", "control_images", "seeds")) {
             JsonNode list = job.get(f);
+            if (list == null && !f.equals("prompts")) {
+                continue; // one random seed; no control images: text to image
+            }
             if (list == null || !list.isArray()) {
-                return f.equals("seeds") && list == null ? n : -1;
+                return -1;
             }
             n *= list.size();
         }

@@ -20,8 +20,8 @@ import java.util.Set;
 
 /**
  * Reads a manifest, one image per row, into the job's {@code rows}: CSV with a header line, or
- * JSON Lines (one object per line). Columns: {@code prompt}, {@code control_image} (a local file,
- * relative to the manifest, or an uploaded key), and optionally {@code negative_prompt},
+ * JSON Lines (one object per line). Columns: {@code prompt}, optionally {@code control_image} (a local
+ * file, relative to the manifest, or an uploaded key; without one the row renders text to image), and {@code negative_prompt},
  * {@code seed}, {@code steps}, {@code guidance_scale}, {@code control_scale}. Empty cells take the
  * job's values. Problems name the file, the line and the column.
  */
@@ -30,7 +30,8 @@ public final class ManifestReader {
     static final Map<String, Character> COLUMNS = Map.of(
             "prompt", 's', "negative_prompt", 's', "control_image", 's', "seed", 'l', "steps", 'i',
             "guidance_scale", 'f', "control_scale", 'f');
-    private static final Set<String> REQUIRED = Set.of("prompt", "control_image");
+    /** A row without a control image renders text to image. */
+    private static final Set<String> REQUIRED = Set.of("prompt");
 
     private ManifestReader() {}
 

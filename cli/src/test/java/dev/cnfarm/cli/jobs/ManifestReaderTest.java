@@ -56,8 +56,8 @@ class ManifestReaderTest {
         Files.writeString(unknown, "prompt,control_image,sede\na,x.png,1\n");
         assertThatThrownBy(() -> ManifestReader.read(unknown)).hasMessageContaining("unknown column 'sede'");
         Path missing = dir.resolve("missing.jsonl");
-        Files.writeString(missing, "{\"prompt\": \"a\"}\n");
-        assertThatThrownBy(() -> ManifestReader.read(missing)).hasMessageContaining("line 1").hasMessageContaining("control_image is required");
+        Files.writeString(missing, "{\"control_image\": \"a.png\"}\n");
+        assertThatThrownBy(() -> ManifestReader.read(missing)).hasMessageContaining("line 1").hasMessageContaining("prompt is required");
         Path notJson = dir.resolve("broken.jsonl");
         Files.writeString(notJson, "{\"prompt\": \"a\", \"control_image\": \"x\"}\n{oops\n");
         assertThatThrownBy(() -> ManifestReader.read(notJson)).hasMessageContaining("line 2");

@@ -101,6 +101,11 @@ public final class JobValidator {
         spec.setEta(range(errors, "eta", r.eta(), 0f, 0f, 1f));
         Preprocessing pre = preprocessing(errors, "", r.preprocessor(), r.preprocessorParams(), r.resizeMode());
         spec.setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode());
+        if (r.additionalControlnets() != null && !r.additionalControlnets().isEmpty() && r.rows() == null
+                && (r.controlImages() == null || r.controlImages().isEmpty())) {
+            errors.add(new FieldError("additional_controlnets", "needs control_images: the first ControlNet's images come from "
+                    + "control_images (a job without control images renders text to image)"));
+        }
         validateAdditional(r.additionalControlnets(), tenant, spec, errors, quoteOnly ? missing : null);
         spec.setPriority(range(errors, "priority", r.priority(), 0, -100, 100));
         if (r.batchSize() != null && (r.batchSize() < 1 || r.batchSize() > MAX_BATCH_SIZE)) {
@@ -230,7 +235,7 @@ public final class JobValidator {
             JobRequest.RowRequest row = rows.get(i);
             String f = "rows[" + i + "]";
             if (row == null) {
-                errors.add(new FieldError(f, "must be an object with prompt, control_image and optionally seed and overrides"));
+                errors.add(new FieldError(f, "must be an object with a prompt and optionally control_image, seed and overrides"));
                 continue;
             }
             JobRow.Builder b = JobRow.newBuilder();
@@ -249,7 +254,8 @@ public final class JobValidator {
                 b.setNegativePrompt(row.negativePrompt());
             }
             String key = row.controlImage();
-            ObjectRef ref = key != null && refs.containsKey(key) ? refs.get(key)
+            // a row without a control image renders text to image
+            ObjectRef ref = key == null ? null : refs.containsKey(key) ? refs.get(key)
                     : imageRef(key, f + ".control_image", tenant, errors, missing);
             if (ref != null) {
                 refs.put(key, ref);
@@ -374,9 +380,8 @@ public final class JobValidator {
     private int validateControlImages(List<String> keys, String tenant, JobSpec.Builder spec, List<FieldError> errors,
                                       List<String> missing) {
         if (keys == null || keys.isEmpty()) {
-            errors.add(new FieldError("control_images", "is required: give at least one control image key, "
-                    + "uploaded first with `farm submit` or POST /api/v1/uploads"));
-            return 0;
+            // no control images: a text-to-image job, one cell per prompt and seed, rendered by the plain UNet
+            return 1;
         }
         if (keys.size() > limits.maxControlImages()) {
             errors.add(new FieldError("control_images", "has " + keys.size() + " entries; at most " + limits.maxControlImages() + " are allowed"));

@@ -131,6 +131,7 @@ public final class ApiRoutes {
                 Map<String, Object> quote = new LinkedHashMap<>();
                 quote.put("task_count", r.taskCount());
                 quote.put("estimated_gpu_seconds", Math.round(r.estimatedGpuSeconds() * 1000) / 1000.0);
+                quote.put("mode", r.textToImage() ? "text_to_image" : "controlnet");
                 if (dryRun) {
                     quote.put("control_images_to_upload", r.imagesToUpload());
                 }

@@ -23,7 +23,15 @@ public final class JobExpander {
         if (spec.getRowsCount() > 0) {
             return spec.getRowsCount();
         }
-        return (long) spec.getPromptsCount() * spec.getControlImagesCount() * spec.getSeedsCount();
+        return (long) spec.getPromptsCount() * Math.max(1, spec.getControlImagesCount()) * spec.getSeedsCount();
+    }
+
+    /** True when no image of the job has a control image: every task renders text to image with the plain UNet. */
+    public static boolean textToImage(JobSpec spec) {
+        if (spec.getRowsCount() > 0) {
+            return spec.getRowsList().stream().noneMatch(JobRow::hasControlImage);
+        }
+        return spec.getControlImagesCount() == 0;
     }
 
     public static String taskId(String jobId, int index) {
@@ -52,7 +60,7 @@ public final class JobExpander {
             // a manifest job: the row is the task, its overrides over the job's values
             JobRow row = spec.getRows(index);
             seed = row.getSeed();
-            control = row.getControlImage();
+            control = row.hasControlImage() ? row.getControlImage() : null;
             prompt = row.getPrompt();
             negative = row.getNegativePrompt().isEmpty() ? negative : row.getNegativePrompt();
             steps = row.hasSteps() ? row.getSteps() : steps;
@@ -60,12 +68,12 @@ public final class JobExpander {
             controlScale = row.hasControlScale() ? row.getControlScale() : controlScale;
         } else {
             int seeds = spec.getSeedsCount();
-            int images = spec.getControlImagesCount();
+            int images = Math.max(1, spec.getControlImagesCount());
             seed = spec.getSeeds(index % seeds);
-            control = spec.getControlImages((index / seeds) % images);
+            control = spec.getControlImagesCount() == 0 ? null : spec.getControlImages((index / seeds) % images);
             prompt = spec.getPrompts(index / (seeds * images));
         }
-        return RenderTask.newBuilder()
+        RenderTask.Builder task = RenderTask.newBuilder()
                 .setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
                 .setTaskId(taskId(jobId, index))
                 .setJobId(jobId)
@@ -73,12 +81,6 @@ public final class JobExpander {
                 .setIndex(index)
                 .setPrompt(prompt)
                 .setNegativePrompt(negative)
-                .addControlnets(ControlNetInput.newBuilder().setImage(control)
-                        .setScale(controlScale).setStart(spec.getControlStart())
-                        .setEnd(spec.getControlEnd()).setMode(spec.getControlMode())
-                        .setPreprocessor(spec.getPreprocessor()).putAllPreprocessorParams(spec.getPreprocessorParamsMap())
-                        .setResizeMode(spec.getResizeMode()))
-                .addAllControlnets(spec.getAdditionalControlnetsList())
                 .setGuessMode(spec.getGuessMode())
                 .setMaxBatch(spec.getBatchSize())
                 .setEta(spec.getEta())
@@ -92,7 +94,16 @@ public final class JobExpander {
                 .setOutputKey(ObjectKeys.output(tenant, jobId, index))
                 .setReleasedAtMs(releasedAtMs)
                 .setRelease(1)
-                .setPool(spec.getPool())
-                .build();
+                .setPool(spec.getPool());
+        if (control != null) {
+            // without a control image the task is text to image: no ControlNet at all, the plain UNet runs every step
+            task.addControlnets(ControlNetInput.newBuilder().setImage(control)
+                            .setScale(controlScale).setStart(spec.getControlStart())
+                            .setEnd(spec.getControlEnd()).setMode(spec.getControlMode())
+                            .setPreprocessor(spec.getPreprocessor()).putAllPreprocessorParams(spec.getPreprocessorParamsMap())
+                            .setResizeMode(spec.getResizeMode()))
+                    .addAllControlnets(spec.getAdditionalControlnetsList());
+        }
+        return task.build();
     }
 }

@@ -59,7 +59,8 @@ public final class JobSubmitter {
                     + " with a different body; use a new key for a different job");
         }
         return new SubmitResult(job.getJobId(), false, job.getTaskCount(),
-                view.estimateSeconds(job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(), job.getSpec().getHeight()), 0);
+                view.estimateSeconds(job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(), job.getSpec().getHeight()), 0,
+                JobExpander.textToImage(job.getSpec()));
     }
 
     private SubmitResult create(String tenant, JobRequest request, String idempotencyKey, String requestSha, boolean dryRun) {
@@ -68,7 +69,7 @@ public final class JobSubmitter {
         long count = JobExpander.taskCount(spec);
         double estimate = view.estimateSeconds(count, spec.getSteps(), spec.getWidth(), spec.getHeight());
         if (dryRun) {
-            return new SubmitResult("", false, count, estimate, validated.missingImages().size());
+            return new SubmitResult("", false, count, estimate, validated.missingImages().size(), JobExpander.textToImage(spec));
         }
         String jobId = idempotencyKey == null ? "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20)
                 : jobIdFor(tenant, idempotencyKey);
@@ -88,7 +89,7 @@ public final class JobSubmitter {
         publisher.submit(record);
         // read-your-writes: the job is visible at once, before the state feed reads it back
         view.applyJob(record);
-        return new SubmitResult(jobId, true, count, estimate, 0);
+        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec));
     }
 
     /** The id of the job an idempotency key names: the same for every coordinator. */

@@ -6,5 +6,7 @@ package dev.cnfarm.coordinator.jobs;
  * @param created            false when an earlier submit with the same idempotency key made the job
  * @param estimatedGpuSeconds render time the job should take on one worker, from the costs seen so far
  * @param imagesToUpload      for a dry run: control images the job names that are not uploaded yet
+ * @param textToImage         no image of the job has a control image: the plain UNet renders them all
  */
-public record SubmitResult(String jobId, boolean created, long taskCount, double estimatedGpuSeconds, int imagesToUpload) {}
+public record SubmitResult(String jobId, boolean created, long taskCount, double estimatedGpuSeconds, int imagesToUpload,
+                           boolean textToImage) {}

@@ -175,7 +175,9 @@ final class JobStatus {
         return new JobSummary(record.getJobId(), record.getSpec().getName(), record.getTenant(), stateName(state),
                 record.getSpec().getPriority(), tasks.length, queued, running, succeeded, failed, cancelled, progress,
                 record.getSubmittedAtMs(), firstStart, finished, rate, eta,
-                record.getSpec().getPool().isEmpty() ? Topics.DEFAULT_POOL : record.getSpec().getPool());
+                record.getSpec().getPool().isEmpty() ? Topics.DEFAULT_POOL : record.getSpec().getPool(),
+                JobExpander.textToImage(record.getSpec()) ? "text_to_image" : "controlnet",
+                record.getSpec().getModel());
     }
 
     private long lastUpdate() {

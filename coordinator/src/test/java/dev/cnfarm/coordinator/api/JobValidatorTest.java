@@ -52,7 +52,7 @@ class JobValidatorTest {
             "missing prompts               | {\"control_images\":[\"" + KEY + "\"]}                      | prompts              | required",
             "empty prompt list             | {\"prompts\":[],\"control_images\":[\"" + KEY + "\"]}       | prompts              | required",
             "blank prompt                  | {\"prompts\":[\" \"],\"control_images\":[\"" + KEY + "\"]}  | prompts[0]           | empty",
-            "missing control images        | {\"prompts\":[\"x\"]}                                        | control_images       | required",
+            "second ControlNet, no images  | {\"prompts\":[\"x\"],\"additional_controlnets\":[{\"image\":\"" + KEY + "\"}]} | additional_controlnets | needs control_images",
             "image not found               | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/default/" + "cd" + "\"]} | control_images[0] | not found",
             "other tenant's image          | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/other/" + SHA + "\"]}     | control_images[0] | not an upload of this tenant",
             "path traversal                | {\"prompts\":[\"x\"],\"control_images\":[\"uploads/default/../other/x\"]}  | control_images[0] | not an upload of this tenant",
@@ -117,6 +117,25 @@ class JobValidatorTest {
         assertThat(s.getAdditionalControlnets(0).getScale()).isEqualTo(0.5f);
         assertThat(s.getAdditionalControlnets(0).getEnd()).isEqualTo(1f);
         assertThat(s.getAdditionalControlnets(0).getMode()).isEqualTo("control");
+    }
+
+    @Test
+    void aJobWithoutControlImagesIsTextToImage() {
+        JobSpec s = valid("{\"prompts\":[\"a red circle\",\"a blue square\"],\"seeds\":[1,2,3],\"model\":\"shapes\"}");
+        assertThat(s.getControlImagesCount()).isZero();
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.textToImage(s)).isTrue();
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.taskCount(s)).isEqualTo(6);
+        var tasks = dev.cnfarm.coordinator.jobs.JobExpander.expand("j", "default", s, 0);
+        assertThat(tasks).hasSize(6).allSatisfy(t -> assertThat(t.getControlnetsCount()).isZero());
+        assertThat(tasks).extracting(t -> t.getPrompt() + "/" + t.getSeed())
+                .containsExactly("a red circle/1", "a red circle/2", "a red circle/3", "a blue square/1", "a blue square/2", "a blue square/3");
+        // rows without control images too, mixed with rows that have one
+        JobSpec rows = valid("{\"rows\":[{\"prompt\":\"a\",\"seed\":1},{\"prompt\":\"b\",\"control_image\":\"" + KEY + "\",\"seed\":2}]}");
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.textToImage(rows)).isFalse();
+        var rowTasks = dev.cnfarm.coordinator.jobs.JobExpander.expand("j", "default", rows, 0);
+        assertThat(rowTasks.get(0).getControlnetsCount()).isZero();
+        assertThat(rowTasks.get(1).getControlnets(0).getImage().getKey()).isEqualTo(KEY);
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.textToImage(valid("{\"rows\":[{\"prompt\":\"a\"}]}"))).isTrue();
     }
 
     @Test

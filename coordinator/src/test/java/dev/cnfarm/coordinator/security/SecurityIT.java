@@ -368,7 +368,8 @@ class SecurityIT {
                 Arguments.of("blank prompt", "{\"prompts\": [\"\"], \"control_images\": [\"" + k + "\"]}", "prompts[0]"),
                 Arguments.of("prompt too long", "{\"prompts\": [\"" + longText + "\"], \"control_images\": [\"" + k + "\"]}", "prompts[0]"),
                 Arguments.of("prompts not a list", "{\"prompts\": \"p\", \"control_images\": [\"" + k + "\"]}", "prompts"),
-                Arguments.of("no control images", "{\"prompts\": [\"p\"]}", "control_images"),
+                Arguments.of("a second ControlNet without control images", "{\"prompts\": [\"p\"], \"additional_controlnets\": [{\"image\": \""
+                        + k + "\"}]}", "additional_controlnets"),
                 Arguments.of("blank control image", "{\"prompts\": [\"p\"], \"control_images\": [\"\"]}", "control_images[0]"),
                 Arguments.of("image never uploaded", "{\"prompts\": [\"p\"], \"control_images\": [\"uploads/mallory/" + "0".repeat(64) + "\"]}",
                         "control_images[0]"),

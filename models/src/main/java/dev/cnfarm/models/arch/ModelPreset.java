@@ -15,6 +15,29 @@ public record ModelPreset(String name, UNetConfig unet, ControlNetConfig control
         return new ModelPreset("tiny", UNetConfig.tiny(), ControlNetConfig.tiny(), ClipTextConfig.tiny(), VaeConfig.tiny());
     }
 
+    /**
+     * A preset from its JSON form ({@code name}, and {@code unet}, {@code controlnet},
+     * {@code text_encoder}, {@code vae} under diffusers' config keys): how a trained model's
+     * architecture travels with its weights ({@code model.json}).
+     */
+    public static ModelPreset read(java.nio.file.Path json) {
+        try {
+            ModelPreset p = dev.cnfarm.common.json.Json.mapper().readValue(json.toFile(), ModelPreset.class);
+            p.unet().validate();
+            return p;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read the model configuration " + json + ": " + e.getMessage().split("\n")[0], e);
+        }
+    }
+
+    public void write(java.nio.file.Path json) {
+        try {
+            dev.cnfarm.common.json.Json.mapper().writerWithDefaultPrettyPrinter().writeValue(json.toFile(), this);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + json, e);
+        }
+    }
+
     public static ModelPreset named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "sd15" -> sd15();

@@ -4,9 +4,10 @@ import dev.cnfarm.common.json.Json;
 import dev.cnfarm.models.arch.ModelGraphs;
 import dev.cnfarm.models.arch.ModelPreset;
 import dev.cnfarm.models.arch.VaeConfig;
-import dev.cnfarm.models.bundle.BundleBuilder;
+import dev.cnfarm.models.bundle.TrainedModels;
+import dev.cnfarm.models.onnx.ParamSpec;
+import dev.cnfarm.models.weights.SafetensorsWriter;
 import dev.cnfarm.models.bundle.ModelBundle;
-import dev.cnfarm.models.onnx.GraphBuilder.Storage;
 import dev.cnfarm.models.tokenizer.ClipVocabulary;
 import dev.cnfarm.models.weights.RandomWeights;
 import dev.cnfarm.trainer.data.ImageSet;
@@ -36,12 +37,13 @@ import java.util.Map;
  *       measured (1 / their standard deviation) and every training image is encoded once;</li>
  *   <li>{@code diffusion}: the text encoder and the UNet together on those latents
  *       ({@link DiffusionTraining});</li>
- *   <li>the bundle: text encoder and UNet from the moving average, the VAE, the tokenizer, fp16.</li>
+ *   <li>the trained model ({@code model/}: model.json, fp16 safetensors per component, the
+ *       tokenizer; text encoder and UNet from the moving average) and its bundle ({@code bundle/}).</li>
  * </ol>
  *
  * Everything lives in a work folder: each stage's checkpoint (resumed when the command is run
  * again), the latent cache, loss curves ({@code loss-vae.png}, {@code loss-diffusion.png}), the
- * bundle ({@code bundle/}) and {@code summary.json} with the measurements. The last
+ * model and bundle, and {@code summary.json} with the measurements. The last
  * {@code validation} rows of the manifest are never trained on; the VAE's PSNR is measured on them.
  */
 public final class BaseTraining {
@@ -74,6 +76,8 @@ public final class BaseTraining {
         listener.note("data: " + train.count() + " training images, " + validation.count() + " for validation, " + all.size() + " px");
         int latentSide = all.size() / c.preset().vae().downFactor();
 
+        List<ParamSpec> shapeSpecs = new java.util.ArrayList<>();
+
         // ---- stage 1: the autoencoder
         VaeConfig vaeConfig = c.preset().vae();
         Map<String, float[]> vaeWeights;
@@ -87,6 +91,7 @@ public final class BaseTraining {
             psnr = VaeTraining.psnr(store, vaeConfig, validation, validation.count());
             listener.note(String.format("vae: PSNR %.2f dB on %d validation images", psnr, validation.count()));
             vaeWeights = vae.weights();
+            shapeSpecs.addAll(store.specs());
             latents = cachedLatents(c.workDir().resolve("latents.bin"), () -> VaeTraining.encodeAll(store, vaeConfig, train, listener));
         }
         float scaling = scalingFactor(latents);
@@ -115,6 +120,7 @@ public final class BaseTraining {
         Map<String, float[]> weights = new LinkedHashMap<>(vaeWeights);
         long unetParams;
         long textParams;
+
         try (ParameterStore store = new ParameterStore(new RandomWeights(c.diffusion().seed(), true))) {
             DiffusionTraining.materialise(store, preset.unet(), preset.textEncoder(), latentSide);
             diffusion = DiffusionTraining.train(store, preset.unet(), preset.textEncoder(), latents, tokens, empty, latentSide,
@@ -123,24 +129,20 @@ public final class BaseTraining {
                     diffusion.losses());
             weights.putAll(diffusion.weights());
             unetParams = store.count(ModelGraphs.UNET);
+            shapeSpecs.addAll(store.specs());
             textParams = store.count(ModelGraphs.TEXT_ENCODER);
         }
 
-        // ---- the bundle
+        // ---- the trained model (portable: model.json, safetensors, tokenizer) and its bundle
+        Path export = c.workDir().resolve("model");
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        shapeSpecs.forEach(s -> shapes.put(s.onnxName(), s.shape()));
+        exportModel(export, preset, weights, shapes, tokenizerDir);
         Path bundleDir = c.workDir().resolve("bundle");
         ModelBundle.deleteQuietly(bundleDir);
-        ModelBundle bundle = BundleBuilder.build(bundleDir, new BundleBuilder.Options(c.bundleId(), preset, 0, Storage.FP16, false,
-                        tokenizerDir),
-                spec -> {
-                    float[] v = weights.get(spec.onnxName());
-                    if (v == null) {
-                        throw new IllegalStateException("no trained weights for " + spec.onnxName());
-                    }
-                    return v;
-                },
+        ModelBundle bundle = TrainedModels.build(export, c.bundleId(), 0, bundleDir,
                 "trained by farm train base on " + c.manifest().getFileName() + " (" + train.count() + " images; vae "
-                        + c.vae().steps() + " steps, diffusion " + c.diffusion().steps() + " steps, seed " + c.diffusion().seed() + ")",
-                (done, total, graph) -> { });
+                        + c.vae().steps() + " steps, diffusion " + c.diffusion().steps() + " steps, seed " + c.diffusion().seed() + ")");
         long vaeParams = vaeWeights.values().stream().mapToLong(v -> v.length).sum();
         Summary s = new Summary(bundleDir.toString(), train.count(), validation.count(), vae.seconds(), vae.stepsPerSecond(),
                 vae.finalLoss(100), psnr, scaling, diffusion.seconds(), diffusion.stepsPerSecond(), diffusion.finalLoss(200), unetParams,
@@ -151,6 +153,33 @@ public final class BaseTraining {
             throw new UncheckedIOException(e);
         }
         return s;
+    }
+
+    /**
+     * Writes a trained model folder ({@link TrainedModels}): model.json, one fp16 safetensors file
+     * per component under diffusers' keys, the tokenizer.
+     */
+    static void exportModel(Path dir, ModelPreset preset, Map<String, float[]> weights, Map<String, long[]> shapes, Path tokenizerDir) {
+        try {
+            ModelBundle.deleteQuietly(dir);
+            Files.createDirectories(dir.resolve("tokenizer"));
+            preset.write(dir.resolve(TrainedModels.MODEL_JSON));
+            Map<String, Map<String, SafetensorsWriter.Tensor>> byComponent = new LinkedHashMap<>();
+            weights.forEach((name, values) -> {
+                int dot = name.indexOf('.');
+                byComponent.computeIfAbsent(name.substring(0, dot), k -> new LinkedHashMap<>())
+                        .put(name.substring(dot + 1), new SafetensorsWriter.Tensor(shapes.get(name), values));
+            });
+            for (Map.Entry<String, Map<String, SafetensorsWriter.Tensor>> e : byComponent.entrySet()) {
+                SafetensorsWriter.write(dir.resolve(e.getKey() + ".safetensors"), e.getValue(), "F16",
+                        Map.of("format", "pt", "model", preset.name(), "component", e.getKey()));
+            }
+            for (String f : List.of("vocab.json", "merges.txt")) {
+                Files.copy(tokenizerDir.resolve(f), dir.resolve("tokenizer").resolve(f));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the trained model to " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     /** 1 / the standard deviation of every latent value. */

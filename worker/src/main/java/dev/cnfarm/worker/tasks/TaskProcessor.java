@@ -158,9 +158,6 @@ public final class TaskProcessor {
         Renderer renderer = renderers.apply(task.getModel());
         int w = task.getWidth();
         int h = task.getHeight();
-        if (task.getControlnetsCount() == 0) {
-            throw new BadInputException("the task names no control image");
-        }
         long t0 = System.nanoTime();
         List<ControlUnit> controls = new ArrayList<>();
         List<ControlMaps.ControlMap> maps = new ArrayList<>();
@@ -240,6 +237,7 @@ public final class TaskProcessor {
             m.put("control_map_cached", maps.get(i).cached());
             cns.add(m);
         }
+        s.put("mode", cns.isEmpty() ? "text_to_image" : "controlnet");
         s.put("controlnets", cns);
         s.put("controlled_steps", out.controlledSteps());
         s.put("batch_size", out.batchSize());
