@@ -29,9 +29,10 @@ public final class Optimiser implements AutoCloseable {
     public Optimiser(TensorVector params, Settings settings) {
         this.s = settings;
         this.params = params;
+        // betas (0.9, 0.999) and eps 1e-8 are libtorch's defaults. Do not set betas through
+        // betas().put(i, v): it points at a std::tuple, whose elements libstdc++ lays out in reverse
+        // order, so index 0 is beta2 (setting (0.9, 0.999) that way trains with beta1 0.999).
         AdamWOptions o = new AdamWOptions(settings.learningRate());
-        o.betas().put(0, 0.9).put(1, 0.999);
-        o.eps().put(1e-8);
         o.weight_decay().put(settings.weightDecay());
         this.adam = new AdamW(params, o);
     }

@@ -32,7 +32,7 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--work", required = true, description = "work folder: checkpoints, loss curves, the bundle, summary.json")
         Path work;
 
-        @Option(names = "--vae-steps", defaultValue = "4000", description = "VAE training steps, batch 16 (default ${DEFAULT-VALUE})")
+        @Option(names = "--vae-steps", defaultValue = "5000", description = "VAE training steps, batch 16 (default ${DEFAULT-VALUE})")
         int vaeSteps;
 
         @Option(names = "--steps", defaultValue = "9000", description = "text encoder + UNet steps, batch 32 (default ${DEFAULT-VALUE})")
@@ -74,7 +74,7 @@ public final class TrainCommand implements Runnable {
         @Override
         public synchronized void step(String s, long step, long total, double loss, double stepsPerSecond) {
             if (!s.equals(stage)) {
-                open(s, 0, total);
+                open(s, step - 1, total);
             }
             bar.stepTo(step);
             if (loss > 0) {
