@@ -18,6 +18,7 @@ import dev.cnfarm.cli.commands.SchedulersCommand;
 import dev.cnfarm.cli.commands.WorkersCommand;
 import dev.cnfarm.cli.commands.TokensCommand;
 import dev.cnfarm.cli.commands.models.ModelsCommand;
+import dev.cnfarm.cli.commands.eval.EvalCommand;
 import dev.cnfarm.cli.commands.train.DatasetsCommand;
 import dev.cnfarm.cli.commands.train.TrainCommand;
 import dev.cnfarm.common.config.ConfigException;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
                 SubmitCommand.class, WatchCommand.class, JobsCommand.class, StatusCommand.class, DownloadCommand.class,
                 JobActionCommands.Cancel.class, JobActionCommands.Suspend.class, JobActionCommands.Resume.class,
-                JobActionCommands.Priority.class, WorkersCommand.class, TokensCommand.class, ModelsCommand.class, DatasetsCommand.class, TrainCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
+                JobActionCommands.Priority.class, WorkersCommand.class, TokensCommand.class, ModelsCommand.class, DatasetsCommand.class, TrainCommand.class, EvalCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FarmCommand implements Runnable {
     /** Exit codes scripts can rely on. */

@@ -14,7 +14,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import dev.cnfarm.cli.eval.ContactSheet;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
+import javax.imageio.ImageIO;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.slf4j.LoggerFactory;
@@ -24,11 +28,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code farm demo}: the main job end to end on this machine. Starts the local farm, submits the
- * sample job through the REST API (uploading its control images), follows it with a progress bar,
- * downloads the images into the output folder, and stops the farm.
+ * sample job through the REST API (uploading its control images, if it has any), follows it with a
+ * progress bar, downloads the images into the output folder with a contact sheet of them all, and
+ * stops the farm.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Start a local farm, render the sample job, download its images to ./out, stop.")
+        description = "Start a local farm, render the sample job (the trained shapes model), download its images and a contact "
+                + "sheet to ./out, stop.")
 public final class DemoCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
@@ -64,17 +70,45 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.printf("farm ready in %.1f s at %s%n", farm.startMillis() / 1000.0, farm.apiUrl());
             FarmClient client = FarmClient.of(farm.config());
             long tSubmit = System.nanoTime();
-            JsonNode answer = client.submit(job.resolve(client::upload), null, false);
+            String body = job.resolve(client::upload);
+            JsonNode answer = client.submit(body, null, false);
             String jobId = answer.path("job_id").asText();
             System.out.printf("submitted %s: %d images%n", jobId, answer.path("quote").path("task_count").asLong());
             JsonNode last = new JobWatcher(client, System.out).watch(jobId, Duration.ofMinutes(30));
             long tDone = System.nanoTime();
             code = WatchCommand.report(client, jobId, last);
             OutputDownloader.Summary s = new OutputDownloader(client, 4).download(jobId, out);
-            System.out.printf("%d images written to %s/ (job %.1f s from submit to last image, %.1f s in all)%n",
-                    s.downloaded() + s.skipped(), out, (tDone - tSubmit) / 1e9, (System.nanoTime() - t0) / 1e9);
+            Path sheet = out.resolve("contact-sheet.png");
+            contactSheet(sheet, body, out);
+            System.out.printf("%d images written to %s/ with %s (job %.1f s from submit to last image, %.1f s in all)%n",
+                    s.downloaded() + s.skipped(), out, sheet.getFileName(), (tDone - tSubmit) / 1e9, (System.nanoTime() - t0) / 1e9);
         }
         return code;
+    }
+
+    /**
+     * All of the job's images on one page, each labelled with its prompt and seed (a matrix job:
+     * image i is prompt i / (images x seeds), control image (i / seeds) mod images, seed i mod seeds).
+     */
+    static void contactSheet(Path png, String jobJson, Path imagesDir) throws IOException {
+        JsonNode job = dev.cnfarm.common.json.Json.mapper().readTree(jobJson);
+        JsonNode prompts = job.path("prompts");
+        JsonNode seeds = job.path("seeds");
+        int images = Math.max(1, job.path("control_images").size());
+        List<ContactSheet.Cell> cells = new ArrayList<>();
+        try (Stream<Path> files = Files.list(imagesDir)) {
+            for (Path f : files.filter(x -> x.getFileName().toString().matches("\\d{6}\\.png")).sorted().toList()) {
+                int i = Integer.parseInt(f.getFileName().toString().substring(0, 6));
+                int nSeeds = Math.max(1, seeds.size());
+                String prompt = prompts.path(i / (images * nSeeds)).asText("");
+                String seed = seeds.size() > 0 ? seeds.get(i % nSeeds).asText() : "";
+                cells.add(new ContactSheet.Cell(ImageIO.read(f.toFile()), prompt, "seed " + seed, null));
+            }
+        }
+        if (!cells.isEmpty()) {
+            ContactSheet.write(png, job.path("name").asText("job") + ": " + cells.size() + " images, model " + job.path("model").asText(""),
+                    cells, Math.max(1, Math.max(seeds.size(), 4)), 128);
+        }
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

@@ -587,6 +587,31 @@ class DeployManifestsTest {
                 "farm_worker_busy", "farm_worker_images_per_second", "farm_worker_gpu_memory_bytes", "farm_tasks");
     }
 
+    /**
+     * The images run workers and coordinators, which never train: each removes the trainer's jars
+     * (libtorch alone is hundreds of MB) that the shared build copies next to farm.jar, and every
+     * jar name it removes is one the build really makes (so a renamed artifact cannot slip back in).
+     */
+    @Test
+    void noServingImageCarriesTheTrainer() throws Exception {
+        List<String> trainerJars = List.of("cnfarm-trainer-", "pytorch-", "openblas-", "javacpp-");
+        for (Dockerfile df : dockerfiles.values()) {
+            String text = java.nio.file.Files.readString(df.file());
+            for (String jar : trainerJars) {
+                assertThat(text).as(df.file() + " removes " + jar + "*.jar").contains("/opt/farm/lib/" + jar + "*.jar");
+            }
+        }
+        Path lib = root.resolve("cli/target/lib");
+        if (java.nio.file.Files.isDirectory(lib)) {
+            try (var files = java.nio.file.Files.list(lib)) {
+                List<String> names = files.map(f -> f.getFileName().toString()).toList();
+                for (String jar : trainerJars) {
+                    assertThat(names).as("the build copies a " + jar + "*.jar to remove").anyMatch(n -> n.startsWith(jar));
+                }
+            }
+        }
+    }
+
     @Test
     void everyYamlAndJsonFileParses() {
         assertThat(parseProblems).as("files under deploy/ that do not parse").isEmpty();

@@ -2,6 +2,7 @@ package dev.cnfarm.worker.render;
 
 import dev.cnfarm.common.config.WorkerSettings;
 import dev.cnfarm.models.bundle.GeneratedBundles;
+import dev.cnfarm.models.bundle.TrainedModels;
 import dev.cnfarm.models.skeleton.SkeletonBundle;
 import dev.cnfarm.worker.engine.ExecutionProvider;
 import dev.cnfarm.worker.engine.ExecutionProviders;
@@ -16,8 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The models a worker serves, loaded at start and kept warm: the generated tiny SD1.5-architecture
- * bundle (with one ControlNet) and the walking skeleton's placeholder, both cached in the model
- * folder after the first build, and the folders {@code worker.models} names (the farm's bundles
+ * bundle (with one ControlNet, random weights), the walking skeleton's placeholder, the trained
+ * {@code shapes} model (text to image, built from the weights the farm ships), all cached in the
+ * model folder after the first build, and the folders {@code worker.models} names (the farm's bundles
  * or diffusers ONNX exports, each under its folder name or manifest id).
  */
 public final class RendererRegistry implements AutoCloseable {
@@ -33,6 +35,11 @@ public final class RendererRegistry implements AutoCloseable {
             long t0 = System.nanoTime();
             add(new SdRenderer(GeneratedBundles.tiny(settings.modelDir()), provider, settings.sessions(), settings.promptCacheSize()));
             add(new SkeletonRenderer(SkeletonBundle.ensure(settings.modelDir())));
+            // the trained shapes model, when this build ships it (built from its weights on first start)
+            java.util.Optional<dev.cnfarm.models.bundle.ModelBundle> shapes = TrainedModels.shapes(settings.modelDir());
+            if (shapes.isPresent()) {
+                add(new SdRenderer(shapes.get(), provider, settings.sessions(), settings.promptCacheSize()));
+            }
             for (java.nio.file.Path folder : settings.extraModels()) {
                 SdRenderer r = new SdRenderer(SdModel.open(folder), provider, settings.sessions(), settings.promptCacheSize());
                 if (renderers.containsKey(r.modelId())) {

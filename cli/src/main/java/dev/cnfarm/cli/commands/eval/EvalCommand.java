@@ -1,0 +1,112 @@
+package dev.cnfarm.cli.commands.eval;
+
+import ch.qos.logback.classic.Level;
+import dev.cnfarm.cli.ConfigOptions;
+import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.cli.eval.TextEvaluation;
+import dev.cnfarm.cli.eval.VaeEvaluation;
+import dev.cnfarm.cli.local.LocalFarm;
+import dev.cnfarm.common.config.ConfigKeys;
+import dev.cnfarm.common.config.FarmConfig;
+import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.bundle.TrainedModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code farm eval}: measured model quality. */
+@Command(name = "eval", mixinStandardHelpOptions = true, description = "Measure what a model does, through the farm.",
+        subcommands = {EvalCommand.Text.class})
+public final class EvalCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    /** {@code farm eval text}: does a shapes model follow its captions? */
+    @Command(name = "text", mixinStandardHelpOptions = true,
+            description = {"Render captions of colour/shape combinations (a quarter held out of training) through the farm and score each "
+                    + "image's background colour, shape colour and shape kind; writes report.md, summary.json, results.csv and "
+                    + "contact sheets to --out.",
+                    "Talks to the farm at api.url (farm up), or starts one in this process with --local."})
+    public static final class Text implements Callable<Integer> {
+        @Mixin
+        ConfigOptions options;
+
+        @Option(names = "--model", defaultValue = "shapes", description = "model to evaluate (default ${DEFAULT-VALUE})")
+        String model;
+
+        @Option(names = "--count", defaultValue = "200", description = "captions (default ${DEFAULT-VALUE})")
+        int count;
+
+        @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default ${DEFAULT-VALUE})")
+        int steps;
+
+        @Option(names = "--guidance", defaultValue = "7.5,1.0", split = ",",
+                description = "guidance scales, one job each (default ${DEFAULT-VALUE}; 1.0 is no classifier-free guidance)")
+        List<Float> guidance = new ArrayList<>();
+
+        @Option(names = "--scheduler", defaultValue = "euler", description = "sampler (default ${DEFAULT-VALUE})")
+        String scheduler;
+
+        @Option(names = "--seed", defaultValue = "1", description = "seed of the captions and the images (default ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--size", defaultValue = "128", description = "image side (default ${DEFAULT-VALUE})")
+        int size;
+
+        @Option(names = "--vae-images", defaultValue = "64",
+                description = "fresh images to measure the shipped shapes model's VAE on (PSNR); 0 skips it (default ${DEFAULT-VALUE})")
+        int vaeImages;
+
+        @Option(names = "--out", description = "report folder (default eval/text-MODEL)")
+        Path out;
+
+        @Option(names = "--local", description = "start a farm in this process (embedded Kafka and S3, coordinator, workers) for the run")
+        boolean local;
+
+        @Option(names = "--workers", defaultValue = "2", description = "workers of the --local farm (default ${DEFAULT-VALUE})")
+        int workers;
+
+        @Override
+        public Integer call() throws Exception {
+            if (count < 1 || steps < 1 || guidance.isEmpty()) {
+                throw new IllegalArgumentException("--count and --steps must be at least 1, and --guidance must name a scale");
+            }
+            Path dir = out != null ? out : Path.of("eval", "text-" + model);
+            TextEvaluation.Settings s = new TextEvaluation.Settings(model, count, steps, guidance, scheduler, seed, size);
+            FarmConfig config = options.load();
+            List<TextEvaluation.Score> scores;
+            if (local) {
+                ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
+                Path data = config.dataDir().resolve("eval");
+                System.out.println("starting a local farm with " + workers + " workers...");
+                try (LocalFarm farm = LocalFarm.start(config.with(ConfigKeys.COORDINATOR_PORT, "0"), data, workers, 0, 0)) {
+                    scores = TextEvaluation.run(FarmClient.of(farm.config()), s, dir, System.out);
+                }
+            } else {
+                scores = TextEvaluation.run(FarmClient.of(config), s, dir, System.out);
+            }
+            if (vaeImages > 0 && model.equals(TrainedModels.SHAPES_ID)) {
+                Optional<ModelBundle> bundle = TrainedModels.shapes(config.dataDir().resolve("models"));
+                if (bundle.isPresent()) {
+                    double psnr = VaeEvaluation.psnr(bundle.get(), vaeImages, size, seed + 1_000_003L);
+                    String line = String.format(Locale.ROOT, "%nVAE reconstruction (the bundle's own encoder and decoder, %d fresh "
+                            + "images, every colour/shape pair): PSNR %.2f dB%n", vaeImages, psnr);
+                    Files.writeString(dir.resolve("report.md"), line, java.nio.file.StandardOpenOption.APPEND);
+                    System.out.print(line);
+                }
+            }
+            System.out.println("report: " + dir.resolve("report.md"));
+            return 0;
+        }
+    }
+}
