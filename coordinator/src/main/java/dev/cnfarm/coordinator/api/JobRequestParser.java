@@ -1,6 +1,10 @@
 package dev.cnfarm.coordinator.api;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -26,12 +30,22 @@ public final class JobRequestParser {
         if (body == null || body.isBlank()) {
             throw invalid("body", "the request has no body; send the job as a JSON object");
         }
+        com.fasterxml.jackson.databind.JsonNode tree;
         try {
-            JobRequest r = Json.mapper().readValue(body, JobRequest.class);
-            if (r == null) {
-                throw invalid("body", "the body is JSON null; send the job as a JSON object");
-            }
-            return r;
+            // the tree first: syntax problems (and NaN, which JSON has not) are reported at the parser's position,
+            // and a value a field cannot hold can be shown as the request wrote it
+            tree = Json.mapper().readTree(body);
+        } catch (JsonProcessingException e) {
+            throw streamProblem(e);
+        }
+        if (tree == null || tree.isNull()) {
+            throw invalid("body", "the body is JSON null; send the job as a JSON object");
+        }
+        if (!tree.isObject()) {
+            throw invalid("body", "the body must be a JSON object with the job's fields");
+        }
+        try {
+            return Json.mapper().treeToValue(tree, JobRequest.class);
         } catch (UnrecognizedPropertyException e) {
             throw invalid(path(e), "unknown field '" + e.getPropertyName() + "'; known fields are: " + KNOWN_FIELDS);
         } catch (MismatchedInputException e) {
@@ -39,13 +53,88 @@ public final class JobRequestParser {
             if (field.isEmpty()) {
                 throw invalid("body", "the body must be a JSON object with the job's fields");
             }
-            throw invalid(field, "expected " + describe(e.getTargetType()) + ", got something else"
-                    + (e.getOriginalMessage() == null ? "" : " (" + firstLine(e.getOriginalMessage()) + ")"));
+            throw invalid(field, "must be " + describe(e.getTargetType()) + ", got " + describe(tree.at(pointer(e))));
         } catch (JsonMappingException e) {
-            throw invalid(path(e).isEmpty() ? "body" : path(e), firstLine(e.getOriginalMessage()));
+            if (e.getCause() instanceof InputCoercionException range) {
+                throw invalid(path(e), "must be " + describe(range.getTargetType()) + " in range, got " + describe(tree.at(pointer(e))));
+            }
+            throw invalid(path(e).isEmpty() ? "body" : path(e), "cannot be read: " + plain(firstLine(e.getOriginalMessage())));
+        } catch (InputCoercionException e) {
+            throw invalid(path(e.getProcessor()), "must be " + describe(e.getTargetType()) + " in range");
         } catch (JsonProcessingException e) {
-            throw invalid("body", "not valid JSON: " + firstLine(e.getOriginalMessage()));
+            throw streamProblem(e);
         }
+    }
+
+    /** The JSON pointer of the failing value, e.g. {@code /seeds/1}. */
+    private static com.fasterxml.jackson.core.JsonPointer pointer(JsonMappingException e) {
+        StringBuilder s = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            s.append('/').append(ref.getFieldName() != null ? ref.getFieldName().replace("~", "~0").replace("/", "~1") : ref.getIndex());
+        }
+        return com.fasterxml.jackson.core.JsonPointer.compile(s.toString());
+    }
+
+    /** A value as the request wrote it, in JSON's terms: {@code "ten" (a string)}. */
+    private static String describe(com.fasterxml.jackson.databind.JsonNode n) {
+        if (n == null || n.isMissingNode()) {
+            return "a value of another type";
+        }
+        if (n.isTextual()) {
+            return quote(n.asText()) + " (a string)";
+        }
+        if (n.isIntegralNumber()) {
+            return n.asText() + " (a whole number)";
+        }
+        if (n.isNumber()) {
+            return n.asText() + " (a number with a fraction)";
+        }
+        if (n.isBoolean()) {
+            return n.asText() + " (a boolean)";
+        }
+        if (n.isNull()) {
+            return "null";
+        }
+        return n.isArray() ? "an array" : "an object";
+    }
+
+    /** A number out of range for its field, a non-JSON token such as NaN, or broken JSON. */
+    private static InvalidJobException streamProblem(JsonProcessingException e) {
+        String field = path(e.getProcessor());
+        String message = e.getOriginalMessage() != null && e.getOriginalMessage().contains("Non-standard token")
+                ? "must be a number; NaN and Infinity are not JSON numbers"
+                : "not valid JSON near line " + line(e) + ": " + plain(firstLine(e.getOriginalMessage()));
+        return invalid(field.isEmpty() ? "body" : field, message);
+    }
+
+    private static String quote(String s) {
+        String shown = s.length() > 40 ? s.substring(0, 40) + "..." : s;
+        return "\"" + shown + "\"";
+    }
+
+    /** The JSON path where a parser stopped, e.g. {@code rows[3].seed}. */
+    private static String path(Object processor) {
+        if (!(processor instanceof JsonParser parser)) {
+            return "";
+        }
+        List<String> parts = new java.util.ArrayList<>();
+        for (JsonStreamContext c = parser.getParsingContext(); c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inArray()) {
+                parts.add(0, "[" + Math.max(0, c.getCurrentIndex()) + "]");
+            } else if (c.getCurrentName() != null) {
+                parts.add(0, "." + c.getCurrentName());
+            }
+        }
+        return String.join("", parts).replaceFirst("^\\.", "");
+    }
+
+    private static int line(JsonProcessingException e) {
+        return e.getLocation() == null ? 1 : e.getLocation().getLineNr();
+    }
+
+    /** A parser message without its Java-side details (class names, source references). */
+    private static String plain(String s) {
+        return s.replaceAll("\\(code \\d+\\)", "").replaceAll("`[^`]*`", "").replaceAll("\\s+", " ").strip();
     }
 
     /** @param field the JSON path; empty (a key that is itself empty) reports against the body */
@@ -63,8 +152,17 @@ public final class JobRequestParser {
         if (type == null) {
             return "another type";
         }
-        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+        if (type == Integer.class || type == int.class) {
             return "a whole number";
+        }
+        if (type == Long.class || type == long.class) {
+            return "a whole number (at most 19 digits)";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        if (java.util.Map.class.isAssignableFrom(type)) {
+            return "an object";
         }
         if (type == Float.class || type == float.class || type == Double.class) {
             return "a number";

@@ -42,6 +42,7 @@ import org.slf4j.LoggerFactory;
 public final class ApiRoutes {
     /** Largest accepted request body: room for a job with ten thousand long prompts. */
     static final long MAX_BODY_BYTES = 32L * 1024 * 1024;
+    static final long PRIORITY_BODY_BYTES = 4096;
     static final Duration URL_TTL = Duration.ofHours(1);
     private static final Logger LOG = LoggerFactory.getLogger(ApiRoutes.class);
 
@@ -77,6 +78,17 @@ public final class ApiRoutes {
         // first, so that nobody without a valid token gets as far as sending a 32 MB body
         router.route("/api/*").handler(auth).handler(limits);
         router.post("/api/v1/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
+        // a body past its route's limit: the API's JSON error shape, naming the limit (not Vert.x's plain-text 413)
+        router.route("/api/*").failureHandler(ctx -> {
+            if (ctx.statusCode() == 413) {
+                long limit = ctx.request().path().endsWith("/priority") ? PRIORITY_BODY_BYTES : MAX_BODY_BYTES;
+                Responses.error(ctx, 413, "the request body is larger than the limit of " + limit + " bytes", List.of(new FieldError("body",
+                        "must be at most " + limit + " bytes" + (limit == MAX_BODY_BYTES ? " (a larger job: split it, or use rows "
+                                + "in several jobs)" : ""))));
+            } else {
+                ctx.next();
+            }
+        });
         router.post("/api/v1/jobs").handler(this::submit);
         router.get("/api/v1/jobs").handler(this::list);
         router.get("/api/v1/jobs/:id").handler(this::get);
@@ -93,7 +105,7 @@ public final class ApiRoutes {
         router.post("/api/v1/jobs/:id/cancel").handler(ctx -> act(ctx, (owner, id) -> actions.cancel(owner, id)));
         router.post("/api/v1/jobs/:id/suspend").handler(ctx -> act(ctx, (owner, id) -> actions.suspend(owner, id)));
         router.post("/api/v1/jobs/:id/resume").handler(ctx -> act(ctx, (owner, id) -> actions.resume(owner, id)));
-        router.put("/api/v1/jobs/:id/priority").handler(BodyHandler.create().setBodyLimit(4096)).handler(this::priority);
+        router.put("/api/v1/jobs/:id/priority").handler(BodyHandler.create().setBodyLimit(PRIORITY_BODY_BYTES)).handler(this::priority);
         router.post("/api/v1/uploads").handler(this::upload);
         router.get("/api/v1/workers").handler(this::workers);
         router.get("/api/v1/whoami").handler(ctx -> {

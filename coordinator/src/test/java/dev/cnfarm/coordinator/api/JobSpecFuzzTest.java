@@ -75,7 +75,9 @@ class JobSpecFuzzTest {
             // only the fields a job cannot do without may be reported missing, and the preprocessor's
             // parameters when the preprocessor they belong to is left out (the default takes none)
             assertThat(e.errors()).extracting(FieldError::field).allMatch(f -> f.equals("prompts") || f.equals("control_images")
-                    || f.equals("rows") || (field.equals("preprocessor") && f.equals("preprocessor_params")), field);
+                    || f.equals("rows") || (field.equals("preprocessor") && f.equals("preprocessor_params"))
+                    // without control images the job is text to image, which takes no further ControlNets
+                    || (field.equals("control_images") && f.equals("additional_controlnets")), field);
         }
     }
 

@@ -127,6 +127,31 @@ class CoordinatorIT {
     }
 
     @Test
+    void anOversizedBodyGetsTheJsonErrorShapeNamingTheLimit() throws Exception {
+        String huge = "{\"prompts\":[\"" + "x".repeat(33 * 1024 * 1024) + "\"]}";
+        HttpResponse<String> r = post("/api/v1/jobs", huge, null);
+        assertThat(r.statusCode()).isEqualTo(413);
+        JsonNode body = Json.mapper().readTree(r.body());
+        assertThat(body.path("error").asText()).contains(String.valueOf(ApiRoutes.MAX_BODY_BYTES));
+        assertThat(body.at("/fields/0/field").asText()).isEqualTo("body");
+        HttpResponse<String> p = http.send(api(URI.create(base + "/api/v1/jobs/job-x/priority")).header("content-type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"priority\": " + " ".repeat(5000) + "1}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(p.statusCode()).isEqualTo(413);
+        assertThat(Json.mapper().readTree(p.body()).path("error").asText()).contains("4096");
+    }
+
+    @Test
+    void aTextToImageJobIsQuotedAsOne() throws Exception {
+        HttpResponse<String> r = post("/api/v1/jobs?dry_run=true", "{\"prompts\":[\"a red circle\"],\"seeds\":[1,2],\"model\":\"shapes\"}", null);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode quote = Json.mapper().readTree(r.body()).path("quote");
+        assertThat(quote.path("task_count").asInt()).isEqualTo(2);
+        assertThat(quote.path("mode").asText()).isEqualTo("text_to_image");
+        assertThat(Json.mapper().readTree(post("/api/v1/jobs?dry_run=true", job(""), null).body()).at("/quote/mode").asText())
+                .isEqualTo("controlnet");
+    }
+
+    @Test
     void dryRunQuotesWithoutRecording() throws Exception {
         int before = coordinator.view().jobCount();
         HttpResponse<String> r = post("/api/v1/jobs?dry_run=true", job(""), null);
