@@ -34,6 +34,89 @@ class PngEncoderTest {
         assertThat(textChunk(png, "parameters")).isEqualTo("a red house\nSteps: 20");
     }
 
+    /**
+     * Prompts of any script are read back exactly by the JDK's own PNG reader (not our encoder):
+     * emoji, right-to-left marks, CJK and Latin-1 accents; control characters never reach the file.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"a red fox \uD83E\uDD8A at dawn \uD83C\uDF05", "\u202Bשלום עולם\u202C and \u0627\u0644\u0633\u0644\u0627\u0645",
+            "\u65E5\u672C\u306E\u5C71\u3068\u685C", "caf\u00E9 cr\u00E8me br\u00FBl\u00E9e"})
+    void promptsInAnyScriptAreReadBackExactly(String prompt) throws Exception {
+        String params = prompt + "\nSteps: 20, Seed: 1";
+        byte[] png = PngEncoder.encode(new float[3 * 4], 2, 2, params);
+        assertThat(anyTextChunk(png, "parameters")).isEqualTo(params);
+        boolean latin1 = params.chars().allMatch(c -> c <= 0xFF);
+        assertThat(chunkTypes(png)).contains(latin1 ? "tEXt" : "iTXt").doesNotContain(latin1 ? "iTXt" : "tEXt");
+    }
+
+    @Test
+    void controlCharactersAreRemovedSoTheTextChunkStaysValid() throws Exception {
+        byte[] png = PngEncoder.encode(new float[3 * 4], 2, 2, "a\u0000b\tc\rd\u0007e\u009Bf\nSteps: 4");
+        assertThat(anyTextChunk(png, "parameters")).isEqualTo("ab cdef\nSteps: 4");
+        // the chunk itself: keyword, one NUL separator, then text without any NUL
+        byte[] data = chunkData(png, "tEXt");
+        int nuls = 0;
+        for (byte b : data) {
+            if (b == 0) {
+                nuls++;
+            }
+        }
+        assertThat(nuls).isEqualTo(1);
+    }
+
+    /** Chunk types in file order, read straight from the bytes. */
+    static java.util.List<String> chunkTypes(byte[] png) {
+        java.util.List<String> types = new java.util.ArrayList<>();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(png);
+        b.position(8);
+        while (b.remaining() >= 12) {
+            int len = b.getInt();
+            byte[] type = new byte[4];
+            b.get(type);
+            types.add(new String(type, java.nio.charset.StandardCharsets.US_ASCII));
+            b.position(b.position() + len + 4);
+        }
+        return types;
+    }
+
+    static byte[] chunkData(byte[] png, String wanted) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(png);
+        b.position(8);
+        while (b.remaining() >= 12) {
+            int len = b.getInt();
+            byte[] type = new byte[4];
+            b.get(type);
+            byte[] data = new byte[len];
+            b.get(data);
+            b.getInt();
+            if (new String(type, java.nio.charset.StandardCharsets.US_ASCII).equals(wanted)) {
+                return data;
+            }
+        }
+        throw new AssertionError("no " + wanted + " chunk");
+    }
+
+    /** The text of a keyword from tEXt or iTXt, as the JDK's PNG reader reports it. */
+    static String anyTextChunk(byte[] png, String keyword) throws Exception {
+        String t = textChunk(png, keyword);
+        if (t != null) {
+            return t;
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(png))) {
+            ImageReader reader = ImageIO.getImageReaders(in).next();
+            reader.setInput(in);
+            IIOMetadataNode root = (IIOMetadataNode) reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
+            NodeList entries = root.getElementsByTagName("iTXtEntry");
+            for (int i = 0; i < entries.getLength(); i++) {
+                IIOMetadataNode e = (IIOMetadataNode) entries.item(i);
+                if (keyword.equals(e.getAttribute("keyword"))) {
+                    return e.getAttribute("text");
+                }
+            }
+            return null;
+        }
+    }
+
     static String textChunk(byte[] png, String keyword) throws Exception {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(png))) {
             ImageReader reader = ImageIO.getImageReaders(in).next();
