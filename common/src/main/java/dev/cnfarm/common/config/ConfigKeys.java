@@ -122,8 +122,9 @@ public final class ConfigKeys {
     public static final ConfigKey WORKER_POOL = key("worker.pool", "default",
             "the pool this worker takes tasks from: jobs name a pool (field 'pool') when only some workers can run them, "
                     + "e.g. the workers with a model or enough GPU memory; each pool has its own tasks topic");
-    public static final ConfigKey WORKER_METRICS_HOST = key("worker.metrics-host", "0.0.0.0",
-            "address of the worker's metrics and health endpoints (/metrics, /health, /health/ready)");
+    public static final ConfigKey WORKER_METRICS_HOST = key("worker.metrics-host", "127.0.0.1",
+            "address of the worker's metrics and health endpoints (/metrics, /health, /health/ready); loopback unless told "
+                    + "otherwise: deployments set 0.0.0.0 so Prometheus and the orchestrator's probes reach them");
     public static final ConfigKey WORKER_METRICS_PORT = key("worker.metrics-port", "0",
             "port of the worker's metrics and health endpoints; 0 picks a free one (several workers on one host), "
                     + "-1 turns them off; deployments set a fixed port (9400) for Prometheus to scrape");

@@ -20,6 +20,9 @@ class ConfigLoaderTest {
         assertThat(c.kafka().topicPrefix()).isEqualTo("farm.");
         assertThat(c.coordinator().port()).isEqualTo(8080);
         assertThat(c.sourceOf(ConfigKeys.KAFKA_BOOTSTRAP)).isEqualTo(ConfigSource.DEFAULT);
+        // nothing listens beyond this machine unless told to: the worker's metrics and health stay on loopback
+        assertThat(c.worker().metricsHost()).isEqualTo("127.0.0.1");
+        assertThat(c.coordinator().host()).isEqualTo("127.0.0.1");
     }
 
     @Test
