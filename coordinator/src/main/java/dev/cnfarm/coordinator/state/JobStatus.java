@@ -158,7 +158,9 @@ final class JobStatus {
             queued = running = 0;
             steps = tasks.length;
         }
-        double progress = tasks.length == 0 ? 1 : steps / tasks.length;
+        // the step sum is kept by adding and removing fractions, which drifts in the last digits:
+        // an ended job shows exactly 1, others are rounded to a millionth
+        double progress = tasks.length == 0 || allDone() ? 1 : Math.min(1, Math.round(steps / tasks.length * 1e6) / 1e6);
         long finished = record.getFinishedAtMs();
         if (finished == 0 && allDone()) {
             finished = lastUpdate();
