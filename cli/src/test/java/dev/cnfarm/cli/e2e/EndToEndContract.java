@@ -151,6 +151,39 @@ public abstract class EndToEndContract {
         assertThat(Sha256.of(first)).isEqualTo(outputs.get(0).get("sha256").asText());
     }
 
+    /**
+     * The trained shapes model through the whole farm, text to image: a job without control images
+     * is quoted and summarised as text to image, its images have no ControlNet in their sidecars or
+     * PNG parameters, and they show what their captions ask for (scored by the evaluation's
+     * classifier; the full 200-caption evaluation is `farm eval text`).
+     */
+    @Test
+    void theTrainedShapesModelRendersWhatItsCaptionsAsk() throws Exception {
+        assertThat(dev.cnfarm.models.bundle.TrainedModels.hasShapes()).as("this build ships the trained shapes model").isTrue();
+        Path report = Files.createTempDirectory("eval");
+        List<dev.cnfarm.cli.eval.TextEvaluation.Score> scores = dev.cnfarm.cli.eval.TextEvaluation.run(client,
+                new dev.cnfarm.cli.eval.TextEvaluation.Settings("shapes", 24, 20, List.of(7.5f), "euler", 77, 128), report,
+                new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        dev.cnfarm.cli.eval.TextEvaluation.Score s = scores.get(0);
+        assertThat(s.failed()).isZero();
+        // well below what the 200-caption evaluation measures, so 24 images cannot fail it by chance
+        assertThat(s.background()).as("background colour accuracy").isGreaterThanOrEqualTo(0.75);
+        assertThat(s.shapeColour()).as("shape colour accuracy").isGreaterThanOrEqualTo(0.6);
+        assertThat(report.resolve("contact-sheet-g7.5.png")).exists();
+        JsonNode job = client.job(s.jobId());
+        assertThat(job.at("/job/mode").asText()).isEqualTo("text_to_image");
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            String key = job.at("/tasks/0/output_key").asText();
+            JsonNode sidecar = Json.mapper().readTree(store.get(key.replace(".png", ".json")));
+            assertThat(sidecar.get("mode").asText()).isEqualTo("text_to_image");
+            assertThat(sidecar.get("controlnets")).isEmpty();
+            assertThat(sidecar.get("model").asText()).isEqualTo("shapes");
+            String params = dev.cnfarm.worker.output.PngText.read(store.get(key), "parameters");
+            assertThat(params).startsWith(dev.cnfarm.cli.eval.EvalCaptions.draw(24, 77).get(0).caption() + "\nSteps: 20")
+                    .contains("Model: shapes").doesNotContain("ControlNet");
+        }
+    }
+
     @Test
     void theSameJobTwiceGivesTheSameBytesAndProgressCarriesPreviews() throws Exception {
         String key = client.upload(Path.of("../samples/control/pose.png"));
