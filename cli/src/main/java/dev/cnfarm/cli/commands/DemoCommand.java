@@ -39,6 +39,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
+    static final Path DEFAULT_JOB = Path.of("samples/demo-job.yaml");
+    static final Path CONTROLNET_JOB = Path.of("samples/controlnet-job.yaml");
+
     @Option(names = "--job", defaultValue = "samples/demo-job.yaml", description = "job file (default ${DEFAULT-VALUE})")
     Path jobFile;
 
@@ -58,6 +61,11 @@ public final class DemoCommand implements Callable<Integer> {
             ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
         }
         long t0 = System.nanoTime();
+        if (jobFile.equals(DEFAULT_JOB) && !dev.cnfarm.models.bundle.TrainedModels.hasShapes()) {
+            // a build without the trained model (trained/shapes not there): the ControlNet sample on the generated tiny model
+            System.out.println("this build carries no trained shapes model; rendering " + CONTROLNET_JOB + " on the generated tiny model");
+            jobFile = CONTROLNET_JOB;
+        }
         JobFile job = JobFile.read(jobFile);
         job.localControlImages(); // fail on a missing image before starting anything
         FarmConfig config = options.load().with(ConfigKeys.COORDINATOR_PORT, "0");

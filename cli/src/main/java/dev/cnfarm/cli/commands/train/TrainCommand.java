@@ -35,7 +35,7 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--vae-steps", defaultValue = "5000", description = "VAE training steps, batch 16 (default ${DEFAULT-VALUE})")
         int vaeSteps;
 
-        @Option(names = "--steps", defaultValue = "9000", description = "text encoder + UNet steps, batch 32 (default ${DEFAULT-VALUE})")
+        @Option(names = "--steps", defaultValue = "6000", description = "text encoder + UNet steps, batch 32 (default ${DEFAULT-VALUE})")
         int steps;
 
         @Option(names = "--seed", defaultValue = "1", description = "seed of the weights and of every random draw (default ${DEFAULT-VALUE})")
