@@ -109,13 +109,19 @@ public final class UNet {
         return nn.conv2d(root.at("conv_out"), h, c.outChannels(), 3, 1, 1);
     }
 
-    /** The whole UNet, with optional ControlNet residuals (both null for the plain UNet). */
+    /**
+     * The whole UNet, with optional ControlNet residuals: both null for the plain UNet, only
+     * {@code midResidual} for the middle-block link alone.
+     */
     public static <T> T forward(Nn<T> nn, String component, T sample, T timestep, T context, UNetConfig c, List<T> downResiduals,
                                 T midResidual) {
         T temb = timeEmbedding(nn, component, timestep, c);
         Encoded<T> e = encode(nn, component, sample, temb, context, c, null);
         if (downResiduals != null) {
             e = withResiduals(nn, e, downResiduals, midResidual);
+        } else if (midResidual != null) {
+            // ControlNet's small-scale regime: only the middle-block link, the links to the decoder's skips cut
+            e = new Encoded<>(nn.add(e.hidden(), midResidual), e.residuals());
         }
         return decode(nn, component, e, temb, context, c);
     }
