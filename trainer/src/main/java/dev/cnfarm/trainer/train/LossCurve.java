@@ -36,6 +36,8 @@ public final class LossCurve {
         if (raw.getItemCount() > 0) {
             LogAxis y = new LogAxis("loss (log scale)");
             y.setSmallestValue(1e-6);
+            // plain numbers at the ticks (0.05, 0.1, ...), not powers of ten with fractional exponents
+            y.setNumberFormatOverride(new java.text.DecimalFormat("0.####"));
             chart.getXYPlot().setRangeAxis(y);
         }
         chart.getXYPlot().getRenderer().setSeriesPaint(0, new java.awt.Color(150, 180, 230));
