@@ -59,7 +59,8 @@ public final class JobSubmitter {
                     + " with a different body; use a new key for a different job");
         }
         return new SubmitResult(job.getJobId(), false, job.getTaskCount(),
-                view.estimateSeconds(job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(), job.getSpec().getHeight()), 0,
+                view.estimateSeconds(job.getSpec().getModel(), job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(),
+                        job.getSpec().getHeight()), 0,
                 JobExpander.textToImage(job.getSpec()));
     }
 
@@ -67,7 +68,7 @@ public final class JobSubmitter {
         JobValidator.Validated validated = validator.validate(request, tenant, dryRun);
         JobSpec spec = validated.spec();
         long count = JobExpander.taskCount(spec);
-        double estimate = view.estimateSeconds(count, spec.getSteps(), spec.getWidth(), spec.getHeight());
+        double estimate = view.estimateSeconds(spec.getModel(), count, spec.getSteps(), spec.getWidth(), spec.getHeight());
         if (dryRun) {
             return new SubmitResult("", false, count, estimate, validated.missingImages().size(), JobExpander.textToImage(spec));
         }

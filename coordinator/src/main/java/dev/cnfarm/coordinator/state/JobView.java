@@ -164,8 +164,8 @@ public final class JobView {
     }
 
     /** Estimated seconds of render time for a job of this shape, from results seen so far. */
-    public double estimateSeconds(long tasks, int steps, int width, int height) {
-        return cost.estimateSeconds(tasks, steps, width, height);
+    public double estimateSeconds(String model, long tasks, int steps, int width, int height) {
+        return cost.estimateSeconds(model, tasks, steps, width, height);
     }
 
     public boolean isActive(JobState s) {
