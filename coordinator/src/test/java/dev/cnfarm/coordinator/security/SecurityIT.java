@@ -396,7 +396,7 @@ class SecurityIT {
                 Arguments.of("name too long", "{" + ok + ", \"name\": \"" + "n".repeat(201) + "\"}", "name"),
                 Arguments.of("negative prompt too long", "{" + ok + ", \"negative_prompt\": \"" + longText + "\"}", "negative_prompt"),
                 Arguments.of("rows and prompts together", "{" + ok + ", \"rows\": [{\"prompt\": \"p\", \"control_image\": \"" + k + "\"}]}", "prompts"),
-                Arguments.of("row without its image", "{\"rows\": [{\"prompt\": \"p\"}]}", "rows[0]"),
+                Arguments.of("row with a blank image", "{\"rows\": [{\"prompt\": \"p\", \"control_image\": \"\"}]}", "rows[0]"),
                 Arguments.of("bad pool name", "{" + ok + ", \"pool\": \"Bad Pool!\"}", "pool"),
                 Arguments.of("webhook not http", "{" + ok + ", \"webhook_url\": \"file:///etc/passwd\"}", "webhook_url"),
                 Arguments.of("too many ControlNets", "{" + ok + ", \"additional_controlnets\": [{\"image\": \"" + k + "\"}, {\"image\": \"" + k

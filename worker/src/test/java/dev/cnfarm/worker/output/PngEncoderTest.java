@@ -5,11 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.metadata.IIOMetadataNode;
-import javax.imageio.stream.ImageInputStream;
 import org.junit.jupiter.api.Test;
-import org.w3c.dom.NodeList;
 
 class PngEncoderTest {
     @Test
@@ -31,7 +27,7 @@ class PngEncoderTest {
         assertThat(img.getRGB(0, 1) & 0xffffff).isEqualTo(0x0000ff);
         assertThat(img.getRGB(3, 0) & 0xffffff).isEqualTo(0xff0000);
 
-        assertThat(textChunk(png, "parameters")).isEqualTo("a red house\nSteps: 20");
+        assertThat(PngText.read(png, "parameters")).isEqualTo("a red house\nSteps: 20");
     }
 
     /**
@@ -44,7 +40,7 @@ class PngEncoderTest {
     void promptsInAnyScriptAreReadBackExactly(String prompt) throws Exception {
         String params = prompt + "\nSteps: 20, Seed: 1";
         byte[] png = PngEncoder.encode(new float[3 * 4], 2, 2, params);
-        assertThat(anyTextChunk(png, "parameters")).isEqualTo(params);
+        assertThat(PngText.read(png, "parameters")).isEqualTo(params);
         boolean latin1 = params.chars().allMatch(c -> c <= 0xFF);
         assertThat(chunkTypes(png)).contains(latin1 ? "tEXt" : "iTXt").doesNotContain(latin1 ? "iTXt" : "tEXt");
     }
@@ -52,7 +48,7 @@ class PngEncoderTest {
     @Test
     void controlCharactersAreRemovedSoTheTextChunkStaysValid() throws Exception {
         byte[] png = PngEncoder.encode(new float[3 * 4], 2, 2, "a\u0000b\tc\rd\u0007e\u009Bf\nSteps: 4");
-        assertThat(anyTextChunk(png, "parameters")).isEqualTo("ab cdef\nSteps: 4");
+        assertThat(PngText.read(png, "parameters")).isEqualTo("ab cdef\nSteps: 4");
         // the chunk itself: keyword, one NUL separator, then text without any NUL
         byte[] data = chunkData(png, "tEXt");
         int nuls = 0;
@@ -64,22 +60,9 @@ class PngEncoderTest {
         assertThat(nuls).isEqualTo(1);
     }
 
-    /** Chunk types in file order, read straight from the bytes. */
-    static java.util.List<String> chunkTypes(byte[] png) {
-        java.util.List<String> types = new java.util.ArrayList<>();
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(png);
-        b.position(8);
-        while (b.remaining() >= 12) {
-            int len = b.getInt();
-            byte[] type = new byte[4];
-            b.get(type);
-            types.add(new String(type, java.nio.charset.StandardCharsets.US_ASCII));
-            b.position(b.position() + len + 4);
-        }
-        return types;
-    }
-
-    static byte[] chunkData(byte[] png, String wanted) {
+    /** Each chunk's type and data, in file order, read straight from the bytes. */
+    static java.util.List<java.util.Map.Entry<String, byte[]>> chunks(byte[] png) {
+        java.util.List<java.util.Map.Entry<String, byte[]>> out = new java.util.ArrayList<>();
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(png);
         b.position(8);
         while (b.remaining() >= 12) {
@@ -89,47 +72,17 @@ class PngEncoderTest {
             byte[] data = new byte[len];
             b.get(data);
             b.getInt();
-            if (new String(type, java.nio.charset.StandardCharsets.US_ASCII).equals(wanted)) {
-                return data;
-            }
+            out.add(java.util.Map.entry(new String(type, java.nio.charset.StandardCharsets.US_ASCII), data));
         }
-        throw new AssertionError("no " + wanted + " chunk");
+        return out;
     }
 
-    /** The text of a keyword from tEXt or iTXt, as the JDK's PNG reader reports it. */
-    static String anyTextChunk(byte[] png, String keyword) throws Exception {
-        String t = textChunk(png, keyword);
-        if (t != null) {
-            return t;
-        }
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(png))) {
-            ImageReader reader = ImageIO.getImageReaders(in).next();
-            reader.setInput(in);
-            IIOMetadataNode root = (IIOMetadataNode) reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
-            NodeList entries = root.getElementsByTagName("iTXtEntry");
-            for (int i = 0; i < entries.getLength(); i++) {
-                IIOMetadataNode e = (IIOMetadataNode) entries.item(i);
-                if (keyword.equals(e.getAttribute("keyword"))) {
-                    return e.getAttribute("text");
-                }
-            }
-            return null;
-        }
+    static java.util.List<String> chunkTypes(byte[] png) {
+        return chunks(png).stream().map(java.util.Map.Entry::getKey).toList();
     }
 
-    static String textChunk(byte[] png, String keyword) throws Exception {
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(png))) {
-            ImageReader reader = ImageIO.getImageReaders(in).next();
-            reader.setInput(in);
-            IIOMetadataNode root = (IIOMetadataNode) reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
-            NodeList entries = root.getElementsByTagName("tEXtEntry");
-            for (int i = 0; i < entries.getLength(); i++) {
-                IIOMetadataNode e = (IIOMetadataNode) entries.item(i);
-                if (keyword.equals(e.getAttribute("keyword"))) {
-                    return e.getAttribute("value");
-                }
-            }
-            return null;
-        }
+    static byte[] chunkData(byte[] png, String wanted) {
+        return chunks(png).stream().filter(c -> c.getKey().equals(wanted)).map(java.util.Map.Entry::getValue).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + wanted + " chunk"));
     }
 }
