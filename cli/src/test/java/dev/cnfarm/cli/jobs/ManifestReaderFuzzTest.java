@@ -76,7 +76,7 @@ class ManifestReaderFuzzTest {
         Files.write(file, content);
         try {
             var rows = ManifestReader.read(file);
-            rows.forEach(r -> assertThat(r.hasNonNull("prompt") && r.hasNonNull("control_image")).as("a row without its required columns").isTrue());
+            rows.forEach(r -> assertThat(r.hasNonNull("prompt")).as("a row without its prompt (the one required column)").isTrue());
             Statistics.collect("read");
         } catch (IllegalArgumentException e) {
             // the reader's own refusals name the file; a bare NumberFormatException (also an
