@@ -93,7 +93,12 @@ public final class CoordinatorService implements AutoCloseable {
             }
             JobSubmitter submitter = new JobSubmitter(
                     new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob()), c.store::stat),
-                    c.publisher, c.view);
+                    c.publisher, c.view, pool -> {
+                        java.util.List<dev.cnfarm.coordinator.state.WorkerSnapshot> live = c.workers.list().stream()
+                                .filter(w -> w.healthy() && w.pool().equals(pool)).toList();
+                        return live.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(live.stream()
+                                .flatMap(w -> w.loadedModels().stream()).collect(java.util.stream.Collectors.toSet()));
+                    });
             Router router = Router.router(c.vertx);
             var settings = config.coordinator();
             Authenticator auth = new Authenticator(c.tokens, settings.requireTokens());

@@ -25,11 +25,44 @@ public final class JobSubmitter {
     private final JobValidator validator;
     private final CommandPublisher publisher;
     private final JobView view;
+    private final ModelsServed served;
+
+    /**
+     * The models the live workers of a pool serve, from their heartbeats; empty when no worker of
+     * the pool is live (a job for it then waits, queued, until one starts).
+     */
+    @FunctionalInterface
+    public interface ModelsServed {
+        java.util.Optional<java.util.Set<String>> in(String pool);
+
+        ModelsServed UNKNOWN = pool -> java.util.Optional.empty();
+    }
 
     public JobSubmitter(JobValidator validator, CommandPublisher publisher, JobView view) {
+        this(validator, publisher, view, ModelsServed.UNKNOWN);
+    }
+
+    public JobSubmitter(JobValidator validator, CommandPublisher publisher, JobView view, ModelsServed served) {
         this.validator = validator;
         this.publisher = publisher;
         this.view = view;
+        this.served = served;
+    }
+
+    /**
+     * A job for a model no live worker of its pool serves would fail on every attempt: it is
+     * refused at once, naming what the workers serve. With no live worker in the pool the job is
+     * taken and waits for one.
+     */
+    private void requireServed(JobSpec spec) {
+        String pool = spec.getPool().isEmpty() ? dev.cnfarm.common.kafka.Topics.DEFAULT_POOL : spec.getPool();
+        served.in(pool).ifPresent(models -> {
+            if (!models.contains(spec.getModel())) {
+                throw new dev.cnfarm.coordinator.api.InvalidJobException(java.util.List.of(new dev.cnfarm.coordinator.api.FieldError("model",
+                        "no live worker of pool '" + pool + "' serves model '" + spec.getModel() + "'; they serve "
+                                + new java.util.TreeSet<>(models) + " (a worker serves more with --set worker.models=FOLDER)")));
+            }
+        });
     }
 
     /**
@@ -67,6 +100,7 @@ public final class JobSubmitter {
     private SubmitResult create(String tenant, JobRequest request, String idempotencyKey, String requestSha, boolean dryRun) {
         JobValidator.Validated validated = validator.validate(request, tenant, dryRun);
         JobSpec spec = validated.spec();
+        requireServed(spec);
         long count = JobExpander.taskCount(spec);
         double estimate = view.estimateSeconds(spec.getModel(), count, spec.getSteps(), spec.getWidth(), spec.getHeight());
         if (dryRun) {

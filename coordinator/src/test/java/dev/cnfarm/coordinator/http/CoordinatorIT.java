@@ -140,6 +140,31 @@ class CoordinatorIT {
         assertThat(Json.mapper().readTree(p.body()).path("error").asText()).contains("4096");
     }
 
+    /** A job for a model no live worker of its pool serves is refused at submit; a pool without live workers takes it. */
+    @Test
+    void aModelNoLiveWorkerServesIsRefusedAtSubmit() throws Exception {
+        Topics topics = new Topics(config.kafka().topicPrefix());
+        try (var producer = KafkaClients.producer(config.kafka(), "fake-worker")) {
+            dev.cnfarm.proto.v1.WorkerStatus hb = dev.cnfarm.proto.v1.WorkerStatus.newBuilder()
+                    .setSchemaVersion(dev.cnfarm.proto.v1.SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE).setWorkerId("w-gpu48")
+                    .setPool("gpu48").setState(dev.cnfarm.proto.v1.WorkerState.WORKER_STATE_IDLE).setAtMs(System.currentTimeMillis())
+                    .addLoadedModels("tiny").addLoadedModels("shapes").build();
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topics.workers(), "w-gpu48", hb.toByteArray())).get();
+        }
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+                .until(() -> get("/api/v1/workers").body().contains("w-gpu48"));
+        HttpResponse<String> refused = post("/api/v1/jobs", "{\"prompts\":[\"a\"],\"model\":\"nope\",\"pool\":\"gpu48\"}", null);
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+        JsonNode err = Json.mapper().readTree(refused.body()).at("/fields/0");
+        assertThat(err.path("field").asText()).isEqualTo("model");
+        assertThat(err.path("message").asText()).contains("'nope'", "[shapes, tiny]");
+        assertThat(post("/api/v1/jobs?dry_run=true", "{\"prompts\":[\"a\"],\"model\":\"shapes\",\"pool\":\"gpu48\"}", null).statusCode())
+                .isEqualTo(200);
+        // a pool with no live worker takes the job: it waits for one
+        assertThat(post("/api/v1/jobs?dry_run=true", "{\"prompts\":[\"a\"],\"model\":\"nope\",\"pool\":\"empty-pool\"}", null)
+                .statusCode()).isEqualTo(200);
+    }
+
     @Test
     void aTextToImageJobIsQuotedAsOne() throws Exception {
         HttpResponse<String> r = post("/api/v1/jobs?dry_run=true", "{\"prompts\":[\"a red circle\"],\"seeds\":[1,2],\"model\":\"shapes\"}", null);
