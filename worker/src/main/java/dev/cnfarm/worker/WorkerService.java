@@ -396,7 +396,8 @@ public final class WorkerService implements AutoCloseable {
             return AcknowledgeType.RELEASE;
         }
         TaskOutcome.Failed f = (TaskOutcome.Failed) outcome;
-        events.failed(task, attempt, TaskFailed.newBuilder().setCause(f.cause()).setMessage(f.message()).setRetryable(f.retryable()).build());
+        events.failed(task, attempt, TaskFailed.newBuilder().setCause(f.cause()).setMessage(f.message()).setRetryable(f.retryable())
+                .setPermanent(f.permanent()).build());
         boolean workersFault = f.cause() == FailureCause.FAILURE_CAUSE_INTERNAL || f.cause() == FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY;
         int inARow = stats.failed(workersFault);
         LOG.warn("task {} attempt {}.{} failed ({}): {}", task.getTaskId(), task.getRelease(), attempt, f.cause(), f.message());

@@ -465,5 +465,7 @@ public abstract class EndToEndContract {
         }
         assertThat(job.at("/job/state").asText()).isEqualTo("failed");
         assertThat(job.at("/tasks/0/error").asText()).startsWith("bad_input").contains("image");
+        // bytes that do not decode never will: failed on the first attempt, not three times
+        assertThat(job.at("/tasks/0/attempt").asInt()).isEqualTo(1);
     }
 }

@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * terminal state never changes again: at most one result is recorded per task.
  *
  * <p>Retries: a failure on the task's content (bad control image) spends one of
- * {@code maxAttempts}; a failure on infrastructure (storage down, out of memory) does not, and is
+ * {@code maxAttempts}, or ends the task at once when the worker says no retry can change it
+ * (image bytes that do not decode); a failure on infrastructure (storage down, out of memory) does not, and is
  * retried with exponential backoff up to {@code maxInfraRetries} times.
  *
  * <p>Not thread-safe: Kafka Streams calls it from one thread. All state lives in the
@@ -257,7 +258,8 @@ public final class Scheduler {
         } else {
             int n = t.getContentFailures() + 1;
             t.setContentFailures(n);
-            if (n >= settings.maxAttempts()) {
+            if (f.getPermanent() || n >= settings.maxAttempts()) {
+                // a permanent fault (bytes that do not decode) ends the task now: a retry reads the same input
                 fail(jobId, t.setLastError(f.getMessage() + (n > 1 ? " (failed all " + n + " attempts)" : "")));
             } else {
                 waitToRetry(jobId, t, now + settings.retryBackoffMs());

@@ -165,6 +165,22 @@ class SchedulerTest {
     }
 
     @Test
+    void aPermanentContentFailureEndsTheTaskAtOnce() {
+        submit("j", "t", 1, 0);
+        started("j", 0, 1, 1, "w1");
+        scheduler.onEvent(event("j", 0, 1, 1, "w1").setFailed(TaskFailed.newBuilder().setCause(FailureCause.FAILURE_CAUSE_BAD_INPUT)
+                .setMessage("the image cannot be decoded").setRetryable(false).setPermanent(true)).build());
+        now += 10_000;
+        scheduler.tick();
+        TaskStateRecord t = lastState("j-0");
+        assertThat(t.getPhase()).isEqualTo(TaskPhase.TASK_PHASE_FAILED);
+        assertThat(t.getContentFailures()).isEqualTo(1);
+        assertThat(t.getLastError()).isEqualTo("the image cannot be decoded");
+        assertThat(releases()).as("released once, not tried again").extracting(RenderTask::getRelease).containsExactly(1);
+        assertThat(jobs()).last().satisfies(r -> assertThat(r.getState()).isEqualTo(JobState.JOB_STATE_FAILED));
+    }
+
+    @Test
     void infrastructureFailuresBackOffWithoutSpendingTheBudget() {
         submit("j", "t", 1, 0);
         started("j", 0, 1, 1, "w1");

@@ -29,7 +29,7 @@ public final class ImageDecoder {
     public static Mat decodeRgb(byte[] data, ImageLimits limits) {
         OpenCv.load();
         if (data == null || data.length == 0) {
-            throw new BadInputException("the image file is empty");
+            throw BadInputException.permanent("the image file is empty");
         }
         if (data.length > limits.maxBytes()) {
             throw new BadInputException("the image file has " + data.length + " bytes; at most " + limits.maxBytes() + " are accepted");
@@ -43,7 +43,7 @@ public final class ImageDecoder {
         try {
             raw = Imgcodecs.imdecode(buf, flags);
         } catch (RuntimeException e) {
-            throw new BadInputException("the image cannot be decoded: " + e.getMessage(), e);
+            throw BadInputException.permanent("the image cannot be decoded: " + e.getMessage(), e);
         } finally {
             buf.release();
         }
@@ -51,7 +51,7 @@ public final class ImageDecoder {
             // formats OpenCV 4.9 lacks (GIF) are left to the JDK's ImageIO
             Mat viaImageIo = decodeWithImageIo(data);
             if (viaImageIo == null) {
-                throw new BadInputException(describeUndecodable(data));
+                throw BadInputException.permanent(describeUndecodable(data));
             }
             raw = viaImageIo;
         }
@@ -78,7 +78,7 @@ public final class ImageDecoder {
                 long w = r.getWidth(0);
                 long h = r.getHeight(0);
                 if (w <= 0 || h <= 0) {
-                    throw new BadInputException("the image header declares a size of " + w + "x" + h);
+                    throw BadInputException.permanent("the image header declares a size of " + w + "x" + h);
                 }
                 if (w * h > limits.maxPixels()) {
                     throw new BadInputException("the image header declares " + w + "x" + h + " pixels; at most " + limits.maxPixels()
@@ -157,7 +157,7 @@ public final class ImageDecoder {
                 case 1 -> Imgproc.cvtColor(eight, rgb, Imgproc.COLOR_GRAY2RGB);
                 case 3 -> Imgproc.cvtColor(eight, rgb, Imgproc.COLOR_BGR2RGB);
                 case 4 -> compositeOnWhite(eight, rgb);
-                default -> throw new BadInputException("the image has " + eight.channels() + " channels; 1, 3 or 4 are supported");
+                default -> throw BadInputException.permanent("the image has " + eight.channels() + " channels; 1, 3 or 4 are supported");
             }
             return rgb;
         } finally {

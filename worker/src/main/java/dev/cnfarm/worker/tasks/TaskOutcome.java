@@ -15,7 +15,15 @@ public sealed interface TaskOutcome {
      * @param retryable true for infrastructure faults (storage down, out of memory), which another
      *                  attempt may get past; false for content faults, which it would not
      */
-    record Failed(FailureCause cause, String message, boolean retryable) implements TaskOutcome {}
+    /**
+     * @param retryable an infrastructure fault: tried again without spending the task's attempts
+     * @param permanent a fault of the input that no retry can change: the task fails at once
+     */
+    record Failed(FailureCause cause, String message, boolean retryable, boolean permanent) implements TaskOutcome {
+        public Failed(FailureCause cause, String message, boolean retryable) {
+            this(cause, message, retryable, false);
+        }
+    }
 
     /** The worker stopped the attempt to shut down: the task goes back to the queue, no outcome is recorded. */
     record GivenBack(String reason) implements TaskOutcome {}

@@ -134,12 +134,12 @@ public final class TaskProcessor {
             return s.cancelled() ? new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, s.getMessage(), false)
                     : new TaskOutcome.GivenBack(s.getMessage());
         }
-        if (e instanceof BadInputException) {
-            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT, e.getMessage(), false);
+        if (e instanceof BadInputException bad) {
+            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT, e.getMessage(), false, bad.isPermanent());
         }
         if (e instanceof ObjectNotFoundException) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_BAD_INPUT,
-                    "a control image of the task is no longer in storage: " + e.getMessage(), false);
+                    "a control image of the task is no longer in storage: " + e.getMessage(), false, true);
         }
         if (e instanceof StorageUnavailableException) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE, e.getMessage(), true);
