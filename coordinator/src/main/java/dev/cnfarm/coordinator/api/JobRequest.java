@@ -33,6 +33,7 @@ public record JobRequest(
         String preprocessor,
         java.util.Map<String, Object> preprocessorParams,
         String resizeMode,
+        String controlnet,
         List<RowRequest> rows,
         String webhookUrl,
         String pool,
@@ -44,5 +45,5 @@ public record JobRequest(
 
     /** An extra ControlNet: its image (an uploaded key) and options; missing options take the defaults. */
     public record ControlNetRequest(String image, Float scale, Float start, Float end, String mode, String preprocessor,
-                                    java.util.Map<String, Object> preprocessorParams, String resizeMode) {}
+                                    java.util.Map<String, Object> preprocessorParams, String resizeMode, String controlnet) {}
 }

@@ -20,8 +20,8 @@ import java.util.stream.Collectors;
 public final class JobRequestParser {
     private static final String KNOWN_FIELDS = "name, prompts, negative_prompt, control_images, seeds, steps, width, height, "
             + "guidance_scale, control_scale, control_start, control_end, control_mode, guess_mode, scheduler, eta, model, priority, "
-            + "additional_controlnets (image, scale, start, end, mode, preprocessor, preprocessor_params, resize_mode), "
-            + "preprocessor, preprocessor_params, resize_mode, rows (prompt, negative_prompt, control_image, seed, steps, "
+            + "additional_controlnets (image, scale, start, end, mode, preprocessor, preprocessor_params, resize_mode, "
+            + "controlnet), preprocessor, preprocessor_params, resize_mode, controlnet, rows (prompt, negative_prompt, control_image, seed, steps, "
             + "guidance_scale, control_scale), webhook_url, pool, batch_size";
 
     private JobRequestParser() {}

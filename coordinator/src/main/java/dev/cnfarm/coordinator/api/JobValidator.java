@@ -101,6 +101,7 @@ public final class JobValidator {
         spec.setEta(range(errors, "eta", r.eta(), 0f, 0f, 1f));
         Preprocessing pre = preprocessing(errors, "", r.preprocessor(), r.preprocessorParams(), r.resizeMode());
         spec.setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode());
+        spec.setControlnet(controlnetName(errors, "controlnet", r.controlnet()));
         if (r.additionalControlnets() != null && !r.additionalControlnets().isEmpty() && r.rows() == null
                 && (r.controlImages() == null || r.controlImages().isEmpty())) {
             errors.add(new FieldError("additional_controlnets", "needs control_images: the first ControlNet's images come from "
@@ -345,11 +346,30 @@ public final class JobValidator {
             }
             String mode = controlMode(errors, f + ".mode", c.mode());
             Preprocessing pre = preprocessing(errors, f + ".", c.preprocessor(), c.preprocessorParams(), c.resizeMode());
+            String name = controlnetName(errors, f + ".controlnet", c.controlnet());
             if (image != null) {
                 spec.addAdditionalControlnets(ControlNetInput.newBuilder().setImage(image).setScale(scale).setStart(start).setEnd(end)
-                        .setMode(mode).setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode()));
+                        .setMode(mode).setPreprocessor(pre.name()).putAllPreprocessorParams(pre.params()).setResizeMode(pre.resizeMode())
+                        .setControlnet(name));
             }
         }
+    }
+
+    /**
+     * The name of one of the model's ControlNets ({@code canny}, {@code scribble}), or "" for the one
+     * at the input's position. Whether the model has it is the worker's to say (a task naming one it
+     * lacks fails at once with the names it has).
+     */
+    static String controlnetName(List<FieldError> errors, String field, String name) {
+        if (name == null || name.isEmpty()) {
+            return "";
+        }
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {
+            errors.add(new FieldError(field, "must be a ControlNet's name (letters, digits, '_', '-', '.'; at most 64), such as canny "
+                    + "or scribble; got '" + name + "'"));
+            return "";
+        }
+        return name;
     }
 
     /** An uploaded image of this tenant, or null (with an error, or listed as missing for a quote). */

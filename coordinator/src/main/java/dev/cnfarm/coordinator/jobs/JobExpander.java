@@ -101,7 +101,7 @@ public final class JobExpander {
                             .setScale(controlScale).setStart(spec.getControlStart())
                             .setEnd(spec.getControlEnd()).setMode(spec.getControlMode())
                             .setPreprocessor(spec.getPreprocessor()).putAllPreprocessorParams(spec.getPreprocessorParamsMap())
-                            .setResizeMode(spec.getResizeMode()))
+                            .setResizeMode(spec.getResizeMode()).setControlnet(spec.getControlnet()))
                     .addAllControlnets(spec.getAdditionalControlnetsList());
         }
         return task.build();

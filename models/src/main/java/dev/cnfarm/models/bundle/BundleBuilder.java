@@ -81,6 +81,16 @@ public final class BundleBuilder {
     }
 
     public static ModelBundle build(Path dir, Options o, WeightSource weights, String weightsDescription, Progress progress) {
+        return build(dir, o, weights, weightsDescription, progress, null);
+    }
+
+    /** @param controlnetNames what each ControlNet slot is for, in slot order (null: none recorded) */
+    public static ModelBundle build(Path dir, Options o, WeightSource weights, String weightsDescription, Progress progress,
+                                    List<String> controlnetNames) {
+        if (controlnetNames != null && controlnetNames.size() != o.controlnets()) {
+            throw new IllegalArgumentException(controlnetNames.size() + " ControlNet names " + controlnetNames + " for " + o.controlnets()
+                    + " ControlNet(s)");
+        }
         Map<String, GraphBuilder> graphs = graphs(o.preset(), o.controlnets(), o.dtype(), referenceSize(o.preset()));
         long unetBytes = graphs.get(UNET).paramCount() * (o.dtype() == Storage.FP16 ? 2 : 4);
         boolean external = o.externalData() != null ? o.externalData() : unetBytes > EXTERNAL_DATA_THRESHOLD;
@@ -129,7 +139,7 @@ public final class BundleBuilder {
         BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT_VERSION, o.id(), ARCHITECTURE, o.preset().name(),
                 o.dtype().name().toLowerCase(Locale.ROOT), o.controlnets(),
                 "Stable Diffusion 1.5 architecture (" + o.preset().name() + " preset) with " + o.controlnets() + " ControlNet(s)",
-                infos, List.of(), weightsDescription, configs);
+                infos, List.of(), weightsDescription, configs, controlnetNames);
         return ModelBundle.publish(staging, dir, manifest);
     }
 

@@ -126,7 +126,7 @@ public final class ModelBundle {
             }
             BundleManifest m = new BundleManifest(BundleManifest.FORMAT_VERSION, manifest.id(), manifest.architecture(),
                     manifest.preset(), manifest.dtype(), manifest.controlnets(), manifest.description(), manifest.graphs(), listed,
-                    manifest.weights(), manifest.configs());
+                    manifest.weights(), manifest.configs(), manifest.controlnetNames());
             Json.mapper().writerWithDefaultPrettyPrinter().writeValue(staging.resolve(BundleManifest.FILE_NAME).toFile(), m);
             if (dir.toAbsolutePath().getParent() != null) {
                 Files.createDirectories(dir.toAbsolutePath().getParent());

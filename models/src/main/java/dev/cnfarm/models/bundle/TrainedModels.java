@@ -20,7 +20,8 @@ import java.util.Optional;
  * Trained models in their portable form, and the bundles built from them. A trained model is a
  * folder with {@code model.json} (the architecture: {@link ModelPreset#read}), one diffusers-named
  * safetensors file per component ({@code unet}, {@code text_encoder}, {@code vae}, and
- * {@code controlnet0}... when it has ControlNets) and {@code tokenizer/} (vocab.json +
+ * {@code controlnet0}... when it has ControlNets, with {@code controlnets.json} naming what each was
+ * trained for, such as {@code ["canny", "scribble"]}) and {@code tokenizer/} (vocab.json +
  * merges.txt): what {@code farm train} writes and what {@code farm models import} reads.
  *
  * <p>The farm ships one, {@code shapes} (trained by the project on its generated shapes data; the
@@ -30,6 +31,8 @@ import java.util.Optional;
 public final class TrainedModels {
     public static final String SHAPES_ID = "shapes";
     public static final String MODEL_JSON = "model.json";
+    /** The names of a trained model's ControlNets, in slot order (a JSON array). */
+    public static final String CONTROLNETS_JSON = "controlnets.json";
     static final String RESOURCE_ROOT = "/dev/cnfarm/models/trained/";
     private static final List<String> COMPONENT_FILES = List.of(ModelGraphs.UNET, ModelGraphs.TEXT_ENCODER, ModelGraphs.VAE);
     private static final List<String> FILES = List.of(MODEL_JSON, "unet.safetensors", "text_encoder.safetensors", "vae.safetensors",
@@ -44,6 +47,11 @@ public final class TrainedModels {
      */
     public static ModelBundle build(Path folder, String id, int controlnets, Path out, String weightsDescription) {
         ModelPreset preset = ModelPreset.read(folder.resolve(MODEL_JSON));
+        List<String> names = controlnetNames(folder);
+        if (names != null && names.size() < controlnets) {
+            throw new BundleException(folder.resolve(CONTROLNETS_JSON) + " names " + names.size() + " ControlNet(s); the bundle takes "
+                    + controlnets);
+        }
         Map<String, SafetensorsFile> files = new LinkedHashMap<>();
         try {
             for (String c : COMPONENT_FILES) {
@@ -58,10 +66,24 @@ public final class TrainedModels {
                         .forEach(g -> params.addAll(g.params()));
                 weights.bind(params);
                 return BundleBuilder.build(out, new BundleBuilder.Options(id, preset, controlnets, Storage.FP16, false,
-                        folder.resolve("tokenizer")), weights, weightsDescription, (done, total, graph) -> { });
+                        folder.resolve("tokenizer")), weights, weightsDescription, (done, total, graph) -> { },
+                        names == null ? null : names.subList(0, controlnets));
             }
         } finally {
             files.values().forEach(SafetensorsFile::close);
+        }
+    }
+
+    /** The ControlNets a trained model folder has, by name in slot order (empty without {@link #CONTROLNETS_JSON}). */
+    public static List<String> controlnetNames(Path folder) {
+        Path f = folder.resolve(CONTROLNETS_JSON);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try {
+            return List.of(dev.cnfarm.common.json.Json.mapper().readValue(f.toFile(), String[].class));
+        } catch (IOException e) {
+            throw new BundleException(f + " is not a JSON array of ControlNet names: " + e.getMessage());
         }
     }
 
@@ -81,6 +103,20 @@ public final class TrainedModels {
         Map<String, byte[]> content = new LinkedHashMap<>();
         for (String f : FILES) {
             content.put(f, resource(SHAPES_ID, f));
+        }
+        // the ControlNets trained for it (farm train controlnet), when this build ships them
+        int controlnets = 0;
+        if (TrainedModels.class.getResource(RESOURCE_ROOT + SHAPES_ID + "/" + CONTROLNETS_JSON) != null) {
+            content.put(CONTROLNETS_JSON, resource(SHAPES_ID, CONTROLNETS_JSON));
+            try {
+                controlnets = dev.cnfarm.common.json.Json.mapper().readValue(content.get(CONTROLNETS_JSON), String[].class).length;
+            } catch (IOException e) {
+                throw new BundleException("the shipped " + CONTROLNETS_JSON + " of " + SHAPES_ID + " is not a JSON array: " + e.getMessage());
+            }
+            for (int i = 0; i < controlnets; i++) {
+                String f = ModelGraphs.controlnetComponent(i) + ".safetensors";
+                content.put(f, resource(SHAPES_ID, f));
+            }
         }
         String description = "trained shapes model (the farm's trained/shapes), weights sha256 " + Sha256.of(concat(content)).substring(0, 16)
                 + "; " + GeneratedBundles.GENERATOR;
@@ -103,7 +139,7 @@ public final class TrainedModels {
                 Files.createDirectories(p.getParent());
                 Files.write(p, e.getValue());
             }
-            return Optional.of(build(src, SHAPES_ID, 0, dir, description));
+            return Optional.of(build(src, SHAPES_ID, controlnets, dir, description));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot unpack the shapes model into " + src + ": " + e.getMessage(), e);
         } finally {

@@ -37,7 +37,7 @@ public final class SkeletonBundle {
                 List.of(new BundleManifest.TensorSpec(SkeletonModel.OUTPUT_IMAGE, "float32", dims)));
         BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT_VERSION, ID, ARCHITECTURE, "", "fp32", 0,
                 "placeholder model of the walking skeleton: convolutions over control image and noise",
-                Map.of(DENOISER, denoiser), List.of(), "generated, seed " + WEIGHT_SEED, Map.of());
+                Map.of(DENOISER, denoiser), List.of(), "generated, seed " + WEIGHT_SEED, Map.of(), List.of());
         return ModelBundle.write(dir, manifest, Map.of("denoiser.onnx", SkeletonModel.build(WEIGHT_SEED).toByteArray()));
     }
 }

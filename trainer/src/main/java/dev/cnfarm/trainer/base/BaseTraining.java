@@ -18,8 +18,6 @@ import dev.cnfarm.trainer.train.LossCurve;
 import dev.cnfarm.trainer.train.StageRunner;
 import dev.cnfarm.trainer.train.TrainingListener;
 import dev.cnfarm.worker.engine.text.ClipTokenizer;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -92,7 +90,7 @@ public final class BaseTraining {
             listener.note(String.format("vae: PSNR %.2f dB on %d validation images", psnr, validation.count()));
             vaeWeights = vae.weights();
             shapeSpecs.addAll(store.specs());
-            latents = cachedLatents(c.workDir().resolve("latents.bin"), () -> VaeTraining.encodeAll(store, vaeConfig, train, listener));
+            latents = dev.cnfarm.trainer.data.LatentCache.load(c.workDir().resolve("latents.bin"), () -> VaeTraining.encodeAll(store, vaeConfig, train, listener));
         }
         float scaling = scalingFactor(latents);
         for (float[] l : latents) {
@@ -196,43 +194,6 @@ public final class BaseTraining {
         }
         double mean = sum / n;
         return (float) (1 / Math.sqrt(sq / n - mean * mean));
-    }
-
-    private static float[][] cachedLatents(Path file, java.util.function.Supplier<float[][]> compute) {
-        if (Files.isRegularFile(file)) {
-            try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(file)))) {
-                int n = in.readInt();
-                int per = in.readInt();
-                float[][] out = new float[n][per];
-                for (float[] row : out) {
-                    for (int i = 0; i < per; i++) {
-                        row[i] = in.readFloat();
-                    }
-                }
-                return out;
-            } catch (IOException e) {
-                // unreadable (a run stopped while writing it): encode again
-            }
-        }
-        float[][] latents = compute.get();
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(tmp)))) {
-            out.writeInt(latents.length);
-            out.writeInt(latents[0].length);
-            for (float[] row : latents) {
-                for (float v : row) {
-                    out.writeFloat(v);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + tmp + ": " + e.getMessage(), e);
-        }
-        try {
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return latents;
     }
 
     /** The settings of the shipped {@code shapes} model (the reproducing command's defaults). */

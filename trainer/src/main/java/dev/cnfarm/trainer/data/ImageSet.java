@@ -51,6 +51,22 @@ public final class ImageSet {
         return new ImageSet(sizes[0], px, caps);
     }
 
+    static ImageSet of(int size, int[][] pixels, String[] captions) {
+        return new ImageSet(size, pixels, captions);
+    }
+
+    /** Writes image i's channels with values in [0, 1] (how control images enter a ControlNet) into {@code out} at {@code offset}. */
+    public void unit(int i, float[] out, int offset) {
+        int plane = size * size;
+        int[] p = pixels[i];
+        for (int k = 0; k < plane; k++) {
+            int v = p[k];
+            out[offset + k] = ((v >> 16) & 0xff) / 255f;
+            out[offset + plane + k] = ((v >> 8) & 0xff) / 255f;
+            out[offset + 2 * plane + k] = (v & 0xff) / 255f;
+        }
+    }
+
     /** Images {@code from} (inclusive) to {@code to} (exclusive), sharing the pixels. */
     public ImageSet range(int from, int to) {
         return new ImageSet(size, java.util.Arrays.copyOfRange(pixels, from, to), java.util.Arrays.copyOfRange(captions, from, to));

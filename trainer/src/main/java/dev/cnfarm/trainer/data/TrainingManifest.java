@@ -21,7 +21,18 @@ public record TrainingManifest(Path dir, List<Row> rows) {
     /** One example: the target image, its caption, and its control image (or null). */
     public record Row(Path image, String text, Path conditioningImage) {}
 
+    /** The column the control images are read from unless a training job names another. */
+    public static final String CONDITIONING_COLUMN = "conditioning_image";
+
     public static TrainingManifest read(Path manifest) {
+        return read(manifest, CONDITIONING_COLUMN);
+    }
+
+    /**
+     * @param conditioningColumn the column whose paths are the control images (a data set may carry
+     *                           several conditions, such as the shapes data's Canny and scribble maps)
+     */
+    public static TrainingManifest read(Path manifest, String conditioningColumn) {
         Path dir = manifest.toAbsolutePath().getParent();
         List<Row> rows = new ArrayList<>();
         CsvMapper csv = new CsvMapper();
@@ -35,6 +46,10 @@ public record TrainingManifest(Path dir, List<Row> rows) {
                     throw new IllegalArgumentException(manifest + ": the header must name the columns image and text (and may name "
                             + "conditioning_image); it has " + r.keySet());
                 }
+                if (line == 2 && !conditioningColumn.equals(CONDITIONING_COLUMN) && !r.containsKey(conditioningColumn)) {
+                    throw new IllegalArgumentException(manifest + ": there is no column " + conditioningColumn + " for the control images; "
+                            + "the header has " + r.keySet());
+                }
                 String image = r.get("image");
                 if (image == null || image.isBlank()) {
                     throw new IllegalArgumentException(manifest + " line " + line + ": image is empty");
@@ -43,7 +58,7 @@ public record TrainingManifest(Path dir, List<Row> rows) {
                 if (!Files.isRegularFile(img)) {
                     throw new IllegalArgumentException(manifest + " line " + line + ": image " + image + " does not exist");
                 }
-                String cond = r.get("conditioning_image");
+                String cond = r.get(conditioningColumn);
                 rows.add(new Row(img, r.getOrDefault("text", ""), cond == null || cond.isBlank() ? null : dir.resolve(cond)));
             }
         } catch (IOException e) {

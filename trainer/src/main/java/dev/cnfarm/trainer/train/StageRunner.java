@@ -18,13 +18,25 @@ import org.bytedeco.pytorch.Tensor;
  * seed and the step, so a resumed run is the same run.
  */
 public final class StageRunner {
-    /** The loss of one step, computed with autograd; native memory made inside is released after the step. */
+    /**
+     * The loss of one micro-batch, computed with autograd; native memory made inside is released
+     * after it. {@code draw} numbers the micro-batches of the run (step x accumulation + micro), so
+     * a micro-batch's random draws can depend on it alone.
+     */
     @FunctionalInterface
     public interface StepLoss {
-        Tensor loss(long step);
+        Tensor loss(long draw);
     }
 
-    public record Settings(String stage, int steps, int checkpointEvery, Optimiser.Settings optimiser, double emaDecay) {}
+    /**
+     * @param accumulation micro-batches whose gradients are summed before each optimiser step (1: none);
+     *                     each micro-batch's loss is divided by it, so the step sees their mean
+     */
+    public record Settings(String stage, int steps, int checkpointEvery, Optimiser.Settings optimiser, double emaDecay, int accumulation) {
+        public Settings(String stage, int steps, int checkpointEvery, Optimiser.Settings optimiser, double emaDecay) {
+            this(stage, steps, checkpointEvery, optimiser, emaDecay, 1);
+        }
+    }
 
     private final Settings s;
     private final ParameterStore store;
@@ -35,6 +47,8 @@ public final class StageRunner {
     /** Seconds spent on this stage by earlier runs (from the checkpoint resumed). */
     private double priorSeconds;
     private long startNanos;
+    private java.util.function.LongConsumer beforeOptimiserStep = step -> { };
+    private java.util.function.LongConsumer afterCheckpoint = step -> { };
 
     public StageRunner(Settings settings, ParameterStore store, List<String> trainedComponents, Path checkpointDir, TrainingListener listener) {
         this.s = settings;
@@ -42,6 +56,18 @@ public final class StageRunner {
         this.trained = List.copyOf(trainedComponents);
         this.checkpointDir = checkpointDir;
         this.listener = listener;
+    }
+
+    /** Called before each optimiser step, with the gradients in place (tests look at them). */
+    public StageRunner beforeOptimiserStep(java.util.function.LongConsumer hook) {
+        this.beforeOptimiserStep = hook;
+        return this;
+    }
+
+    /** Called after each checkpoint is written (sample grids and evaluations hang here). */
+    public StageRunner afterCheckpoint(java.util.function.LongConsumer hook) {
+        this.afterCheckpoint = hook;
+        return this;
     }
 
     /** Runs (or resumes) the stage to its last step. The store's parameters must exist (run one forward pass first). */
@@ -79,15 +105,22 @@ public final class StageRunner {
             startNanos = t0;
             double rate = 0;
             for (long step = start; step < s.steps(); step++) {
-                double loss;
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor l = stepLoss.loss(step);
-                    loss = l.item_double();
-                    if (!Double.isFinite(loss)) {
-                        throw new IllegalStateException(s.stage() + ": the loss is " + loss + " at step " + step
-                                + "; lower the learning rate or check the data");
+                double loss = 0;
+                int acc = Math.max(1, s.accumulation());
+                for (int micro = 0; micro < acc; micro++) {
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor l = stepLoss.loss(step * acc + micro);
+                        double v = l.item_double();
+                        if (!Double.isFinite(v)) {
+                            throw new IllegalStateException(s.stage() + ": the loss is " + v + " at step " + step
+                                    + "; lower the learning rate or check the data");
+                        }
+                        loss += v / acc;
+                        (acc == 1 ? l : l.div(new org.bytedeco.pytorch.Scalar((double) acc))).backward();
                     }
-                    l.backward();
+                }
+                try (PointerScope scope = new PointerScope()) {
+                    beforeOptimiserStep.accept(step);
                     opt.step(step);
                 }
                 if (ema != null) {
@@ -99,6 +132,7 @@ public final class StageRunner {
                 listener.step(s.stage(), step + 1, s.steps(), loss, rate);
                 if ((step + 1) % s.checkpointEvery() == 0 || step + 1 == s.steps()) {
                     save(step + 1, opt, ema);
+                    afterCheckpoint.accept(step + 1);
                 }
             }
             Map<String, float[]> finalWeights = ema != null ? ema.values() : currentWeights();

@@ -23,11 +23,12 @@ import java.util.Map;
  * @param residualScales scales per ControlNet and batch item in the controlled graph (13 for SD1.5)
  * @param layout         {@code cnfarm-bundle} or {@code diffusers-onnx}
  * @param splitControlnets the ControlNets of the split form (each its own graph), empty otherwise
+ * @param controlNames   what each ControlNet slot is for ({@code canny}, ...), the names a job may choose them by
  */
 public record SdModel(String id, String layout, Path textEncoder, Path unet, Path controlledUnet, Path vaeDecoder, Path tokenizerDir,
                       Contracts.Text text, Contracts.UNet unetContract, Contracts.UNet controlledContract, Contracts.Vae vae,
                       int controlSlots, int residualScales, int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig,
-                      List<DiffusersOnnxModel.ControlNetGraph> splitControlnets) {
+                      List<DiffusersOnnxModel.ControlNetGraph> splitControlnets, List<String> controlNames) {
     public static final String NATIVE_LAYOUT = "cnfarm-bundle";
 
     /** A bundle folder or a diffusers export folder, told apart by the file that describes it. */
@@ -47,7 +48,8 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
                 controlled ? bundle.graph(BundleBuilder.CONTROLLED_UNET) : null, bundle.graph(BundleBuilder.VAE_DECODER),
                 bundle.dir().resolve(BundleBuilder.TOKENIZER_DIR), Contracts.NATIVE_TEXT, Contracts.NATIVE_UNET, Contracts.NATIVE_UNET,
                 Contracts.NATIVE_VAE,
-                controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15(), List.of());
+                controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15(), List.of(),
+                controlled ? m.slotNames() : List.of());
     }
 
     /**
@@ -59,13 +61,14 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
             // the split form: each ControlNet its own session, any subset per job; plain steps feed the UNet zero residuals
             return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), null, d.vaeDecoder(), d.tokenizerDir(),
                     d.text(), d.unetContract(), d.unetContract(), d.vae(), d.controlnets().size(), d.unetContract().residualInputs().size(),
-                    d.contextDim(), d.vaeScalingFactor(), scheduler(d), d.controlnets());
+                    d.contextDim(), d.vaeScalingFactor(), scheduler(d), d.controlnets(),
+                    d.controlnets().stream().map(DiffusersOnnxModel.ControlNetGraph::name).toList());
         }
         DiffusersOnnxModel.Controlled c = d.controlled();
         return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), c == null ? null : c.file(), d.vaeDecoder(),
                 d.tokenizerDir(), d.text(), d.unetContract(), c == null ? d.unetContract() : c.contract(), d.vae(),
                 c == null ? 0 : c.controlnets(), c == null ? 0 : c.residualScales(), d.contextDim(), d.vaeScalingFactor(), scheduler(d),
-                List.of());
+                List.of(), java.util.stream.IntStream.range(0, c == null ? 0 : c.controlnets()).mapToObj(i -> "controlnet" + i).toList());
     }
 
     /** The folder's scheduler_config.json over SD1.5's defaults; models that predict anything but the noise are refused. */

@@ -97,6 +97,11 @@ public final class SdRenderer implements Renderer {
         return sessions.controlSlots();
     }
 
+    @Override
+    public List<String> controlNames() {
+        return sessions.model().controlNames();
+    }
+
     public TextEncoder textEncoder() {
         return text;
     }

@@ -38,6 +38,14 @@ public interface Renderer extends AutoCloseable {
     /** ControlNet inputs the model takes (0 for none). */
     int controlSlots();
 
+    /**
+     * What each ControlNet slot is for ({@code canny}, {@code scribble}, ...), in slot order: a job's
+     * control input that names a ControlNet goes to the slot of that name.
+     */
+    default List<String> controlNames() {
+        return java.util.stream.IntStream.range(0, controlSlots()).mapToObj(i -> "controlnet" + i).toList();
+    }
+
     /** The model's folder layout and graph contract in one line; empty for models that are not Stable Diffusion graphs. */
     default String modelLayout() {
         return "";

@@ -172,6 +172,8 @@ public final class TaskProcessor {
             }
             controls.add(new ControlUnit(map.chw(), c.getScale(), c.getStart(), c.getEnd() == 0 ? 1f : c.getEnd(), mode));
         }
+        controls = ControlSlots.arrange(task.getModel(), renderer.controlNames(),
+                task.getControlnetsList().stream().map(ControlNetInput::getControlnet).toList(), controls, w, h);
         RenderRequest request = new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
                 task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta());
         return new Prepared(a, renderer, request, maps, outputKey, System.nanoTime() - t0);

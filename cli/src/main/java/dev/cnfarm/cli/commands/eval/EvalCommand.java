@@ -3,6 +3,7 @@ package dev.cnfarm.cli.commands.eval;
 import ch.qos.logback.classic.Level;
 import dev.cnfarm.cli.ConfigOptions;
 import dev.cnfarm.cli.client.FarmClient;
+import dev.cnfarm.cli.eval.ControlEvaluation;
 import dev.cnfarm.cli.eval.TextEvaluation;
 import dev.cnfarm.cli.eval.VaeEvaluation;
 import dev.cnfarm.cli.local.LocalFarm;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
 
 /** {@code farm eval}: measured model quality. */
 @Command(name = "eval", mixinStandardHelpOptions = true, description = "Measure what a model does, through the farm.",
-        subcommands = {EvalCommand.Text.class})
+        subcommands = {EvalCommand.Text.class, EvalCommand.Control.class})
 public final class EvalCommand implements Runnable {
     @Override
     public void run() {
@@ -104,6 +105,87 @@ public final class EvalCommand implements Runnable {
                     Files.writeString(dir.resolve("report.md"), line, java.nio.file.StandardOpenOption.APPEND);
                     System.out.print(line);
                 }
+            }
+            System.out.println("report: " + dir.resolve("report.md"));
+            return 0;
+        }
+    }
+
+    /** {@code farm eval control}: do a ControlNet's images follow their control maps? */
+    @Command(name = "control", mixinStandardHelpOptions = true,
+            description = {"Render fresh shapes scenes' control maps (positions and sizes no training scene had) with their captions "
+                    + "through the farm, at each control scale (0: the base model alone), and score each image: shape mask IoU, edge F1 "
+                    + "against the shape's edges (2-pixel tolerance), and whether the prompt's colour is still obeyed. Writes report.md, "
+                    + "summary.json, results.csv and contact sheets to --out.",
+                    "Talks to the farm at api.url (farm up), or starts one in this process with --local."})
+    public static final class Control implements Callable<Integer> {
+        @Mixin
+        ConfigOptions options;
+
+        @Option(names = "--model", defaultValue = "shapes", split = ",",
+                description = "models to evaluate, each with the ControlNet in its first slot (default ${DEFAULT-VALUE})")
+        List<String> models = new ArrayList<>();
+
+        @Option(names = "--condition", defaultValue = "canny", description = "canny or scribble: the maps rendered (default ${DEFAULT-VALUE})")
+        String condition;
+
+        @Option(names = "--count", defaultValue = "200", description = "scenes (default ${DEFAULT-VALUE})")
+        int count;
+
+        @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default ${DEFAULT-VALUE})")
+        int steps;
+
+        @Option(names = "--guidance", defaultValue = "7.5", description = "guidance scale (default ${DEFAULT-VALUE})")
+        float guidance;
+
+        @Option(names = "--control-scales", defaultValue = "1.0,0", split = ",",
+                description = "control scales, one job each (default ${DEFAULT-VALUE}; 0 is the baseline without control)")
+        List<Float> scales = new ArrayList<>();
+
+        @Option(names = "--scheduler", defaultValue = "euler", description = "sampler (default ${DEFAULT-VALUE})")
+        String scheduler;
+
+        @Option(names = "--seed", defaultValue = "1", description = "seed of the scenes and the images (default ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--size", defaultValue = "128", description = "image side (default ${DEFAULT-VALUE})")
+        int size;
+
+        @Option(names = "--out", description = "report folder (default eval/control-CONDITION)")
+        Path out;
+
+        @Option(names = "--local", description = "start a farm in this process (embedded Kafka and S3, coordinator, workers) for the run")
+        boolean local;
+
+        @Option(names = "--workers", defaultValue = "2", description = "workers of the --local farm (default ${DEFAULT-VALUE})")
+        int workers;
+
+        @Option(names = "--serve", split = ",", description = "bundle folders the --local farm's workers serve besides the shipped "
+                + "models (a ControlNet's WORK/bundle, snapshots' bundles)")
+        List<Path> serve = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            if (count < 1 || steps < 1 || scales.isEmpty() || models.isEmpty()) {
+                throw new IllegalArgumentException("--count and --steps must be at least 1, --control-scales and --model must name one");
+            }
+            Path dir = out != null ? out : Path.of("eval", "control-" + condition);
+            ControlEvaluation.Settings s = new ControlEvaluation.Settings(condition, models, count, steps, guidance, scheduler, seed, size,
+                    scales);
+            FarmConfig config = options.load();
+            if (local) {
+                ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
+                Path data = config.dataDir().resolve("eval");
+                FarmConfig c = config.with(ConfigKeys.COORDINATOR_PORT, "0");
+                if (!serve.isEmpty()) {
+                    c = c.with(ConfigKeys.WORKER_MODELS, String.join(",", serve.stream().map(p -> p.toAbsolutePath().toString()).toList()));
+                }
+                System.out.println("starting a local farm with " + workers + " workers...");
+                try (LocalFarm farm = LocalFarm.start(c, data, workers, 0, 0)) {
+                    ControlEvaluation.run(FarmClient.of(farm.config()), s, dir, System.out);
+                }
+            } else {
+                ControlEvaluation.run(FarmClient.of(config), s, dir, System.out);
             }
             System.out.println("report: " + dir.resolve("report.md"));
             return 0;

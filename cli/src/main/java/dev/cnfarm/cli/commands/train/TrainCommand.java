@@ -1,6 +1,8 @@
 package dev.cnfarm.cli.commands.train;
 
 import dev.cnfarm.trainer.base.BaseTraining;
+import dev.cnfarm.trainer.controlnet.ControlNetRun;
+import dev.cnfarm.trainer.controlnet.ControlNetTraining;
 import dev.cnfarm.trainer.train.TrainingListener;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -12,7 +14,7 @@ import picocli.CommandLine.Option;
 
 /** {@code farm train}: training on libtorch. */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train models on this machine (libtorch).",
-        subcommands = {TrainCommand.Base.class})
+        subcommands = {TrainCommand.Base.class, TrainCommand.Controlnet.class})
 public final class TrainCommand implements Runnable {
     @Override
     public void run() {
@@ -55,6 +57,90 @@ public final class TrainCommand implements Runnable {
                         s.diffusionStepsPerSecond(), s.diffusionFinalLoss());
                 System.out.printf("bundle %s: %,d bytes (UNet %,d, text encoder %,d, VAE %,d parameters)%n", s.bundle(), s.bundleBytes(),
                         s.unetParameters(), s.textEncoderParameters(), s.vaeParameters());
+            }
+            return 0;
+        }
+    }
+
+    /** {@code farm train controlnet}: a ControlNet for a trained base model, on this machine. */
+    @Command(name = "controlnet", mixinStandardHelpOptions = true,
+            description = {"Train a ControlNet for a trained base model on this machine: the base locked, a copy of its UNet encoder "
+                    + "joined to it by zero convolutions (the ControlNet paper's method), on a data set of image, control image and caption "
+                    + "(manifest.csv with image, text and a control image column).",
+                    "Writes WORK/controlnet.safetensors, WORK/model (the base plus the ControlNet) and WORK/bundle; checkpoints every "
+                            + "--checkpoint-every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots."})
+    public static final class Controlnet implements Callable<Integer> {
+        @Option(names = "--data", required = true, description = "the data set's manifest.csv")
+        Path data;
+
+        @Option(names = "--base", required = true, description = "the trained base model's folder (model.json, safetensors, tokenizer), "
+                + "such as trained/shapes")
+        Path base;
+
+        @Option(names = "--work", required = true, description = "work folder: checkpoints, snapshots, loss curve, the results")
+        Path work;
+
+        @Option(names = "--condition", defaultValue = "canny", description = "what the control images are (default ${DEFAULT-VALUE})")
+        String condition;
+
+        @Option(names = "--column", defaultValue = "conditioning_image", description = "the manifest column of control images "
+                + "(default ${DEFAULT-VALUE})")
+        String column;
+
+        @Option(names = "--name", description = "the bundle's model id (default: BASE-CONDITION)")
+        String name;
+
+        @Option(names = "--steps", defaultValue = "3000", description = "optimiser steps (default ${DEFAULT-VALUE})")
+        int steps;
+
+        @Option(names = "--batch", defaultValue = "16", description = "images per micro-batch (default ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--accumulation", defaultValue = "1", description = "micro-batches per step (default ${DEFAULT-VALUE})")
+        int accumulation;
+
+        @Option(names = "--learning-rate", defaultValue = "2e-4", description = "AdamW's learning rate (default ${DEFAULT-VALUE})")
+        double learningRate;
+
+        @Option(names = "--warmup-steps", defaultValue = "100", description = "linear warm-up (default ${DEFAULT-VALUE})")
+        int warmup;
+
+        @Option(names = "--empty-caption-rate", defaultValue = "0.5", description = "share of captions replaced by the empty one "
+                + "(default ${DEFAULT-VALUE}, the paper's)")
+        double emptyCaptionRate;
+
+        @Option(names = "--links", defaultValue = "all", description = "all, or small-scale: only the middle-block link until "
+                + "--reconnect-at, then all (default ${DEFAULT-VALUE})")
+        String links;
+
+        @Option(names = "--reconnect-at", defaultValue = "0", description = "small-scale regime: the step from which every link is used")
+        int reconnectAt;
+
+        @Option(names = "--ema-decay", defaultValue = "0", description = "moving average of the weights (0: none; default ${DEFAULT-VALUE})")
+        double emaDecay;
+
+        @Option(names = "--checkpoint-every", defaultValue = "250", description = "steps between checkpoints (default ${DEFAULT-VALUE})")
+        int checkpointEvery;
+
+        @Option(names = "--validation", defaultValue = "256", description = "last rows kept out of training (default ${DEFAULT-VALUE})")
+        int validation;
+
+        @Option(names = "--seed", defaultValue = "1", description = "seed of every random draw (default ${DEFAULT-VALUE})")
+        long seed;
+
+        @Override
+        public Integer call() {
+            ControlNetTraining.Settings t = new ControlNetTraining.Settings(steps, batch, accumulation, learningRate, warmup,
+                    emptyCaptionRate, 0.1, ControlNetTraining.Links.of(links), reconnectAt, emaDecay, seed, checkpointEvery);
+            String id = name != null ? name : base.toAbsolutePath().normalize().getFileName() + "-" + condition;
+            try (Bars bars = new Bars()) {
+                ControlNetRun.Summary s = ControlNetRun.run(new ControlNetRun.Config(data, column, base, work, condition, id, validation, t),
+                        bars);
+                bars.close();
+                System.out.printf("controlnet (%s): %.0f s, %.2f steps/s, final loss %.4f, %,d parameters, %,d bytes; %d rows skipped%n",
+                        s.condition(), s.seconds(), s.stepsPerSecond(), s.finalLoss(), s.controlnetParameters(), s.controlnetBytes(),
+                        s.skippedRows());
+                System.out.println("bundle " + s.bundle());
             }
             return 0;
         }

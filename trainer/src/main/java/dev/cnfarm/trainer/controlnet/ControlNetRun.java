@@ -1,0 +1,211 @@
+package dev.cnfarm.trainer.controlnet;
+
+import dev.cnfarm.common.json.Json;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.arch.ModelPreset;
+import dev.cnfarm.models.bundle.ModelBundle;
+import dev.cnfarm.models.bundle.TrainedModels;
+import dev.cnfarm.models.onnx.ParamSpec;
+import dev.cnfarm.models.weights.SafetensorsWriter;
+import dev.cnfarm.trainer.base.VaeTraining;
+import dev.cnfarm.trainer.data.LatentCache;
+import dev.cnfarm.trainer.data.PairedImages;
+import dev.cnfarm.trainer.data.TrainingManifest;
+import dev.cnfarm.trainer.torch.ParameterStore;
+import dev.cnfarm.trainer.torch.Torch;
+import dev.cnfarm.trainer.train.Checkpoint;
+import dev.cnfarm.trainer.train.LossCurve;
+import dev.cnfarm.trainer.train.StageRunner;
+import dev.cnfarm.trainer.train.TrainingListener;
+import dev.cnfarm.worker.engine.text.ClipTokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains a ControlNet for a trained base model on a data set of (image, control image, caption)
+ * rows, and writes what the farm serves:
+ *
+ * <ol>
+ *   <li>the data set is read (rows whose images cannot be decoded are skipped and counted), the
+ *       last {@code validation} rows kept out of training;</li>
+ *   <li>the images are encoded once by the base's VAE ({@code latents.bin} in the work folder);</li>
+ *   <li>the ControlNet is trained ({@link ControlNetTraining}); checkpoints in
+ *       {@code checkpoints/controlnet} (resumed by running again), a snapshot of the ControlNet's
+ *       weights at each in {@code snapshots/} (for fidelity-against-steps evaluations);</li>
+ *   <li>{@code controlnet.safetensors} (fp16, diffusers' names), {@code model/} (the base's files
+ *       plus {@code controlnet0.safetensors}: a trained model folder) and its bundle ({@code bundle/}),
+ *       the loss curve and {@code summary.json}.</li>
+ * </ol>
+ */
+public final class ControlNetRun {
+
+    /**
+     * @param condition  what the control images are (canny, scribble, ...): recorded with the result
+     * @param column     the manifest's column of control images
+     * @param bundleId   the id of the bundle written
+     */
+    public record Config(Path manifest, String column, Path base, Path workDir, String condition, String bundleId, int validation,
+                         ControlNetTraining.Settings training) {}
+
+    /** What a finished run measured. */
+    public record Summary(String condition, String bundle, int trainRows, int validationRows, int skippedRows, double seconds,
+                          double stepsPerSecond, double finalLoss, long controlnetParameters, long controlnetBytes, String links,
+                          int steps, int batch, int accumulation, double learningRate) {}
+
+    public static final String CONTROLNET_FILE = "controlnet.safetensors";
+    public static final String SNAPSHOTS = "snapshots";
+
+    private ControlNetRun() {}
+
+    public static Summary run(Config c, TrainingListener listener) {
+        Torch.configure();
+        mkdirs(c.workDir());
+        BaseModel base = BaseModel.read(c.base());
+        ModelPreset preset = base.preset();
+        PairedImages all = PairedImages.load(TrainingManifest.read(c.manifest(), c.column()));
+        if (all.skipped() > 0) {
+            listener.note("data: skipped " + all.skipped() + " rows whose images could not be used, e.g. " + all.skipReasons());
+        }
+        if (all.count() <= c.validation() + 1) {
+            throw new IllegalArgumentException(c.manifest() + " has " + all.count() + " usable rows; training needs more than the "
+                    + c.validation() + " kept for validation");
+        }
+        PairedImages train = all.range(0, all.count() - c.validation());
+        int size = all.images().size();
+        int factor = preset.vae().downFactor();
+        if (size % factor != 0) {
+            throw new IllegalArgumentException("the images are " + size + " pixels wide; the model needs a multiple of " + factor);
+        }
+        int latentSide = size / factor;
+        listener.note("data: " + train.count() + " training rows, " + c.validation() + " kept out, " + size + " px, control images from column "
+                + c.column());
+
+        // latents by the base's VAE, scaled as the UNet was trained on them
+        float[][] latents = LatentCache.load(c.workDir().resolve("latents.bin"), () -> {
+            try (ParameterStore vae = new ParameterStore(spec -> base.weights().get(spec.onnxName()))) {
+                VaeTraining.materialise(vae, preset.vae());
+                return VaeTraining.encodeAll(vae, preset.vae(), train.images(), listener);
+            }
+        });
+        if (latents.length != train.count()) {
+            throw new IllegalStateException(c.workDir().resolve("latents.bin") + " holds " + latents.length + " latents for "
+                    + train.count() + " rows: it belongs to another data set; delete it or use another work folder");
+        }
+        float scaling = preset.vae().scalingFactor();
+        for (float[] l : latents) {
+            for (int i = 0; i < l.length; i++) {
+                l[i] *= scaling;
+            }
+        }
+        long[][] tokens = new long[train.count()][];
+        long[] empty;
+        try (ClipTokenizer tok = ClipTokenizer.open(base.tokenizer())) {
+            for (int i = 0; i < train.count(); i++) {
+                tokens[i] = tok.encode(train.images().caption(i));
+            }
+            empty = tok.encode("");
+        }
+
+        Path checkpoints = c.workDir().resolve("checkpoints").resolve(ControlNetTraining.STAGE);
+        Path snapshots = c.workDir().resolve(SNAPSHOTS);
+        mkdirs(snapshots);
+        StageRunner.Result result;
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        long params;
+        try (ParameterStore store = new ParameterStore(ControlNetInit.of(base.weights(), ControlNetTraining.COMPONENT, c.training().seed()))) {
+            ControlNetTraining.materialise(store, preset, latentSide);
+            for (ParamSpec s : store.specs(ControlNetTraining.COMPONENT)) {
+                shapes.put(s.key(), s.shape());
+            }
+            params = store.count(ControlNetTraining.COMPONENT);
+            StageRunner runner = ControlNetTraining.runner(store, c.training(), checkpoints, listener)
+                    .afterCheckpoint(step -> snapshot(Checkpoint.resolve(checkpoints), snapshots, step));
+            result = ControlNetTraining.train(runner, store, preset, latents, train.controls(), tokens, empty, latentSide, c.training());
+        }
+        LossCurve.write(c.workDir().resolve("loss-controlnet.png"), "ControlNet (" + c.condition() + "): noise-prediction MSE",
+                result.losses());
+
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        String prefix = ControlNetTraining.COMPONENT + ".";
+        result.weights().forEach((name, v) -> tensors.put(name.substring(prefix.length()), new SafetensorsWriter.Tensor(shapes.get(name.substring(prefix.length())), v)));
+        Map<String, String> meta = Map.of("format", "pt", "model", preset.name(), "component", "controlnet", "condition", c.condition());
+        Path cnFile = c.workDir().resolve(CONTROLNET_FILE);
+        SafetensorsWriter.write(cnFile, tensors, "F16", meta);
+
+        Path model = c.workDir().resolve("model");
+        writeModel(base, List.of(cnFile), List.of(c.condition()), model);
+        Path bundleDir = c.workDir().resolve("bundle");
+        ModelBundle.deleteQuietly(bundleDir);
+        ModelBundle bundle = TrainedModels.build(model, c.bundleId(), 1, bundleDir, "ControlNet (" + c.condition() + ") trained by farm train "
+                + "controlnet on " + c.manifest().getFileName() + " (" + train.count() + " rows, " + c.training().steps() + " steps, seed "
+                + c.training().seed() + ") for the base " + preset.name());
+        ControlNetTraining.Settings t = c.training();
+        Summary s = new Summary(c.condition(), bundleDir.toString(), train.count(), c.validation(), all.skipped(), result.seconds(),
+                result.stepsPerSecond(), result.finalLoss(200), params, size(cnFile), t.links().name().toLowerCase(java.util.Locale.ROOT),
+                t.steps(), t.batch(), t.accumulation(), t.learningRate());
+        try {
+            Json.mapper().writerWithDefaultPrettyPrinter().writeValue(c.workDir().resolve("summary.json").toFile(), s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        listener.note("bundle " + bundle.dir() + " (" + bundle.totalBytes() + " bytes)");
+        return s;
+    }
+
+    /**
+     * A trained model folder: the base's files and the given ControlNets as {@code controlnet0},
+     * {@code controlnet1}, ... (in the order of the controlled graph's slots), named in
+     * {@code controlnets.json} by what they were trained for.
+     */
+    public static void writeModel(BaseModel base, List<Path> controlnets, List<String> names, Path dir) {
+        try {
+            ModelBundle.deleteQuietly(dir);
+            Files.createDirectories(dir.resolve("tokenizer"));
+            for (String f : List.of(TrainedModels.MODEL_JSON, "unet.safetensors", "text_encoder.safetensors", "vae.safetensors",
+                    "tokenizer/vocab.json", "tokenizer/merges.txt")) {
+                Files.copy(base.folder().resolve(f), dir.resolve(f));
+            }
+            for (int i = 0; i < controlnets.size(); i++) {
+                Files.copy(controlnets.get(i), dir.resolve(ModelGraphs.controlnetComponent(i) + ".safetensors"));
+            }
+            Json.mapper().writeValue(dir.resolve(TrainedModels.CONTROLNETS_JSON).toFile(), names);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the model folder " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Keeps the checkpoint's ControlNet weights (the moving average when there is one) as snapshots/step-NNNNNN.safetensors. */
+    private static void snapshot(Path checkpoint, Path snapshots, long step) {
+        Path src = checkpoint.resolve(Files.isRegularFile(checkpoint.resolve(Checkpoint.EMA)) ? Checkpoint.EMA : Checkpoint.WEIGHTS);
+        try {
+            Path tmp = snapshots.resolve(String.format("step-%06d.tmp", step));
+            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, snapshots.resolve(String.format("step-%06d.safetensors", step)), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep a snapshot of " + src + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long size(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void mkdirs(Path p) {
+        try {
+            Files.createDirectories(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + p + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package dev.cnfarm.trainer.controlnet;
+
+import dev.cnfarm.models.arch.ClipText;
+import dev.cnfarm.models.arch.ControlNet;
+import dev.cnfarm.models.arch.ModelGraphs;
+import dev.cnfarm.models.arch.ModelPreset;
+import dev.cnfarm.models.arch.UNet;
+import dev.cnfarm.trainer.data.ImageSet;
+import dev.cnfarm.trainer.torch.ParameterStore;
+import dev.cnfarm.trainer.torch.Torch;
+import dev.cnfarm.trainer.torch.TorchNn;
+import dev.cnfarm.trainer.train.Optimiser;
+import dev.cnfarm.trainer.train.StageRunner;
+import dev.cnfarm.trainer.train.TrainingListener;
+import dev.cnfarm.worker.engine.sched.NoiseSchedule;
+import dev.cnfarm.worker.engine.sched.SchedulerConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The ControlNet paper's training: the base model (text encoder, UNet) locked, a trainable copy of
+ * the UNet's encoder and middle block ({@link ControlNetInit}) fed the noisy latent and the control
+ * image, its outputs added to the locked UNet's skips and middle through zero convolutions; the
+ * loss is the controlled UNet's noise-prediction error, plain mean squared error over uniformly
+ * drawn timesteps of SD1.5's schedule. A share of the captions (half, as in the paper) is replaced
+ * by the empty caption, so the ControlNet learns to read the control image on its own.
+ *
+ * <p>The regimes ({@link Links}): the standard one connects every link from the start; the paper's
+ * small-scale regime connects only the middle-block link for the first steps (the decoder's skip
+ * links cut, which trains faster on little compute) and then reconnects the rest.
+ */
+public final class ControlNetTraining {
+    public static final String STAGE = "controlnet";
+    public static final String COMPONENT = ModelGraphs.controlnetComponent(0);
+
+    /** Which links between the ControlNet and the locked UNet carry its output. */
+    public enum Links {
+        /** every skip link and the middle link from the first step */
+        ALL,
+        /** the paper's small-scale regime: only the middle-block link until the reconnect step, then all of them */
+        MIDDLE_FIRST;
+
+        public static Links of(String s) {
+            return switch (s.toLowerCase(Locale.ROOT).replace('-', '_')) {
+                case "all", "standard", "full" -> ALL;
+                case "middle_first", "small_scale", "small" -> MIDDLE_FIRST;
+                default -> throw new IllegalArgumentException("links must be all or small-scale (only the middle-block link until "
+                        + "reconnect_at, then all), got " + s);
+            };
+        }
+    }
+
+    /**
+     * @param accumulation  micro-batches per optimiser step (the effective batch is batch x accumulation)
+     * @param reconnectAt   for {@link Links#MIDDLE_FIRST}: the step from which every link is connected
+     * @param emaDecay      moving average of the ControlNet's weights (0: none; the last weights are kept)
+     */
+    public record Settings(int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
+                           double offsetNoise, Links links, int reconnectAt, double emaDecay, long seed, int checkpointEvery) {
+        public Settings {
+            if (steps < 1 || batch < 1 || accumulation < 1 || checkpointEvery < 1) {
+                throw new IllegalArgumentException("steps, batch, accumulation and checkpoint interval must be at least 1");
+            }
+            if (!(learningRate > 0)) {
+                throw new IllegalArgumentException("the learning rate must be above 0, got " + learningRate);
+            }
+            if (emptyCaptionRate < 0 || emptyCaptionRate > 1) {
+                throw new IllegalArgumentException("the empty caption rate must be in [0, 1], got " + emptyCaptionRate);
+            }
+            if (emaDecay < 0 || emaDecay >= 1) {
+                throw new IllegalArgumentException("the EMA decay must be in [0, 1), got " + emaDecay);
+            }
+        }
+    }
+
+    private ControlNetTraining() {}
+
+    /** Creates the ControlNet's, the UNet's and the text encoder's parameters in {@code store}, the base locked. */
+    public static void materialise(ParameterStore store, ModelPreset preset, int latentSide) {
+        store.lock(ModelGraphs.UNET);
+        store.lock(ModelGraphs.TEXT_ENCODER);
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            TorchNn nn = new TorchNn(store);
+            long[] ids = new long[77];
+            Tensor ctx = ClipText.forward(nn, ModelGraphs.TEXT_ENCODER, Torch.longs(ids, 1, 77), preset.textEncoder()).lastHiddenState();
+            int factor = preset.controlnet().imageToLatentFactor();
+            Tensor x = torch.zeros(1, preset.unet().inChannels(), latentSide, latentSide);
+            Tensor t = Torch.floats(new float[] {0}, 1);
+            controlledUNet(nn, preset, x, t, ctx, torch.zeros(1, 3, (long) latentSide * factor, (long) latentSide * factor), true);
+        }
+    }
+
+    /** The controlled UNet's noise prediction. */
+    public static Tensor controlledUNet(TorchNn nn, ModelPreset preset, Tensor noisy, Tensor timesteps, Tensor ctx, Tensor control,
+                                        boolean allLinks) {
+        ControlNet.Residuals<Tensor> r = ControlNet.forward(nn, COMPONENT, noisy, timesteps, ctx, control, preset.controlnet());
+        return UNet.forward(nn, ModelGraphs.UNET, noisy, timesteps, ctx, preset.unet(), allLinks ? r.down() : null, r.mid());
+    }
+
+    /** Whether a step trains with every link connected. */
+    public static boolean allLinks(Settings s, long step) {
+        return s.links() == Links.ALL || step >= s.reconnectAt();
+    }
+
+    /** A runner for the stage: the ControlNet trained, everything else locked. */
+    public static StageRunner runner(ParameterStore store, Settings s, Path checkpoints, TrainingListener listener) {
+        return new StageRunner(new StageRunner.Settings(STAGE, s.steps(), s.checkpointEvery(),
+                new Optimiser.Settings(s.learningRate(), s.warmupSteps(), s.steps(), 1.0, 1e-2, 1.0), s.emaDecay(), s.accumulation()),
+                store, List.of(COMPONENT), checkpoints, listener);
+    }
+
+    /**
+     * Runs (or resumes) the training.
+     *
+     * @param latents  scaled latents of the training images, [count][C * side * side]
+     * @param controls the control images of the same rows
+     * @param tokens   each row's caption as token ids [count][77]
+     * @param emptyIds the empty caption's token ids
+     */
+    public static StageRunner.Result train(StageRunner runner, ParameterStore store, ModelPreset preset, float[][] latents, ImageSet controls,
+                                           long[][] tokens, long[] emptyIds, int latentSide, Settings s) {
+        TorchNn nn = new TorchNn(store);
+        NoiseSchedule schedule = new NoiseSchedule(SchedulerConfig.sd15());
+        int per = latents[0].length;
+        int channels = per / (latentSide * latentSide);
+        int side = controls.size();
+        int plane = 3 * side * side;
+        return runner.run(draw -> {
+            long step = draw / s.accumulation();
+            SplittableRandom rnd = new SplittableRandom(s.seed() * 0x9E3779B97F4A7C15L + draw);
+            int b = s.batch();
+            float[] x0 = new float[b * per];
+            float[] ctl = new float[b * plane];
+            long[] ids = new long[b * 77];
+            float[] timesteps = new float[b];
+            float[] signal = new float[b];
+            float[] noiseScale = new float[b];
+            for (int k = 0; k < b; k++) {
+                int i = rnd.nextInt(latents.length);
+                System.arraycopy(latents[i], 0, x0, k * per, per);
+                controls.unit(i, ctl, k * plane);
+                System.arraycopy(rnd.nextDouble() < s.emptyCaptionRate() ? emptyIds : tokens[i], 0, ids, k * 77, 77);
+                int ts = rnd.nextInt(schedule.trainSteps());
+                double acp = schedule.alphaCumprod(ts);
+                timesteps[k] = ts;
+                signal[k] = (float) Math.sqrt(acp);
+                noiseScale[k] = (float) Math.sqrt(1 - acp);
+            }
+            torch.manual_seed(s.seed() * 31 + draw);
+            Tensor clean = Torch.floats(x0, b, channels, latentSide, latentSide);
+            Tensor noise = torch.randn(b, channels, latentSide, latentSide);
+            if (s.offsetNoise() > 0) {
+                noise = noise.add(torch.randn(b, channels, 1, 1).mul(new Scalar(s.offsetNoise())));
+            }
+            Tensor noisy = clean.mul(Torch.floats(signal, b, 1, 1, 1)).add(noise.mul(Torch.floats(noiseScale, b, 1, 1, 1)));
+            Tensor ctx;
+            try (NoGradGuard g = new NoGradGuard()) {
+                ctx = ClipText.forward(nn, ModelGraphs.TEXT_ENCODER, Torch.longs(ids, b, 77), preset.textEncoder()).lastHiddenState();
+            }
+            Tensor pred = controlledUNet(nn, preset, noisy, Torch.floats(timesteps, b), ctx, Torch.floats(ctl, b, 3, side, side),
+                    allLinks(s, step));
+            return torch.mse_loss(pred, noise);
+        });
+    }
+}
