@@ -157,7 +157,7 @@ public final class BaseTraining {
      * Writes a trained model folder ({@link TrainedModels}): model.json, one fp16 safetensors file
      * per component under diffusers' keys, the tokenizer.
      */
-    static void exportModel(Path dir, ModelPreset preset, Map<String, float[]> weights, Map<String, long[]> shapes, Path tokenizerDir) {
+    public static void exportModel(Path dir, ModelPreset preset, Map<String, float[]> weights, Map<String, long[]> shapes, Path tokenizerDir) {
         try {
             ModelBundle.deleteQuietly(dir);
             Files.createDirectories(dir.resolve("tokenizer"));
