@@ -131,20 +131,12 @@ public final class ControlNetRun {
         LossCurve.write(c.workDir().resolve("loss-controlnet.png"), "ControlNet (" + c.condition() + "): noise-prediction MSE",
                 result.losses());
 
-        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
-        String prefix = ControlNetTraining.COMPONENT + ".";
-        result.weights().forEach((name, v) -> tensors.put(name.substring(prefix.length()), new SafetensorsWriter.Tensor(shapes.get(name.substring(prefix.length())), v)));
-        Map<String, String> meta = Map.of("format", "pt", "model", preset.name(), "component", "controlnet", "condition", c.condition());
         Path cnFile = c.workDir().resolve(CONTROLNET_FILE);
-        SafetensorsWriter.write(cnFile, tensors, "F16", meta);
-
-        Path model = c.workDir().resolve("model");
-        writeModel(base, List.of(cnFile), List.of(c.condition()), model);
-        Path bundleDir = c.workDir().resolve("bundle");
-        ModelBundle.deleteQuietly(bundleDir);
-        ModelBundle bundle = TrainedModels.build(model, c.bundleId(), 1, bundleDir, "ControlNet (" + c.condition() + ") trained by farm train "
-                + "controlnet on " + c.manifest().getFileName() + " (" + train.count() + " rows, " + c.training().steps() + " steps, seed "
-                + c.training().seed() + ") for the base " + preset.name());
+        writeControlNet(result.weights(), shapes, preset.name(), c.condition(), cnFile);
+        ModelBundle bundle = publish(base, cnFile, c.condition(), c.workDir(), c.bundleId(), "ControlNet (" + c.condition()
+                + ") trained by farm train controlnet on " + c.manifest().getFileName() + " (" + train.count() + " rows, "
+                + c.training().steps() + " steps, seed " + c.training().seed() + ") for the base " + preset.name());
+        Path bundleDir = bundle.dir();
         ControlNetTraining.Settings t = c.training();
         Summary s = new Summary(c.condition(), bundleDir.toString(), train.count(), c.validation(), all.skipped(), result.seconds(),
                 result.stepsPerSecond(), result.finalLoss(200), params, size(cnFile), t.links().name().toLowerCase(java.util.Locale.ROOT),
@@ -156,6 +148,63 @@ public final class ControlNetRun {
         }
         listener.note("bundle " + bundle.dir() + " (" + bundle.totalBytes() + " bytes)");
         return s;
+    }
+
+    /** Writes a ControlNet's weights (keyed {@code controlnet0.KEY}) as fp16 safetensors under diffusers' names. */
+    public static void writeControlNet(Map<String, float[]> weights, Map<String, long[]> shapesByKey, String baseName, String condition,
+                                       Path file) {
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        String prefix = ControlNetTraining.COMPONENT + ".";
+        weights.forEach((name, v) -> {
+            String key = name.startsWith(prefix) ? name.substring(prefix.length()) : name;
+            long[] shape = shapesByKey.get(key);
+            if (shape == null) {
+                throw new IllegalArgumentException(file + ": " + name + " is not a parameter of this ControlNet");
+            }
+            tensors.put(key, new SafetensorsWriter.Tensor(shape, v));
+        });
+        SafetensorsWriter.write(file, tensors, "F16", Map.of("format", "pt", "model", baseName, "component", "controlnet",
+                "condition", condition));
+    }
+
+    /** {@code work/model} (the base plus the ControlNet) and its bundle in {@code work/bundle}. */
+    public static ModelBundle publish(BaseModel base, Path controlnet, String condition, Path work, String bundleId, String description) {
+        Path model = work.resolve("model");
+        writeModel(base, List.of(controlnet), List.of(condition), model);
+        Path bundleDir = work.resolve("bundle");
+        ModelBundle.deleteQuietly(bundleDir);
+        return TrainedModels.build(model, bundleId, 1, bundleDir, description);
+    }
+
+    /**
+     * Bundles of the snapshots a run kept ({@code snapshots/step-N.safetensors}), one per snapshot in
+     * {@code work/snapshot-bundles/step-N} with the id {@code bundleId-step-N}: the models a
+     * fidelity-against-steps evaluation renders with.
+     */
+    public static List<Path> publishSnapshots(Path baseFolder, Path work, String condition, String bundleId, int every) {
+        BaseModel base = BaseModel.read(baseFolder);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        try (ParameterStore store = new ParameterStore(ControlNetInit.of(base.weights(), ControlNetTraining.COMPONENT, 1))) {
+            ControlNetTraining.materialise(store, base.preset(), 8);
+            store.specs(ControlNetTraining.COMPONENT).forEach(s -> shapes.put(s.key(), s.shape()));
+        }
+        List<Path> out = new java.util.ArrayList<>();
+        try (var files = Files.list(work.resolve(SNAPSHOTS))) {
+            for (Path snap : files.filter(p -> p.getFileName().toString().matches("step-\\d+\\.safetensors")).sorted().toList()) {
+                long step = Long.parseLong(snap.getFileName().toString().replaceAll("\\D", ""));
+                if (step % every != 0) {
+                    continue;
+                }
+                Path dir = work.resolve("snapshot-bundles").resolve("step-" + step);
+                Path cn = dir.resolve(CONTROLNET_FILE);
+                Files.createDirectories(dir);
+                writeControlNet(Checkpoint.readTensors(snap), shapes, base.preset().name(), condition, cn);
+                out.add(publish(base, cn, condition, dir, bundleId + "-step-" + step, "snapshot at step " + step + " of " + bundleId).dir());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the snapshots of " + work + ": " + e.getMessage(), e);
+        }
+        return out;
     }
 
     /**

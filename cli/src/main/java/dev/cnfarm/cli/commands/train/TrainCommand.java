@@ -5,6 +5,7 @@ import dev.cnfarm.trainer.controlnet.ControlNetRun;
 import dev.cnfarm.trainer.controlnet.ControlNetTraining;
 import dev.cnfarm.trainer.train.TrainingListener;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code farm train}: training on libtorch. */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train models on this machine (libtorch).",
-        subcommands = {TrainCommand.Base.class, TrainCommand.Controlnet.class})
+        subcommands = {TrainCommand.Base.class, TrainCommand.Controlnet.class, TrainCommand.SnapshotBundles.class})
 public final class TrainCommand implements Runnable {
     @Override
     public void run() {
@@ -142,6 +143,36 @@ public final class TrainCommand implements Runnable {
                         s.skippedRows());
                 System.out.println("bundle " + s.bundle());
             }
+            return 0;
+        }
+    }
+
+    /** {@code farm train snapshot-bundles}: bundles of a ControlNet run's snapshots, for fidelity against steps. */
+    @Command(name = "snapshot-bundles", mixinStandardHelpOptions = true,
+            description = {"Build a bundle of each weights snapshot a farm train controlnet run kept (WORK/snapshots), in "
+                    + "WORK/snapshot-bundles/step-N with the id NAME-step-N, and print their folders comma-separated: what "
+                    + "farm eval control --local --serve takes to measure fidelity against training steps."})
+    public static final class SnapshotBundles implements Callable<Integer> {
+        @Option(names = "--base", required = true, description = "the base model folder the run trained on")
+        Path base;
+
+        @Option(names = "--work", required = true, description = "the run's work folder")
+        Path work;
+
+        @Option(names = "--condition", defaultValue = "canny", description = "what the control images were (default ${DEFAULT-VALUE})")
+        String condition;
+
+        @Option(names = "--name", required = true, description = "bundle id prefix (the bundles are NAME-step-N)")
+        String name;
+
+        @Option(names = "--every", defaultValue = "500", description = "use the snapshots of steps that are multiples of this "
+                + "(default ${DEFAULT-VALUE})")
+        int every;
+
+        @Override
+        public Integer call() {
+            List<Path> dirs = ControlNetRun.publishSnapshots(base, work, condition, name, every);
+            System.out.println(String.join(",", dirs.stream().map(Path::toString).toList()));
             return 0;
         }
     }
