@@ -39,10 +39,11 @@ public final class ControlEvaluation {
 
     /**
      * @param condition canny or scribble: what the maps are
-     * @param models    models to render with (each a bundle with the ControlNet in its first slot)
+     * @param models    models to render with
+     * @param controlnet which of a model's ControlNets renders the maps ("" for the first)
      */
-    public record Settings(String condition, List<String> models, int count, int steps, float guidance, String scheduler, long seed, int size,
-                           List<Float> controlScales) {}
+    public record Settings(String condition, List<String> models, String controlnet, int count, int steps, float guidance, String scheduler,
+                           long seed, int size, List<Float> controlScales) {}
 
     public record Score(String model, float controlScale, int images, int failed, double maskIou, double edgeF1, double edgePrecision,
                         double edgeRecall, double shapeColour, double background, double imagesPerSecond, String jobId) {}
@@ -145,6 +146,9 @@ public final class ControlEvaluation {
         job.put("scheduler", s.scheduler());
         job.put("preprocessor", "passthrough");
         job.put("control_scale", scale);
+        if (!s.controlnet().isEmpty()) {
+            job.put("controlnet", s.controlnet());
+        }
         ArrayNode rows = job.putArray("rows");
         for (Case c : cases) {
             rows.addObject().put("prompt", c.c().caption()).put("seed", c.c().seed()).put("control_image", keys.get(c.map()));
@@ -184,7 +188,8 @@ public final class ControlEvaluation {
 
     static String markdown(Settings s, List<Score> scores) {
         StringBuilder md = new StringBuilder();
-        md.append("# Control fidelity evaluation: ").append(String.join(", ", s.models())).append("\n\n");
+        md.append("# Control fidelity evaluation: ").append(String.join(", ", s.models()))
+                .append(s.controlnet().isEmpty() ? "" : ", ControlNet " + s.controlnet()).append("\n\n");
         md.append(String.format(Locale.ROOT, "%d fresh shapes scenes (positions and sizes drawn from a seed no training scene came from; a "
                 + "quarter of the colour/shape pairs held out of the base's training), their %s maps as the control images, the caption "
                 + "as the prompt; %d steps of %s, guidance %s, %dx%d. Mask IoU: the pixels away from the image's background colour "

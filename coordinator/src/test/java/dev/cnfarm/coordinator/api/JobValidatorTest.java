@@ -104,6 +104,16 @@ class JobValidatorTest {
     }
 
     @Test
+    void controlNetsAreChosenByNameAndABadNameIsRefusedNamingTheField() {
+        JobSpec s = valid(job("\"controlnet\":\"canny\",\"additional_controlnets\":[{\"image\":\"" + KEY + "\",\"controlnet\":\"scribble\"}]"));
+        assertThat(s.getControlnet()).isEqualTo("canny");
+        assertThat(s.getAdditionalControlnets(0).getControlnet()).isEqualTo("scribble");
+        assertThat(valid(job("")).getControlnet()).as("none named: the model's first").isEmpty();
+        assertThat(errors(job("\"controlnet\":\"../canny\",\"additional_controlnets\":[{\"image\":\"" + KEY + "\",\"controlnet\":\"a b\"}]")))
+                .extracting(FieldError::field).containsExactlyInAnyOrder("controlnet", "additional_controlnets[0].controlnet");
+    }
+
+    @Test
     void controlOptionsAndAdditionalControlNetsAreRecorded() {
         JobSpec s = valid(job("\"control_scale\":0.7,\"control_start\":0.1,\"control_end\":0.6,\"control_mode\":\"prompt\","
                 + "\"guess_mode\":true,\"eta\":0.3,\"additional_controlnets\":[{\"image\":\"" + KEY + "\",\"scale\":0.5,\"mode\":\"control\"}]"));

@@ -123,8 +123,12 @@ public final class EvalCommand implements Runnable {
         ConfigOptions options;
 
         @Option(names = "--model", defaultValue = "shapes", split = ",",
-                description = "models to evaluate, each with the ControlNet in its first slot (default ${DEFAULT-VALUE})")
+                description = "models to evaluate (default ${DEFAULT-VALUE})")
         List<String> models = new ArrayList<>();
+
+        @Option(names = "--controlnet", defaultValue = "", description = "which of the model's ControlNets (canny, scribble); "
+                + "default: its first")
+        String controlnet;
 
         @Option(names = "--condition", defaultValue = "canny", description = "canny or scribble: the maps rendered (default ${DEFAULT-VALUE})")
         String condition;
@@ -170,7 +174,7 @@ public final class EvalCommand implements Runnable {
                 throw new IllegalArgumentException("--count and --steps must be at least 1, --control-scales and --model must name one");
             }
             Path dir = out != null ? out : Path.of("eval", "control-" + condition);
-            ControlEvaluation.Settings s = new ControlEvaluation.Settings(condition, models, count, steps, guidance, scheduler, seed, size,
+            ControlEvaluation.Settings s = new ControlEvaluation.Settings(condition, models, controlnet, count, steps, guidance, scheduler, seed, size,
                     scales);
             FarmConfig config = options.load();
             if (local) {
