@@ -51,7 +51,16 @@ public final class ControlNetRun {
      * @param bundleId   the id of the bundle written
      */
     public record Config(Path manifest, String column, Path base, Path workDir, String condition, String bundleId, int validation,
-                         ControlNetTraining.Settings training) {}
+                         ControlNetTraining.Settings training) {
+        /** A checked training job's run; its paths are relative to {@code jobDir}. */
+        public static Config of(dev.cnfarm.common.training.ControlNetJob j, Path jobDir, Path workDir) {
+            ControlNetTraining.Settings t = new ControlNetTraining.Settings(j.steps(), j.batch(), j.accumulation(), j.learningRate(),
+                    j.warmupSteps(), j.emptyCaptionRate(), j.offsetNoise(), ControlNetTraining.Links.of(j.links()), j.reconnectAt(),
+                    j.emaDecay(), j.seed(), j.checkpointEvery());
+            return new Config(jobDir.resolve(j.dataset()), j.column(), jobDir.resolve(j.base()), workDir, j.condition(), j.name(),
+                    j.validation(), t);
+        }
+    }
 
     /** What a finished run measured. */
     public record Summary(String condition, String bundle, int trainRows, int validationRows, int skippedRows, double seconds,

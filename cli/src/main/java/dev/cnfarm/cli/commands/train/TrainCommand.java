@@ -2,7 +2,6 @@ package dev.cnfarm.cli.commands.train;
 
 import dev.cnfarm.trainer.base.BaseTraining;
 import dev.cnfarm.trainer.controlnet.ControlNetRun;
-import dev.cnfarm.trainer.controlnet.ControlNetTraining;
 import dev.cnfarm.trainer.train.TrainingListener;
 import java.nio.file.Path;
 import java.util.List;
@@ -68,75 +67,96 @@ public final class TrainCommand implements Runnable {
             description = {"Train a ControlNet for a trained base model on this machine: the base locked, a copy of its UNet encoder "
                     + "joined to it by zero convolutions (the ControlNet paper's method), on a data set of image, control image and caption "
                     + "(manifest.csv with image, text and a control image column).",
+                    "The job comes from JOB (a YAML or JSON training job: name, base, dataset, condition, ...; paths relative to it) "
+                            + "and/or the options, which override its fields.",
                     "Writes WORK/controlnet.safetensors, WORK/model (the base plus the ControlNet) and WORK/bundle; checkpoints every "
-                            + "--checkpoint-every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots."})
+                            + "checkpoint_every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots."})
     public static final class Controlnet implements Callable<Integer> {
-        @Option(names = "--data", required = true, description = "the data set's manifest.csv")
-        Path data;
-
-        @Option(names = "--base", required = true, description = "the trained base model's folder (model.json, safetensors, tokenizer), "
-                + "such as trained/shapes")
-        Path base;
+        @picocli.CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "JOB", description = "a training job file (YAML or JSON)")
+        Path job;
 
         @Option(names = "--work", required = true, description = "work folder: checkpoints, snapshots, loss curve, the results")
         Path work;
 
-        @Option(names = "--condition", defaultValue = "canny", description = "what the control images are (default ${DEFAULT-VALUE})")
+        @Option(names = "--data", description = "the data set's manifest.csv (dataset)")
+        Path data;
+
+        @Option(names = "--base", description = "the trained base model's folder, such as trained/shapes (base)")
+        Path base;
+
+        @Option(names = "--condition", description = "what the control images are, such as canny (condition)")
         String condition;
 
-        @Option(names = "--column", defaultValue = "conditioning_image", description = "the manifest column of control images "
-                + "(default ${DEFAULT-VALUE})")
+        @Option(names = "--column", description = "the manifest column of control images (column; default conditioning_image)")
         String column;
 
-        @Option(names = "--name", description = "the bundle's model id (default: BASE-CONDITION)")
+        @Option(names = "--name", description = "the trained model's id (name; default BASE-CONDITION)")
         String name;
 
-        @Option(names = "--steps", defaultValue = "3000", description = "optimiser steps (default ${DEFAULT-VALUE})")
-        int steps;
+        @Option(names = "--steps", description = "optimiser steps (steps; default 3000)")
+        Integer steps;
 
-        @Option(names = "--batch", defaultValue = "16", description = "images per micro-batch (default ${DEFAULT-VALUE})")
-        int batch;
+        @Option(names = "--batch", description = "images per micro-batch (batch; default 16)")
+        Integer batch;
 
-        @Option(names = "--accumulation", defaultValue = "1", description = "micro-batches per step (default ${DEFAULT-VALUE})")
-        int accumulation;
+        @Option(names = "--accumulation", description = "micro-batches per step (accumulation; default 1)")
+        Integer accumulation;
 
-        @Option(names = "--learning-rate", defaultValue = "2e-4", description = "AdamW's learning rate (default ${DEFAULT-VALUE})")
-        double learningRate;
+        @Option(names = "--learning-rate", description = "AdamW's learning rate (learning_rate; default 2e-4)")
+        Double learningRate;
 
-        @Option(names = "--warmup-steps", defaultValue = "100", description = "linear warm-up (default ${DEFAULT-VALUE})")
-        int warmup;
+        @Option(names = "--warmup-steps", description = "linear warm-up (warmup_steps; default 100)")
+        Integer warmup;
 
-        @Option(names = "--empty-caption-rate", defaultValue = "0.5", description = "share of captions replaced by the empty one "
-                + "(default ${DEFAULT-VALUE}, the paper's)")
-        double emptyCaptionRate;
+        @Option(names = "--empty-caption-rate", description = "share of captions replaced by the empty one (empty_caption_rate; "
+                + "default 0.5, the paper's)")
+        Double emptyCaptionRate;
 
-        @Option(names = "--links", defaultValue = "all", description = "all, or small-scale: only the middle-block link until "
-                + "--reconnect-at, then all (default ${DEFAULT-VALUE})")
+        @Option(names = "--links", description = "all, or small-scale: only the middle-block link until --reconnect-at (links; default all)")
         String links;
 
-        @Option(names = "--reconnect-at", defaultValue = "0", description = "small-scale regime: the step from which every link is used")
-        int reconnectAt;
+        @Option(names = "--reconnect-at", description = "small-scale regime: the step from which every link is used (reconnect_at)")
+        Integer reconnectAt;
 
-        @Option(names = "--ema-decay", defaultValue = "0", description = "moving average of the weights (0: none; default ${DEFAULT-VALUE})")
-        double emaDecay;
+        @Option(names = "--ema-decay", description = "moving average of the weights (ema_decay; 0: none, the default)")
+        Double emaDecay;
 
-        @Option(names = "--checkpoint-every", defaultValue = "250", description = "steps between checkpoints (default ${DEFAULT-VALUE})")
-        int checkpointEvery;
+        @Option(names = "--checkpoint-every", description = "steps between checkpoints (checkpoint_every; default 250)")
+        Integer checkpointEvery;
 
-        @Option(names = "--validation", defaultValue = "256", description = "last rows kept out of training (default ${DEFAULT-VALUE})")
-        int validation;
+        @Option(names = "--validation", description = "last rows kept out of training (validation; default 256)")
+        Integer validation;
 
-        @Option(names = "--seed", defaultValue = "1", description = "seed of every random draw (default ${DEFAULT-VALUE})")
-        long seed;
+        @Option(names = "--seed", description = "seed of every random draw (seed; default 1)")
+        Long seed;
 
         @Override
-        public Integer call() {
-            ControlNetTraining.Settings t = new ControlNetTraining.Settings(steps, batch, accumulation, learningRate, warmup,
-                    emptyCaptionRate, 0.1, ControlNetTraining.Links.of(links), reconnectAt, emaDecay, seed, checkpointEvery);
-            String id = name != null ? name : base.toAbsolutePath().normalize().getFileName() + "-" + condition;
+        public Integer call() throws Exception {
+            com.fasterxml.jackson.databind.node.ObjectNode tree = job != null ? readJob(job) : dev.cnfarm.common.json.Json.mapper().createObjectNode();
+            Path dir = job != null ? job.toAbsolutePath().getParent() : Path.of("").toAbsolutePath();
+            put(tree, "dataset", data == null ? null : dir.relativize(data.toAbsolutePath()).toString());
+            put(tree, "base", base == null ? null : dir.relativize(base.toAbsolutePath()).toString());
+            put(tree, "condition", condition);
+            put(tree, "column", column);
+            put(tree, "links", links);
+            if (name == null && !tree.has("name") && tree.path("base").isTextual() && tree.path("condition").isTextual()) {
+                name = Path.of(tree.get("base").asText()).toAbsolutePath().normalize().getFileName() + "-" + tree.get("condition").asText();
+            }
+            put(tree, "name", name);
+            putNumber(tree, "steps", steps);
+            putNumber(tree, "batch", batch);
+            putNumber(tree, "accumulation", accumulation);
+            putNumber(tree, "learning_rate", learningRate);
+            putNumber(tree, "warmup_steps", warmup);
+            putNumber(tree, "empty_caption_rate", emptyCaptionRate);
+            putNumber(tree, "reconnect_at", reconnectAt);
+            putNumber(tree, "ema_decay", emaDecay);
+            putNumber(tree, "checkpoint_every", checkpointEvery);
+            putNumber(tree, "validation", validation);
+            putNumber(tree, "seed", seed);
+            dev.cnfarm.common.training.ControlNetJob spec = dev.cnfarm.common.training.ControlNetJob.parse(tree);
             try (Bars bars = new Bars()) {
-                ControlNetRun.Summary s = ControlNetRun.run(new ControlNetRun.Config(data, column, base, work, condition, id, validation, t),
-                        bars);
+                ControlNetRun.Summary s = ControlNetRun.run(ControlNetRun.Config.of(spec, dir, work), bars);
                 bars.close();
                 System.out.printf("controlnet (%s): %.0f s, %.2f steps/s, final loss %.4f, %,d parameters, %,d bytes; %d rows skipped%n",
                         s.condition(), s.seconds(), s.stepsPerSecond(), s.finalLoss(), s.controlnetParameters(), s.controlnetBytes(),
@@ -144,6 +164,29 @@ public final class TrainCommand implements Runnable {
                 System.out.println("bundle " + s.bundle());
             }
             return 0;
+        }
+
+        private static com.fasterxml.jackson.databind.node.ObjectNode readJob(Path file) throws java.io.IOException {
+            com.fasterxml.jackson.databind.JsonNode t = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(file.toFile());
+            if (t == null || !t.isObject()) {
+                throw new IllegalArgumentException("training job " + file + " must hold a mapping of fields ("
+                        + String.join(", ", dev.cnfarm.common.training.ControlNetJob.FIELDS.keySet()) + ")");
+            }
+            return (com.fasterxml.jackson.databind.node.ObjectNode) t;
+        }
+
+        private static void put(com.fasterxml.jackson.databind.node.ObjectNode t, String field, String v) {
+            if (v != null) {
+                t.put(field, v);
+            }
+        }
+
+        private static void putNumber(com.fasterxml.jackson.databind.node.ObjectNode t, String field, Number v) {
+            if (v instanceof Double d) {
+                t.put(field, d);
+            } else if (v != null) {
+                t.put(field, v.longValue());
+            }
         }
     }
 
