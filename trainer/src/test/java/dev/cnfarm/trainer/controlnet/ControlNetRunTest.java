@@ -82,6 +82,8 @@ class ControlNetRunTest {
         assertThat(bundle.manifest().slotNames()).containsExactly("canny");
         assertThat(bundle.manifest().id()).isEqualTo("tiny-canny");
 
+        assertThat(Parity.controlledUNetError(model, bundle, 8)).as("bundle's controlled UNet against libtorch").isLessThan(1e-4);
+
         // more steps: the run resumes at step 4 and its loss history goes on from there
         notes.clear();
         ControlNetRun.Summary more = ControlNetRun.run(config(manifest, base, work, 6), log);
