@@ -185,6 +185,33 @@ public abstract class EndToEndContract {
         }
     }
 
+    /**
+     * The ControlNets trained for the shapes model and shipped with it, through the whole farm:
+     * control maps of fresh scenes, chosen by name, put the shapes where the maps draw them (the
+     * full 200-map evaluation is `farm eval control`), against the same jobs at control scale 0.
+     */
+    @Test
+    void theShippedControlNetsPutTheShapesWhereTheMapsDrawThem() throws Exception {
+        List<String> shipped = dev.cnfarm.models.bundle.TrainedModels.shapesControlNets();
+        org.junit.jupiter.api.Assumptions.assumeTrue(shipped.contains("canny"), "this build ships no Canny ControlNet for shapes");
+        java.io.PrintStream quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+        Path report = Files.createTempDirectory("eval-control");
+        List<dev.cnfarm.cli.eval.ControlEvaluation.Score> canny = dev.cnfarm.cli.eval.ControlEvaluation.run(client,
+                new dev.cnfarm.cli.eval.ControlEvaluation.Settings("canny", List.of("shapes"), "canny", 12, 20, 7.5f, "euler", 5, 128,
+                        List.of(1f, 0f)), report, quiet);
+        assertThat(canny.get(0).failed()).isZero();
+        // well below what the 200-map evaluation measures, so 12 maps cannot fail it by chance
+        assertThat(canny.get(0).maskIou()).as("mask IoU with the Canny ControlNet").isGreaterThanOrEqualTo(0.6);
+        assertThat(canny.get(0).maskIou() - canny.get(1).maskIou()).as("IoU gained over control scale 0").isGreaterThanOrEqualTo(0.3);
+        assertThat(report.resolve("contact-sheet-shapes-c1.0.png")).exists();
+        if (shipped.contains("scribble")) {
+            List<dev.cnfarm.cli.eval.ControlEvaluation.Score> scribble = dev.cnfarm.cli.eval.ControlEvaluation.run(client,
+                    new dev.cnfarm.cli.eval.ControlEvaluation.Settings("scribble", List.of("shapes"), "scribble", 8, 20, 7.5f, "euler", 6,
+                            128, List.of(1f)), Files.createTempDirectory("eval-scribble"), quiet);
+            assertThat(scribble.get(0).maskIou()).as("mask IoU with the scribble ControlNet").isGreaterThanOrEqualTo(0.5);
+        }
+    }
+
     @Test
     void theSameJobTwiceGivesTheSameBytesAndProgressCarriesPreviews() throws Exception {
         String key = client.upload(Path.of("../samples/control/pose.png"));

@@ -22,7 +22,7 @@ import java.util.Map;
  * @param links       {@code all}, or {@code small-scale}: only the middle-block link until {@code reconnectAt}
  */
 public record ControlNetJob(String name, String base, String dataset, String condition, String column, String links, int reconnectAt,
-                            int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
+                            String timestepSampling, int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
                             double offsetNoise, double emaDecay, long seed, int checkpointEvery, int validation) {
 
     /** Every field with what it is (and its default), in the order the documentation lists them. */
@@ -37,6 +37,8 @@ public record ControlNetJob(String name, String base, String dataset, String con
         f.put("column", "the manifest's control image column (default conditioning_image)");
         f.put("links", "all, or small-scale: only the middle-block link until reconnect_at (default all)");
         f.put("reconnect_at", "small-scale: the step from which every link is used");
+        f.put("timestep_sampling", "uniform (the paper's), or cubic: most timesteps at high noise, where layout is decided "
+                + "(default uniform)");
         f.put("steps", "optimiser steps (default 3000)");
         f.put("batch", "images per micro-batch (default 16)");
         f.put("accumulation", "micro-batches per step (default 1)");
@@ -84,6 +86,10 @@ public record ControlNetJob(String name, String base, String dataset, String con
             p.add(new InvalidTrainingJobException.Problem("reconnect_at", "only small-scale training reconnects links; set links: "
                     + "small-scale or drop reconnect_at"));
         }
+        String timesteps = r.text("timestep_sampling", "uniform");
+        if (timesteps != null && !timesteps.equals("uniform") && !timesteps.equals("cubic")) {
+            p.add(new InvalidTrainingJobException.Problem("timestep_sampling", "must be uniform or cubic, got '" + timesteps + "'"));
+        }
         int batch = r.integer("batch", 16, 1, 1024);
         int accumulation = r.integer("accumulation", 1, 1, 1024);
         double lr = r.decimal("learning_rate", 2e-4, 1e-9, 1.0);
@@ -97,7 +103,7 @@ public record ControlNetJob(String name, String base, String dataset, String con
         if (!p.isEmpty()) {
             throw new InvalidTrainingJobException(p);
         }
-        return new ControlNetJob(name, base, dataset, condition, column, links, reconnectAt, steps, batch, accumulation, lr, warmup, empty,
+        return new ControlNetJob(name, base, dataset, condition, column, links, reconnectAt, timesteps, steps, batch, accumulation, lr, warmup, empty,
                 offset, ema, seed, checkpointEvery, validation);
     }
 

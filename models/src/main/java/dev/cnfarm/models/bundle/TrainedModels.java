@@ -87,6 +87,18 @@ public final class TrainedModels {
         }
     }
 
+    /** The ControlNets shipped with the shapes model, by name in slot order (empty when this build ships none). */
+    public static List<String> shapesControlNets() {
+        if (!hasShapes() || TrainedModels.class.getResource(RESOURCE_ROOT + SHAPES_ID + "/" + CONTROLNETS_JSON) == null) {
+            return List.of();
+        }
+        try {
+            return List.of(dev.cnfarm.common.json.Json.mapper().readValue(resource(SHAPES_ID, CONTROLNETS_JSON), String[].class));
+        } catch (IOException e) {
+            throw new BundleException("the shipped " + CONTROLNETS_JSON + " of " + SHAPES_ID + " is not a JSON array: " + e.getMessage());
+        }
+    }
+
     /** True when this build of the farm carries the trained shapes model. */
     public static boolean hasShapes() {
         return TrainedModels.class.getResource(RESOURCE_ROOT + SHAPES_ID + "/" + MODEL_JSON) != null;

@@ -56,7 +56,7 @@ public final class ControlNetRun {
         public static Config of(dev.cnfarm.common.training.ControlNetJob j, Path jobDir, Path workDir) {
             ControlNetTraining.Settings t = new ControlNetTraining.Settings(j.steps(), j.batch(), j.accumulation(), j.learningRate(),
                     j.warmupSteps(), j.emptyCaptionRate(), j.offsetNoise(), ControlNetTraining.Links.of(j.links()), j.reconnectAt(),
-                    j.emaDecay(), j.seed(), j.checkpointEvery());
+                    ControlNetTraining.Timesteps.of(j.timestepSampling()), j.emaDecay(), j.seed(), j.checkpointEvery());
             return new Config(jobDir.resolve(j.dataset()), j.column(), jobDir.resolve(j.base()), workDir, j.condition(), j.name(),
                     j.validation(), t);
         }

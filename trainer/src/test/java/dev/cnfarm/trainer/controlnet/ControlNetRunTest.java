@@ -94,7 +94,7 @@ class ControlNetRunTest {
 
     private static ControlNetRun.Config config(Path manifest, Path base, Path work, int steps) {
         return new ControlNetRun.Config(manifest, "conditioning_image", base, work, "canny", "tiny-canny", 1,
-                new ControlNetTraining.Settings(steps, 2, 1, 1e-3, 1, 0.5, 0.1, ControlNetTraining.Links.ALL, 0, 0, 7, 2));
+                new ControlNetTraining.Settings(steps, 2, 1, 1e-3, 1, 0.5, 0.1, ControlNetTraining.Links.ALL, 0, ControlNetTraining.Timesteps.UNIFORM, 0, 7, 2));
     }
 
     /** A base model folder of the tiny preset with random weights (what farm train base would write). */

@@ -118,6 +118,10 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--reconnect-at", description = "small-scale regime: the step from which every link is used (reconnect_at)")
         Integer reconnectAt;
 
+        @Option(names = "--timestep-sampling", description = "uniform (the paper's) or cubic: most timesteps at high noise "
+                + "(timestep_sampling; default uniform)")
+        String timestepSampling;
+
         @Option(names = "--ema-decay", description = "moving average of the weights (ema_decay; 0: none, the default)")
         Double emaDecay;
 
@@ -139,6 +143,7 @@ public final class TrainCommand implements Runnable {
             put(tree, "condition", condition);
             put(tree, "column", column);
             put(tree, "links", links);
+            put(tree, "timestep_sampling", timestepSampling);
             if (name == null && !tree.has("name") && tree.path("base").isTextual() && tree.path("condition").isTextual()) {
                 name = Path.of(tree.get("base").asText()).toAbsolutePath().normalize().getFileName() + "-" + tree.get("condition").asText();
             }
