@@ -67,6 +67,15 @@ class ZeroConvolutionTest {
                 torch.mse_loss(out, Torch.floats(target, 2, 4, 8, 8)).backward();
             }
             assertThat(Arrays.equals(plain, controlled)).as("controlled UNet = base UNet at step 0, to the bit").isTrue();
+            // the conditioning encoder starts He-normal (so a sparse edge map's signal reaches its zero-initialised output)
+            ParamSpec block = store.specs(CN).stream().filter(sp -> sp.key().equals("controlnet_cond_embedding.blocks.1.weight")).findFirst().orElseThrow();
+            float[] w = store.values(block.onnxName());
+            double var = 0;
+            for (float v : w) {
+                var += (double) v * v;
+            }
+            assertThat(Math.sqrt(var / w.length)).isCloseTo(Math.sqrt(2.0 / block.fanIn()), org.assertj.core.api.Assertions.withinPercentage(10));
+            assertThat(store.values(CN + ".controlnet_cond_embedding.conv_out.weight")).containsOnly(0f);
             // the copy started as the base's encoder
             assertThat(store.values(CN + ".down_blocks.0.resnets.0.conv1.weight")).isEqualTo(base.get("unet.down_blocks.0.resnets.0.conv1.weight"));
 
