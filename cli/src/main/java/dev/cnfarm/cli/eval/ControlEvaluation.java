@@ -101,8 +101,50 @@ public final class ControlEvaluation {
         summary.put("settings", s);
         summary.put("scores", scores);
         Json.mapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("summary.json").toFile(), summary);
-        Files.writeString(out.resolve("report.md"), markdown(s, scores));
+        String md = markdown(s, scores);
+        if (fidelityChart(out.resolve("fidelity-vs-steps.png"), scores)) {
+            md += "\n![fidelity against training steps](fidelity-vs-steps.png)\n";
+        }
+        Files.writeString(out.resolve("report.md"), md);
         return scores;
+    }
+
+    private static final java.util.regex.Pattern STEP = java.util.regex.Pattern.compile(".*-step-(\\d+)$");
+
+    /**
+     * For models named {@code NAME-step-N} (a run's snapshots, {@code farm train snapshot-bundles}):
+     * mask IoU and edge F1 at control scale 1 against N, the control-scale-0 baseline at step 0 (a
+     * ControlNet at its start adds nothing). False when fewer than two snapshots were evaluated.
+     */
+    static boolean fidelityChart(Path png, List<Score> scores) throws IOException {
+        org.jfree.data.xy.XYSeries iou = new org.jfree.data.xy.XYSeries("mask IoU");
+        org.jfree.data.xy.XYSeries f1 = new org.jfree.data.xy.XYSeries("edge F1");
+        int points = 0;
+        for (Score sc : scores) {
+            java.util.regex.Matcher m = STEP.matcher(sc.model());
+            if (sc.controlScale() == 0) {
+                iou.add(0, sc.maskIou());
+                f1.add(0, sc.edgeF1());
+            } else if (m.matches()) {
+                iou.add(Double.parseDouble(m.group(1)), sc.maskIou());
+                f1.add(Double.parseDouble(m.group(1)), sc.edgeF1());
+                points++;
+            }
+        }
+        if (points < 2) {
+            return false;
+        }
+        org.jfree.data.xy.XYSeriesCollection data = new org.jfree.data.xy.XYSeriesCollection();
+        data.addSeries(iou);
+        data.addSeries(f1);
+        org.jfree.chart.JFreeChart chart = org.jfree.chart.ChartFactory.createXYLineChart("Control fidelity against training steps "
+                + "(step 0: the base alone)", "training step", "score", data, org.jfree.chart.plot.PlotOrientation.VERTICAL, true, false,
+                false);
+        chart.getXYPlot().setBackgroundPaint(Color.WHITE);
+        ((org.jfree.chart.renderer.xy.XYLineAndShapeRenderer) chart.getXYPlot().getRenderer()).setDefaultShapesVisible(true);
+        chart.getXYPlot().getRangeAxis().setRange(0, 1);
+        org.jfree.chart.ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 500);
+        return true;
     }
 
     /** The scenes and their control maps, written to {@code dir}. */

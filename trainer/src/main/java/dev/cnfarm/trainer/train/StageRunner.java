@@ -136,7 +136,9 @@ public final class StageRunner {
                 }
             }
             Map<String, float[]> finalWeights = ema != null ? ema.values() : currentWeights();
-            return new Result(finalWeights, List.copyOf(losses), rate, seconds());
+            // a run resumed at its last step trained nothing itself: its rate is the stage's over every run
+            double secs = seconds();
+            return new Result(finalWeights, List.copyOf(losses), rate > 0 ? rate : losses.size() / Math.max(secs, 1e-9), secs);
         }
     }
 
