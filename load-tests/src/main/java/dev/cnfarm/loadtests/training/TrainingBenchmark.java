@@ -218,6 +218,10 @@ public final class TrainingBenchmark {
                         + "![peak memory](peak-memory.png)%n",
                 100 * (unet.stepsPerSecond() / cn.stepsPerSecond() - 1), 100 * (cn.peakMiB() / unet.peakMiB() - 1),
                 mid.stepsPerSecond() / cn.stepsPerSecond()));
+        md.append("\nWhat the middle-link regime can save: to reach the middle block's link, the gradient still runs back through the "
+                + "whole locked decoder and the copy's whole encoder; cutting the skip links saves only their 1x1 zero convolutions and "
+                + "the gradient into the skips, a few per cent of a step here. Where the paper's 1.6x comes from "
+                + "(a GPU, SD1.5's size) could not be checked here; on this CPU the two regimes cost the same.\n");
         Map<String, Double> sps = new LinkedHashMap<>();
         Map<String, Double> mem = new LinkedHashMap<>();
         best.values().forEach(r -> {

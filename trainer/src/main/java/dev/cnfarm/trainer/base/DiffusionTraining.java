@@ -8,6 +8,7 @@ import dev.cnfarm.models.arch.UNetConfig;
 import dev.cnfarm.trainer.torch.ParameterStore;
 import dev.cnfarm.trainer.torch.Torch;
 import dev.cnfarm.trainer.torch.TorchNn;
+import dev.cnfarm.trainer.train.Noising;
 import dev.cnfarm.trainer.train.Optimiser;
 import dev.cnfarm.trainer.train.StageRunner;
 import dev.cnfarm.trainer.train.TrainingListener;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -88,13 +88,9 @@ public final class DiffusionTraining {
                 double snr = acp / (1 - acp);
                 weights[k] = (float) (Math.min(snr, s.minSnrGamma()) / snr);
             }
-            torch.manual_seed(s.seed() * 31 + step);
-            Tensor clean = Torch.floats(x0, b, channels, latentSide, latentSide);
-            Tensor noise = torch.randn(b, channels, latentSide, latentSide);
-            if (s.offsetNoise() > 0) {
-                noise = noise.add(torch.randn(b, channels, 1, 1).mul(new Scalar(s.offsetNoise())));
-            }
-            Tensor noisy = clean.mul(Torch.floats(signal, b, 1, 1, 1)).add(noise.mul(Torch.floats(noiseScale, b, 1, 1, 1)));
+            Noising n = Noising.of(s.seed() * 31 + step, x0, b, channels, latentSide, signal, noiseScale, s.offsetNoise());
+            Tensor noise = n.noise();
+            Tensor noisy = n.noisy();
             Tensor ctx = ClipText.forward(nn, ModelGraphs.TEXT_ENCODER, Torch.longs(ids, b, 77), t).lastHiddenState();
             Tensor pred = UNet.forward(nn, ModelGraphs.UNET, noisy, Torch.floats(timesteps, b), ctx, u, null, null);
             Tensor perSample = pred.sub(noise).square().mean(new long[] {1, 2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());

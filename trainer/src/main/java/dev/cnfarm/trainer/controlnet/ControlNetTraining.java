@@ -9,6 +9,7 @@ import dev.cnfarm.trainer.data.ImageSet;
 import dev.cnfarm.trainer.torch.ParameterStore;
 import dev.cnfarm.trainer.torch.Torch;
 import dev.cnfarm.trainer.torch.TorchNn;
+import dev.cnfarm.trainer.train.Noising;
 import dev.cnfarm.trainer.train.Optimiser;
 import dev.cnfarm.trainer.train.StageRunner;
 import dev.cnfarm.trainer.train.TrainingListener;
@@ -20,7 +21,6 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -182,13 +182,9 @@ public final class ControlNetTraining {
                 signal[k] = (float) Math.sqrt(acp);
                 noiseScale[k] = (float) Math.sqrt(1 - acp);
             }
-            torch.manual_seed(s.seed() * 31 + draw);
-            Tensor clean = Torch.floats(x0, b, channels, latentSide, latentSide);
-            Tensor noise = torch.randn(b, channels, latentSide, latentSide);
-            if (s.offsetNoise() > 0) {
-                noise = noise.add(torch.randn(b, channels, 1, 1).mul(new Scalar(s.offsetNoise())));
-            }
-            Tensor noisy = clean.mul(Torch.floats(signal, b, 1, 1, 1)).add(noise.mul(Torch.floats(noiseScale, b, 1, 1, 1)));
+            Noising n = Noising.of(s.seed() * 31 + draw, x0, b, channels, latentSide, signal, noiseScale, s.offsetNoise());
+            Tensor noise = n.noise();
+            Tensor noisy = n.noisy();
             Tensor ctx;
             try (NoGradGuard g = new NoGradGuard()) {
                 ctx = ClipText.forward(nn, ModelGraphs.TEXT_ENCODER, Torch.longs(ids, b, 77), preset.textEncoder()).lastHiddenState();

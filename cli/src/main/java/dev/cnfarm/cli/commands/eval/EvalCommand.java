@@ -32,6 +32,33 @@ public final class EvalCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
+    /** An evaluation's work against the farm at api.url, or against a farm started in this process for it. */
+    @FunctionalInterface
+    interface FarmWork {
+        Object run(FarmClient client) throws Exception;
+    }
+
+    /**
+     * Runs {@code work} against the configured farm, or with {@code local} against a farm started
+     * here (embedded Kafka and S3, a coordinator, {@code workers} workers serving {@code serve} besides
+     * the shipped models) and stopped after.
+     */
+    static void onFarm(FarmConfig config, boolean local, int workers, List<Path> serve, FarmWork work) throws Exception {
+        if (!local) {
+            work.run(FarmClient.of(config));
+            return;
+        }
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
+        FarmConfig c = config.with(ConfigKeys.COORDINATOR_PORT, "0");
+        if (!serve.isEmpty()) {
+            c = c.with(ConfigKeys.WORKER_MODELS, String.join(",", serve.stream().map(p -> p.toAbsolutePath().toString()).toList()));
+        }
+        System.out.println("starting a local farm with " + workers + " workers...");
+        try (LocalFarm farm = LocalFarm.start(c, config.dataDir().resolve("eval"), workers, 0, 0)) {
+            work.run(FarmClient.of(farm.config()));
+        }
+    }
+
     /** {@code farm eval text}: does a shapes model follow its captions? */
     @Command(name = "text", mixinStandardHelpOptions = true,
             description = {"Render captions of colour/shape combinations (a quarter held out of training) through the farm and score each "
@@ -85,17 +112,7 @@ public final class EvalCommand implements Runnable {
             Path dir = out != null ? out : Path.of("eval", "text-" + model);
             TextEvaluation.Settings s = new TextEvaluation.Settings(model, count, steps, guidance, scheduler, seed, size);
             FarmConfig config = options.load();
-            List<TextEvaluation.Score> scores;
-            if (local) {
-                ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
-                Path data = config.dataDir().resolve("eval");
-                System.out.println("starting a local farm with " + workers + " workers...");
-                try (LocalFarm farm = LocalFarm.start(config.with(ConfigKeys.COORDINATOR_PORT, "0"), data, workers, 0, 0)) {
-                    scores = TextEvaluation.run(FarmClient.of(farm.config()), s, dir, System.out);
-                }
-            } else {
-                scores = TextEvaluation.run(FarmClient.of(config), s, dir, System.out);
-            }
+            onFarm(config, local, workers, List.of(), client -> TextEvaluation.run(client, s, dir, System.out));
             if (vaeImages > 0 && model.equals(TrainedModels.SHAPES_ID)) {
                 Optional<ModelBundle> bundle = TrainedModels.shapes(config.dataDir().resolve("models"));
                 if (bundle.isPresent()) {
@@ -177,20 +194,7 @@ public final class EvalCommand implements Runnable {
             ControlEvaluation.Settings s = new ControlEvaluation.Settings(condition, models, controlnet, count, steps, guidance, scheduler, seed, size,
                     scales);
             FarmConfig config = options.load();
-            if (local) {
-                ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("dev.cnfarm")).setLevel(Level.WARN);
-                Path data = config.dataDir().resolve("eval");
-                FarmConfig c = config.with(ConfigKeys.COORDINATOR_PORT, "0");
-                if (!serve.isEmpty()) {
-                    c = c.with(ConfigKeys.WORKER_MODELS, String.join(",", serve.stream().map(p -> p.toAbsolutePath().toString()).toList()));
-                }
-                System.out.println("starting a local farm with " + workers + " workers...");
-                try (LocalFarm farm = LocalFarm.start(c, data, workers, 0, 0)) {
-                    ControlEvaluation.run(FarmClient.of(farm.config()), s, dir, System.out);
-                }
-            } else {
-                ControlEvaluation.run(FarmClient.of(config), s, dir, System.out);
-            }
+            onFarm(config, local, workers, serve, client -> ControlEvaluation.run(client, s, dir, System.out));
             System.out.println("report: " + dir.resolve("report.md"));
             return 0;
         }
