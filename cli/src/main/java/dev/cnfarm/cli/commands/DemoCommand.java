@@ -96,7 +96,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     /**
      * All of the job's images on one page, each labelled with its prompt and seed (a matrix job:
-     * image i is prompt i / (images x seeds), control image (i / seeds) mod images, seed i mod seeds).
+     * image i is prompt i / (images x seeds), control image (i / seeds) mod images, seed i mod seeds;
+     * a job of rows: image i is row i).
      */
     static void contactSheet(Path png, String jobJson, Path imagesDir) throws IOException {
         JsonNode job = dev.cnfarm.common.json.Json.mapper().readTree(jobJson);
@@ -108,8 +109,9 @@ public final class DemoCommand implements Callable<Integer> {
             for (Path f : files.filter(x -> x.getFileName().toString().matches("\\d{6}\\.png")).sorted().toList()) {
                 int i = Integer.parseInt(f.getFileName().toString().substring(0, 6));
                 int nSeeds = Math.max(1, seeds.size());
-                String prompt = prompts.path(i / (images * nSeeds)).asText("");
-                String seed = seeds.size() > 0 ? seeds.get(i % nSeeds).asText() : "";
+                JsonNode row = job.path("rows").path(i);
+                String prompt = row.isObject() ? row.path("prompt").asText("") : prompts.path(i / (images * nSeeds)).asText("");
+                String seed = row.isObject() ? row.path("seed").asText("") : seeds.size() > 0 ? seeds.get(i % nSeeds).asText() : "";
                 cells.add(new ContactSheet.Cell(ImageIO.read(f.toFile()), prompt, "seed " + seed, null));
             }
         }
