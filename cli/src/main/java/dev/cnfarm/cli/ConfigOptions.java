@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 /**
  * The configuration options every command takes: a config file and {@code --set key=value}
  * overrides, layered over the environment ({@code FARM_*}) and the defaults. The keys are the
- * same in all three places; `farm config` lists them.
+ * same in all three places; `farm config` lists them. Without a config file, a farm that
+ * {@code farm up} runs on this machine is found by itself ({@link RunningFarmFile}).
  */
 public final class ConfigOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config file (default: $FARM_CONFIG, if set)")
@@ -27,6 +28,12 @@ public final class ConfigOptions {
         if (apiUrl != null) {
             flags.put("api.url", apiUrl);
         }
-        return ConfigLoader.load(configFile, System.getenv(), flags);
+        java.util.Map<String, String> env = System.getenv();
+        Path file = configFile;
+        if (file == null && (env.get("FARM_CONFIG") == null || env.get("FARM_CONFIG").isBlank())) {
+            Path local = ConfigLoader.load(null, env, flags).dataDir().resolve("local");
+            file = dev.cnfarm.cli.local.RunningFarmFile.live(dev.cnfarm.cli.local.RunningFarmFile.in(local)).orElse(null);
+        }
+        return ConfigLoader.load(file, env, flags);
     }
 }

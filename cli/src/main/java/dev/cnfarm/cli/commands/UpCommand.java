@@ -40,10 +40,17 @@ public final class UpCommand implements Callable<Integer> {
         System.out.println("  s3:                " + farm.config().s3().endpoint() + " (bucket " + farm.config().s3().bucket() + ")");
         System.out.println("  workers:           " + farm.workerCount() + " (CPU)");
         System.out.println("  data:              " + dataDir.toAbsolutePath());
-        String env = farm.apiToken().isEmpty() ? "" : "FARM_API_TOKEN=" + farm.apiToken() + " ";
-        System.out.println("submit with: " + env + "./farm submit JOB.yaml --api " + farm.apiUrl() + "    stop with Ctrl-C");
+        Path running = dev.cnfarm.cli.local.RunningFarmFile.in(dataDir);
+        dev.cnfarm.cli.local.RunningFarmFile.write(running, farm.config());
+        System.out.println("  settings:          " + running.toAbsolutePath() + " (other farm commands here find this farm by it)");
+        System.out.println("submit with: ./farm submit JOB.yaml --watch    a token for someone: ./farm tokens create --tenant NAME"
+                + "    stop with Ctrl-C");
         System.out.flush();
-        UntilStopped.run(farm);
+        try {
+            UntilStopped.run(farm);
+        } finally {
+            dev.cnfarm.cli.local.RunningFarmFile.delete(running);
+        }
         return 0;
     }
 }
