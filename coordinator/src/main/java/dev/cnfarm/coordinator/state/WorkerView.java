@@ -45,6 +45,15 @@ public final class WorkerView {
         return list().stream().filter(WorkerSnapshot::healthy).count();
     }
 
+    /**
+     * The task a worker holds: none once it is lost or stopped. Its last heartbeat may name a task,
+     * but a silent worker's lock expires and the task goes to another worker, which may have
+     * finished it long ago; showing the old id beside "lost" says the opposite.
+     */
+    private static String holding(WorkerStatus w, boolean fresh) {
+        return fresh && w.getState() != WorkerState.WORKER_STATE_STOPPED ? w.getCurrentTaskId() : "";
+    }
+
     private WorkerSnapshot snapshot(WorkerStatus w, long now) {
         boolean fresh = now - w.getAtMs() <= MISSED_HEARTBEATS * heartbeatMs;
         boolean healthy = fresh && w.getState() != WorkerState.WORKER_STATE_STOPPED && w.getState() != WorkerState.WORKER_STATE_UNHEALTHY;
@@ -52,7 +61,7 @@ public final class WorkerView {
                 ? w.getState().name().replace("WORKER_STATE_", "").toLowerCase(Locale.ROOT)
                 : "lost";
         return new WorkerSnapshot(w.getWorkerId(), w.getHost(), state, healthy, w.getExecutionProvider(), w.getDeviceName(),
-                w.getMemoryUsedBytes(), w.getMemoryTotalBytes(), List.copyOf(w.getLoadedModelsList()), w.getCurrentTaskId(),
+                w.getMemoryUsedBytes(), w.getMemoryTotalBytes(), List.copyOf(w.getLoadedModelsList()), holding(w, fresh),
                 w.getTasksSucceeded(), w.getTasksFailed(), w.getImagesPerSecond(), w.getAtMs(), w.getStartedAtMs(),
                 w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth(),
                 w.getGpuMemoryUsedBytes(), w.getGpuMemoryTotalBytes(), w.getMetricsUrl(),

@@ -33,6 +33,18 @@ class WorkerViewTest {
     }
 
     @Test
+    void aLostWorkerHoldsNoTask() {
+        view.apply(beat("c", WorkerState.WORKER_STATE_BUSY, 99_500).toBuilder().setCurrentTaskId("job-1/t-3").build());
+        assertThat(view.list()).singleElement().satisfies(w -> assertThat(w.currentTaskId()).isEqualTo("job-1/t-3"));
+        // silent past its heartbeats: its lock has expired and the task is another worker's (or done)
+        now.set(99_500 + 6_000);
+        assertThat(view.list()).singleElement().satisfies(w -> {
+            assertThat(w.state()).isEqualTo("lost");
+            assertThat(w.currentTaskId()).isEmpty();
+        });
+    }
+
+    @Test
     void stoppedWorkerIsNotHealthyAndOldHeartbeatsDoNotWinOverNewer() {
         view.apply(beat("b", WorkerState.WORKER_STATE_STOPPED, 99_900));
         view.apply(beat("b", WorkerState.WORKER_STATE_BUSY, 99_000));
