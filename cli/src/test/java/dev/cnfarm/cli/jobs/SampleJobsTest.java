@@ -14,7 +14,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** Every render job in samples/ names files that exist and passes the coordinator's validation as it is. */
+/**
+ * Every render job in samples/ names files that exist and passes the coordinator's validation as it
+ * is; every training job there passes the training job's checks.
+ */
 class SampleJobsTest {
     private static final Path SAMPLES = Path.of("../samples").toAbsolutePath().normalize();
 
@@ -33,6 +36,20 @@ class SampleJobsTest {
             String json = f.resolve(p -> "uploads/default/" + "ab".repeat(32));
             JobSpec spec = validator.validate(JobRequestParser.parse(json), "default");
             assertThat(spec.getModel()).as(job.getFileName().toString()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void everySampleTrainingJobIsValid() throws Exception {
+        List<Path> jobs;
+        try (Stream<Path> files = Files.list(SAMPLES)) {
+            jobs = files.filter(p -> p.getFileName().toString().startsWith("train-")).sorted().toList();
+        }
+        assertThat(jobs).isNotEmpty();
+        for (Path job : jobs) {
+            dev.cnfarm.common.training.ControlNetJob j = dev.cnfarm.common.training.ControlNetJob.parse(
+                    new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(job.toFile()));
+            assertThat(SAMPLES.resolve(j.base()).resolve("model.json")).as(job.getFileName() + ": base").isRegularFile();
         }
     }
 }
