@@ -129,7 +129,7 @@ public final class StageRunner {
                 losses.add(new double[] {step + 1, loss});
                 long done = step + 1 - start;
                 rate = done / ((System.nanoTime() - t0) / 1e9);
-                listener.step(s.stage(), step + 1, s.steps(), loss, rate);
+                listener.step(s.stage(), step + 1, s.steps(), loss, opt.learningRate(step), rate);
                 if ((step + 1) % s.checkpointEvery() == 0 || step + 1 == s.steps()) {
                     save(step + 1, opt, ema);
                     afterCheckpoint.accept(step + 1);

@@ -8,6 +8,11 @@ public interface TrainingListener {
     /** After each optimisation step. */
     default void step(String stage, long step, long totalSteps, double loss, double stepsPerSecond) {}
 
+    /** After each optimisation step, with the learning rate it used (by default: {@link #step(String, long, long, double, double)}). */
+    default void step(String stage, long step, long totalSteps, double loss, double learningRate, double stepsPerSecond) {
+        step(stage, step, totalSteps, loss, stepsPerSecond);
+    }
+
     /** A line worth logging (checkpoints written, measurements). */
     default void note(String message) {}
 

@@ -238,13 +238,20 @@ public final class TrainCommand implements Runnable {
 
         @Override
         public synchronized void step(String s, long step, long total, double loss, double stepsPerSecond) {
+            step(s, step, total, loss, Double.NaN, stepsPerSecond);
+        }
+
+        @Override
+        public synchronized void step(String s, long step, long total, double loss, double learningRate, double stepsPerSecond) {
             if (!s.equals(stage)) {
                 open(s, step - 1, total);
             }
             bar.stepTo(step);
             if (loss > 0) {
                 smoothed = Double.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
-                bar.setExtraMessage(String.format("loss %.4f, %.2f steps/s", smoothed, stepsPerSecond));
+                bar.setExtraMessage(Double.isNaN(learningRate)
+                        ? String.format("loss %.4f, %.2f steps/s", smoothed, stepsPerSecond)
+                        : String.format("loss %.4f, lr %.1e, %.2f steps/s", smoothed, learningRate, stepsPerSecond));
             }
         }
 
