@@ -60,16 +60,23 @@ class DashboardBrowserIT {
             try {
                 browser.get(farm.apiUrl() + "/");
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+                // the page redraws parts of itself (the sign-in panel as it answers, the lists as updates
+                // arrive): an element found a moment ago can be gone, so a wait looks again instead of failing
+                wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
                 // without a token the page asks for one, and refuses a wrong one
                 wait.until(d -> !d.findElements(By.id("signin")).isEmpty());
                 browser.findElement(By.id("token")).sendKeys("farm_0123456789abcdef_" + "A".repeat(43));
                 browser.findElement(By.id("signin-button")).click();
-                wait.until(d -> d.findElement(By.id("signin-error")).isDisplayed());
-                assertThat(browser.findElement(By.id("signin-error")).getText()).contains("refused");
+                String refusal = wait.until(d -> {
+                    org.openqa.selenium.WebElement e = d.findElement(By.id("signin-error"));
+                    return e.isDisplayed() ? e.getText() : null;
+                });
+                assertThat(refusal).contains("refused");
                 browser.findElement(By.id("token")).sendKeys(farm.apiToken());
                 browser.findElement(By.id("signin-button")).click();
                 wait.until(d -> d.findElement(By.id("conn")).getText().equals("live"));
-                assertThat(browser.findElement(By.id("who")).getText()).isEqualTo("default (admin)");
+                String who = wait.until(d -> d.findElement(By.id("who")).getText());
+                assertThat(who).isEqualTo("default (admin)");
                 // the token sits in an HttpOnly cookie: the page's scripts cannot read it
                 assertThat(browser.manage().getCookieNamed("farm_token").isHttpOnly()).isTrue();
                 assertThat(String.valueOf(((JavascriptExecutor) browser).executeScript("return document.cookie"))).doesNotContain("farm_");
