@@ -25,6 +25,7 @@ import dev.cnfarm.coordinator.jobs.JobSubmitter;
 import dev.cnfarm.coordinator.metrics.CoordinatorMetrics;
 import dev.cnfarm.coordinator.notify.WebhookNotifier;
 import dev.cnfarm.coordinator.state.JobView;
+import dev.cnfarm.coordinator.outputs.StaleOutputSweeper;
 import dev.cnfarm.coordinator.state.StateFeed;
 import dev.cnfarm.coordinator.state.WorkerView;
 import io.vertx.core.Vertx;
@@ -50,6 +51,7 @@ public final class CoordinatorService implements AutoCloseable {
     private final CommandPublisher publisher;
     private final SchedulerService scheduler;
     private final StateFeed feed;
+    private final StaleOutputSweeper staleOutputs;
     private final JobView view;
     private final WorkerView workers;
     private final LiveSocket sockets;
@@ -73,6 +75,8 @@ public final class CoordinatorService implements AutoCloseable {
         this.tokens = new TokenRegistry();
         this.tokenAdmin = new TokenAdmin(config.kafka(), topics);
         this.feed = new StateFeed(config.kafka(), topics, view, workers, tokens);
+        this.staleOutputs = new StaleOutputSweeper(view, store);
+        staleOutputs.attach();
         this.scheduler = new SchedulerService(config.kafka(), topics, config.scheduler());
         this.sockets = new LiveSocket(vertx, view);
         this.webhooks = new WebhookNotifier(view, () -> feed.isReady() && scheduler.holdsScheduler(),
@@ -185,6 +189,7 @@ public final class CoordinatorService implements AutoCloseable {
         webhooks.close();
         scheduler.close();
         feed.close();
+        staleOutputs.close();
         publisher.close();
         tokenAdmin.close();
         store.close();

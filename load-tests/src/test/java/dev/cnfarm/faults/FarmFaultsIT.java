@@ -83,6 +83,42 @@ class FarmFaultsIT {
         }
     }
 
+    /**
+     * A worker paused past its lock (SIGSTOP) loses the task to another worker; resumed, it learns
+     * from the refused lock renewal that its attempt is fenced, stops rendering and stores nothing,
+     * and the job's output folder holds exactly the recorded result's objects.
+     */
+    @Test
+    void workerPausedPastItsLockStopsItsFencedAttemptAndLeavesNoObject() throws Exception {
+        try (FaultFixture f = new FaultFixture(dir, Map.of());
+             CoordinatorService coordinator = CoordinatorService.start(f.config);
+             FarmProcess victim = FarmProcess.start("paused", args(List.of("worker", "--id", "paused"), f.processFlags(Map.of())))) {
+            victim.awaitLine("ready", Duration.ofSeconds(120));
+            FarmClient client = f.client(coordinator.url(f.config));
+            String job = submit(client, jobJson("pause a worker", List.of(f.uploadSample("house.png")), 1, 150, 384, "tiny", 0));
+            awaitJob(client, job, s -> runningOn(s, 0, "paused") && s.at("/tasks/0/step").asInt() >= 2, Duration.ofSeconds(60));
+            victim.pause();
+            try (WorkerService survivor = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "survivor"))) {
+                JsonNode done = awaitJob(client, job, FaultFixture::ended, Duration.ofSeconds(240));
+                assertThat(done.at("/job/state").asText()).isEqualTo("succeeded");
+                assertThat(done.at("/tasks/0/worker").asText()).isEqualTo("survivor");
+                victim.resume();
+                victim.awaitLine("fenced", Duration.ofSeconds(60));
+                Thread.sleep(2000); // what the paused attempt would write, it would write now
+
+                String recorded = done.at("/tasks/0/output_key").asText();
+                String prefix = recorded.substring(0, recorded.lastIndexOf('/') + 1);
+                String stem = recorded.substring(0, recorded.length() - ".png".length());
+                assertThat(f.store.list(prefix)).extracting(dev.cnfarm.common.storage.ObjectInfo::key)
+                        .as("only the recorded attempt's image, control map and sidecar")
+                        .containsExactlyInAnyOrder(recorded, stem + ".control0.png", stem + ".json");
+                assertThat(f.resultsPerTask(job)).containsExactly(Map.entry(0, 1L));
+                assertThat(victim.log()).contains("stopped without storing or recording anything");
+                f.assertOutputsIntact(done);
+            }
+        }
+    }
+
     @Test
     void workerGivenSigtermFinishesTheTaskInHandThenExits() throws Exception {
         try (FaultFixture f = new FaultFixture(dir, Map.of());

@@ -89,6 +89,8 @@ public final class WorkerService implements AutoCloseable {
     private volatile String health = "";
     /** Set when the render in hand must stop at its next step and go back to the queue. */
     private volatile String giveBack;
+    /** Set when a lock renewal of the batch in hand was refused: the render stops and stores nothing. */
+    private volatile String fenced;
 
     private WorkerService(FarmConfig config, RendererRegistry given) {
         this.settings = config.worker();
@@ -291,6 +293,7 @@ public final class WorkerService implements AutoCloseable {
             }
         } finally {
             giveBack = null;
+            fenced = null;
             if (state == WorkerState.WORKER_STATE_BUSY) {
                 state = running ? WorkerState.WORKER_STATE_IDLE : WorkerState.WORKER_STATE_DRAINING;
             }
@@ -298,7 +301,17 @@ public final class WorkerService implements AutoCloseable {
     }
 
     private void settle(Taken t, TaskOutcome outcome, HeldTasks held) {
-        held.settle(t.record(), settle(t.task(), t.attempt(), outcome, t.takenAt()));
+        AcknowledgeType ack = settle(t.task(), t.attempt(), outcome, t.takenAt());
+        if (outcome instanceof TaskOutcome.Fenced) {
+            try {
+                held.settle(t.record(), ack);
+            } catch (RuntimeException e) {
+                // expected: the broker no longer counts this worker as the task's holder
+                LOG.debug("release of fenced task {} refused: {}", t.task().getTaskId(), e.toString());
+            }
+            return;
+        }
+        held.settle(t.record(), ack);
     }
 
     /**
@@ -322,7 +335,11 @@ public final class WorkerService implements AutoCloseable {
                         giveBack = "the worker is shutting down and the task did not finish within worker.drain-timeout-ms";
                     }
                 }
-                held.renew();
+                if (!held.renew() && fenced == null) {
+                    fenced = "the lock on the task was lost (a renewal was refused, as after a pause longer than kafka.task-lock-ms): "
+                            + "another worker may hold it now, so this attempt stops and stores nothing";
+                    metrics.attemptFenced();
+                }
             } catch (ExecutionException e) {
                 // the processor sorts every exception; only an Error other than out-of-memory lands here
                 LOG.error("render failed with an error", e.getCause());
@@ -354,6 +371,9 @@ public final class WorkerService implements AutoCloseable {
                     metrics.stepDone(Duration.ofNanos(now - lastStepAt));
                 }
                 lastStepAt = now;
+                if (fenced != null) {
+                    throw TaskStoppedException.fenced(fenced);
+                }
                 if (giveBack != null) {
                     throw TaskStoppedException.givenBack(giveBack);
                 }
@@ -362,6 +382,13 @@ public final class WorkerService implements AutoCloseable {
                 }
                 if (step % every == 0 || step == total || preview != null) {
                     events.progress(task, attempt, step, total, preview);
+                }
+            }
+
+            @Override
+            public void beforeStore() {
+                if (fenced != null) {
+                    throw TaskStoppedException.fenced(fenced);
                 }
             }
 
@@ -377,7 +404,8 @@ public final class WorkerService implements AutoCloseable {
         AcknowledgeType ack = record(task, attempt, outcome);
         String cause = outcome instanceof TaskOutcome.Failed f
                 ? f.cause().name().replace("FAILURE_CAUSE_", "").toLowerCase(java.util.Locale.ROOT) : "none";
-        String name = outcome instanceof TaskOutcome.Succeeded ? "succeeded" : outcome instanceof TaskOutcome.GivenBack ? "given_back" : "failed";
+        String name = outcome instanceof TaskOutcome.Succeeded ? "succeeded" : outcome instanceof TaskOutcome.GivenBack ? "given_back"
+                : outcome instanceof TaskOutcome.Fenced ? "fenced" : "failed";
         metrics.taskEnded(name, cause, Duration.ofNanos(System.nanoTime() - takenAt));
         return ack;
     }
@@ -389,6 +417,12 @@ public final class WorkerService implements AutoCloseable {
             LOG.info("task {} (job {} #{}) done in {} ms render", task.getTaskId(), task.getJobId(), task.getIndex(),
                     s.result().getTimings().getRenderMs());
             return AcknowledgeType.ACCEPT;
+        }
+        if (outcome instanceof TaskOutcome.Fenced f) {
+            stats.idle();
+            LOG.warn("task {} attempt {}.{} fenced, stopped without storing or recording anything: {}", task.getTaskId(),
+                    task.getRelease(), attempt, f.reason());
+            return AcknowledgeType.RELEASE;
         }
         if (outcome instanceof TaskOutcome.GivenBack g) {
             stats.idle();

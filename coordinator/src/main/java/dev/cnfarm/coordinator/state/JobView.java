@@ -29,6 +29,7 @@ public final class JobView {
     private final RenderCostModel cost = new RenderCostModel();
 
     private final List<Consumer<TaskStateRecord>> taskStateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<TaskEvent>> resultListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public void onUpdate(Consumer<JobUpdate> listener) {
         updateListeners.add(listener);
@@ -37,6 +38,20 @@ public final class JobView {
     /** Hears each task state that changed something, as the scheduler wrote it (for metrics). */
     public void onTaskState(Consumer<TaskStateRecord> listener) {
         taskStateListeners.add(listener);
+    }
+
+    /** Hears each result event a worker sends, of current and stale attempts alike (to remove stale attempts' objects). */
+    public void onResultEvent(Consumer<TaskEvent> listener) {
+        resultListeners.add(listener);
+    }
+
+    /** A worker's task event: step progress updates the view, results go to the result listeners. */
+    public void applyTaskEvent(TaskEvent event) {
+        if (event.hasResult()) {
+            resultListeners.forEach(l -> l.accept(event));
+        } else if (event.hasProgress()) {
+            applyProgress(event);
+        }
     }
 
     /** Every job's summary, all tenants (for metrics). */

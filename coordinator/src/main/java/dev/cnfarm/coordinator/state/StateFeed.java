@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * jobs topic, then the compacted task-state topic, from the beginning (Kafka is the system of
  * record, so this rebuilds everything a previous coordinator knew), and is ready once it has
  * caught up; afterwards it follows them live, with the workers' heartbeats. Progress is read from
- * the end only: it is lossy and only matters while it is fresh. API tokens are replayed from the
+ * the end only: it is lossy and only matters while it is fresh; so are the workers' task events,
+ * whose results tell which attempts' objects the scheduler fenced off. API tokens are replayed from the
  * beginning too, before the coordinator serves anyone, so a revoked token is never honoured by a
  * coordinator that has just started.
  */
@@ -77,6 +78,7 @@ public final class StateFeed implements AutoCloseable {
             List<TopicPartition> jobParts = partitions(topics.jobs());
             List<TopicPartition> stateParts = partitions(topics.taskState());
             List<TopicPartition> progressParts = partitions(topics.progress());
+            List<TopicPartition> eventParts = partitions(topics.taskEvents());
             List<TopicPartition> workerParts = partitions(topics.workers());
             List<TopicPartition> tokenParts = partitions(topics.tokens());
 
@@ -89,6 +91,7 @@ public final class StateFeed implements AutoCloseable {
             List<TopicPartition> all = new ArrayList<>(jobParts);
             all.addAll(stateParts);
             all.addAll(progressParts);
+            all.addAll(eventParts);
             all.addAll(workerParts);
             all.addAll(tokenParts);
             Map<TopicPartition, Long> positions = new java.util.HashMap<>();
@@ -99,6 +102,7 @@ public final class StateFeed implements AutoCloseable {
             positions.forEach(consumer::seek);
             consumer.seekToBeginning(stateParts);
             consumer.seekToEnd(progressParts);
+            consumer.seekToEnd(eventParts); // live results only: for removing the objects of fenced attempts
             consumer.seekToBeginning(workerParts); // compacted: the latest heartbeat of every worker
             consumer.seekToBeginning(tokenParts);
             List<TopicPartition> replayed = new ArrayList<>(stateParts);
@@ -152,7 +156,7 @@ public final class StateFeed implements AutoCloseable {
             } else if (r.topic().equals(topics.taskState())) {
                 ProtoCodec.parse(TaskStateRecord.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyTaskState);
             } else {
-                ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyProgress);
+                ProtoCodec.parse(TaskEvent.parser(), r.value(), r.topic(), r.offset()).ifPresent(view::applyTaskEvent);
             }
         } catch (RuntimeException e) {
             // one bad record (or a failing listener) must not stop the view for everyone

@@ -62,6 +62,12 @@ public final class WorkerMetrics implements AutoCloseable {
                 .register(registry).record(took);
     }
 
+    /** A lock renewal was refused mid-render: the attempt stops and stores nothing. */
+    public void attemptFenced() {
+        Counter.builder("farm_worker_attempts_fenced").tags(tags)
+                .description("attempts stopped because the worker lost its lock on the task (renewal refused)").register(registry).increment();
+    }
+
     public String scrape() {
         return registry.scrape();
     }

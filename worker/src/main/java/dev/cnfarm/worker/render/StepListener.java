@@ -10,5 +10,12 @@ public interface StepListener {
         return false;
     }
 
+    /**
+     * Told once the image is made, before anything is stored; throws to stop the attempt there
+     * (a task whose lock was lost during the render must leave no object behind).
+     */
+    default void beforeStore() {
+    }
+
     StepListener NONE = (step, total, preview) -> { };
 }

@@ -27,4 +27,11 @@ public sealed interface TaskOutcome {
 
     /** The worker stopped the attempt to shut down: the task goes back to the queue, no outcome is recorded. */
     record GivenBack(String reason) implements TaskOutcome {}
+
+    /**
+     * The worker lost its lock on the task mid-attempt (its lock renewal was refused, as after a
+     * pause longer than the lock): another worker may already hold the task, so this attempt
+     * stopped, stored nothing and records nothing.
+     */
+    record Fenced(String reason) implements TaskOutcome {}
 }

@@ -131,6 +131,9 @@ public final class TaskProcessor {
     /** Sorts what ended a task into a content fault (not tried again) or an infrastructure fault (tried again). */
     private static TaskOutcome outcomeOf(RenderTask task, Throwable e) {
         if (e instanceof TaskStoppedException s) {
+            if (s.fenced()) {
+                return new TaskOutcome.Fenced(s.getMessage());
+            }
             return s.cancelled() ? new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_CANCELLED, s.getMessage(), false)
                     : new TaskOutcome.GivenBack(s.getMessage());
         }
@@ -182,6 +185,7 @@ public final class TaskProcessor {
     /** Encodes and stores the image, its control maps and its sidecar. */
     private TaskOutcome store(Prepared p, RenderOutput out, long renderNanos) {
         RenderTask task = p.attempt().task();
+        p.attempt().listener().beforeStore();
         long t2 = System.nanoTime();
         byte[] png = PngEncoder.encode(out.rgb(), task.getWidth(), task.getHeight(), parameters(task));
         ObjectInfo stored = store.put(p.outputKey(), png, "image/png");
