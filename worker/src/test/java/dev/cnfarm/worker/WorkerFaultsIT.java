@@ -143,7 +143,11 @@ class WorkerFaultsIT {
         }
     }
 
-    /** A model that refuses batches: out of memory for more than one image, or any batch with "refuse" in a prompt. */
+    /**
+     * A model that refuses batches: out of memory for more than one image (as the JVM says it, or
+     * as ONNX Runtime does), for any image with "huge" in its prompt, or a refused input for any
+     * batch with "refuse" in a prompt.
+     */
     private static Renderer batchLimited() {
         return new SimulatedRenderer(10) {
             @Override
@@ -151,8 +155,16 @@ class WorkerFaultsIT {
                 if (requests.stream().anyMatch(r -> r.prompt().contains("refuse"))) {
                     throw new BadInputException("the model refused the batch's input");
                 }
-                if (requests.size() > 1) {
+                if (requests.stream().anyMatch(r -> r.prompt().contains("huge"))) {
+                    throw dev.cnfarm.worker.render.RenderOutOfMemoryException.of("simulated", 2048, 2048, requests.size(),
+                            "Failed to allocate memory for requested buffer of size 17179869184", 0, null);
+                }
+                if (requests.size() > 2) {
                     throw new OutOfMemoryError("no room for " + requests.size() + " images");
+                }
+                if (requests.size() > 1) {
+                    throw dev.cnfarm.worker.render.RenderOutOfMemoryException.of("simulated", 64, 64, requests.size(),
+                            "Failed to allocate memory for requested buffer of size 4194304", 0, null);
                 }
                 return super.renderBatch(requests, listeners);
             }
@@ -180,6 +192,26 @@ class WorkerFaultsIT {
                         assertThat(e.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT);
                         assertThat(e.getFailed().getMessage()).contains("refused the batch");
                     });
+        }
+    }
+
+    @Test
+    void anImageTooLargeForTheWorkersMemoryFailsAsOutOfMemoryForAnotherWorkerToTryNotAsBadInput() throws Exception {
+        String job = "job-" + UUID.randomUUID();
+        List<RenderTask> tasks = List.of(task(job, 0, 3).toBuilder().setPrompt("a huge image").build(), task(job, 1, 3));
+        for (RenderTask t : tasks) {
+            producer.send(new ProducerRecord<>(topics.tasks(), t.getTaskId(), t.toByteArray()));
+        }
+        producer.flush();
+        try (WorkerService w = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "ort-oom").with(ConfigKeys.WORKER_MAX_BATCH, "2"),
+                new RendererRegistry(List.of(batchLimited())))) {
+            List<TaskEvent> ended = awaitEvents(job, e -> false, 2, e -> e.hasResult() || e.hasFailed());
+            assertThat(ended).filteredOn(e -> e.getTaskIndex() == 1 && e.hasResult()).as("the other task, rendered alone").hasSize(1);
+            TaskEvent huge = ended.stream().filter(e -> e.getTaskIndex() == 0 && e.hasFailed()).findFirst().orElseThrow();
+            assertThat(huge.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY);
+            assertThat(huge.getFailed().getRetryable()).as("another worker may have the memory").isTrue();
+            assertThat(huge.getFailed().getMessage()).startsWith("out of memory rendering 2048x2048 on model simulated")
+                    .contains("a buffer of 16.0 GiB");
         }
     }
 

@@ -16,6 +16,7 @@ import dev.cnfarm.worker.engine.sched.SchedulerConfig;
 import dev.cnfarm.worker.engine.sched.SchedulerKind;
 import dev.cnfarm.worker.engine.text.ClipTokenizer;
 import dev.cnfarm.worker.render.BadInputException;
+import dev.cnfarm.worker.render.RenderOutOfMemoryException;
 import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderOutput;
 import dev.cnfarm.worker.render.RenderRequest;
@@ -262,6 +263,10 @@ public final class SdRenderer implements Renderer {
             }
             return results;
         } catch (OrtException e) {
+            if (RenderOutOfMemoryException.isAllocationFailure(e.getMessage())) {
+                // not the task's fault: a smaller batch or a bigger worker may render it
+                throw RenderOutOfMemoryException.of(modelId(), first.width(), first.height(), n, e.getMessage(), 0, e);
+            }
             throw new BadInputException("model " + modelId() + " refused the input: " + e.getMessage(), e);
         } finally {
             contexts.values().forEach(OnnxTensor::close);

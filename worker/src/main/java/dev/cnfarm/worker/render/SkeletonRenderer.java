@@ -63,6 +63,9 @@ public final class SkeletonRenderer implements Renderer {
                 listener.onStep(step, req.steps(), null);
             }
         } catch (OrtException e) {
+            if (RenderOutOfMemoryException.isAllocationFailure(e.getMessage())) {
+                throw RenderOutOfMemoryException.of(modelId, req.width(), req.height(), 1, e.getMessage(), 0, e);
+            }
             throw new BadInputException("model " + modelId + " refused the input: " + e.getMessage(), e);
         }
         return new RenderOutput(image, java.util.Map.of("steps", (System.nanoTime() - t0) / 1_000_000), req.steps());

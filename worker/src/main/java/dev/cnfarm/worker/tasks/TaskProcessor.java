@@ -24,6 +24,7 @@ import dev.cnfarm.proto.v1.TaskResult;
 import dev.cnfarm.proto.v1.Timings;
 import dev.cnfarm.worker.output.PngEncoder;
 import dev.cnfarm.worker.render.BadInputException;
+import dev.cnfarm.worker.render.RenderOutOfMemoryException;
 import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
@@ -104,7 +105,7 @@ public final class TaskProcessor {
         try {
             results = renderer.renderBatch(members.stream().map(Prepared::request).toList(),
                     members.stream().map(p -> p.attempt().listener()).toList());
-        } catch (OutOfMemoryError e) {
+        } catch (OutOfMemoryError | RenderOutOfMemoryException e) {
             if (batch.size() > 1) {
                 LOG.warn("a batch of {} tasks ran out of memory ({}); rendering them one at a time", batch.size(), e.getMessage());
                 batch.forEach(i -> renderAndStore(renderer, List.of(i), prepared, outcomes));
@@ -146,6 +147,9 @@ public final class TaskProcessor {
         }
         if (e instanceof StorageUnavailableException) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_STORAGE_UNAVAILABLE, e.getMessage(), true);
+        }
+        if (e instanceof RenderOutOfMemoryException) {
+            return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY, e.getMessage(), true);
         }
         if (e instanceof OutOfMemoryError) {
             return new TaskOutcome.Failed(FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY, "out of memory: " + e.getMessage(), true);
