@@ -96,12 +96,22 @@ public final class CoordinatorService implements AutoCloseable {
                 throw new IllegalStateException("the scheduler did not start within 5 minutes (state " + c.scheduler.state() + ")");
             }
             JobSubmitter submitter = new JobSubmitter(
-                    new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob()), c.store::stat),
+                    new JobValidator(JobLimits.defaults(config.coordinator().maxTasksPerJob())
+                            .withMaxUploadBytes(config.coordinator().maxUploadBytes()), c.store::stat),
                     c.publisher, c.view, pool -> {
                         java.util.List<dev.cnfarm.coordinator.state.WorkerSnapshot> live = c.workers.list().stream()
                                 .filter(w -> w.healthy() && w.pool().equals(pool)).toList();
-                        return live.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(live.stream()
-                                .flatMap(w -> w.loadedModels().stream()).collect(java.util.stream.Collectors.toSet()));
+                        if (live.isEmpty()) {
+                            return java.util.Optional.empty();
+                        }
+                        // per model, the largest image one of its workers renders (0: a worker that does not say, so no limit)
+                        java.util.Map<String, Long> largest = new java.util.HashMap<>();
+                        for (var w : live) {
+                            for (String m : w.loadedModels()) {
+                                largest.merge(m, w.maxPixels(), (a, b) -> a == 0 || b == 0 ? 0 : Math.max(a, b));
+                            }
+                        }
+                        return java.util.Optional.of(largest);
                     });
             Router router = Router.router(c.vertx);
             var settings = config.coordinator();

@@ -114,7 +114,7 @@ public final class WorkerService implements AutoCloseable {
             this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
             this.events = new EventPublisher(producer, topics, settings.workerId());
             this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
-            this.processor = new TaskProcessor(store, renderers::get, controlMaps);
+            this.processor = new TaskProcessor(store, renderers::get, controlMaps, settings.maxPixels());
             this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
             this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId(), settings.maxBatch());
             this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
@@ -462,6 +462,7 @@ public final class WorkerService implements AutoCloseable {
                     .addAllLoadedModels(renderers.modelIds())
                     .putAllModelLayouts(renderers.modelLayouts())
                     .setMaxBatch(settings.maxBatch())
+                    .setMaxPixels(settings.maxPixels())
                     .setCurrentTaskId(stats.currentTask())
                     .setTasksSucceeded(stats.succeededCount())
                     .setTasksFailed(stats.failedCount())

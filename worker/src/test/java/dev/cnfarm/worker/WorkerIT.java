@@ -292,6 +292,44 @@ class WorkerIT {
         }
     }
 
+    /**
+     * A presigned PUT accepts whatever body it is sent: bytes other than the sha256 their upload key
+     * names fail the task at once (no retry reads other bytes) and are deleted, so they are never used.
+     */
+    @Test
+    void anUploadHoldingOtherBytesThanItsKeyNamesFailsAtOnceAndIsDeleted() throws Exception {
+        byte[] declared = ("the bytes a client declared " + UUID.randomUUID()).getBytes(); // no control map of them is cached
+        String key = ObjectKeys.upload("default", Sha256.of(declared));
+        store.put(key, "sixty megabytes of something else".getBytes(), "image/png");
+        ObjectInfo named = new ObjectInfo(key, declared.length, Sha256.of(declared), "image/png");
+        String job = "job-" + UUID.randomUUID();
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-swapped"))) {
+            send(task(job, 0, named, 3, 16, 16));
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, TaskEvent::hasFailed);
+            TaskEvent failed = events.get(events.size() - 1);
+            assertThat(failed.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT);
+            assertThat(failed.getFailed().getPermanent()).as("ends the task on its first attempt").isTrue();
+            assertThat(failed.getFailed().getMessage()).contains(key, "not the " + Sha256.of(declared), "the object was deleted");
+            assertThat(store.stat(key)).isEmpty();
+        }
+    }
+
+    /** Past its memory a CPU worker is killed, not told: a task larger than worker.max-pixels is refused before it starts. */
+    @Test
+    void aTaskLargerThanTheWorkerRendersIsLeftForAnotherWorkerBeforeAnythingIsAllocated() throws Exception {
+        ObjectInfo control = uploadControl(checkerboard(16));
+        String job = "job-" + UUID.randomUUID();
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-small").with(ConfigKeys.WORKER_MAX_PIXELS,
+                String.valueOf(64 * 64)))) {
+            send(task(job, 0, control, 3, 128, 64));
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, TaskEvent::hasFailed);
+            TaskEvent failed = events.get(events.size() - 1);
+            assertThat(failed.getFailed().getCause()).isEqualTo(FailureCause.FAILURE_CAUSE_OUT_OF_MEMORY);
+            assertThat(failed.getFailed().getRetryable()).as("another worker may render it").isTrue();
+            assertThat(failed.getFailed().getMessage()).contains("128x64", "at most 4096 pixels", "worker.max-pixels");
+        }
+    }
+
     @Test
     void unreachableStorageIsReportedAsARetryableInfrastructureFailure() throws Exception {
         ObjectInfo control = uploadControl(checkerboard(16));

@@ -111,6 +111,11 @@ public final class ConfigKeys {
             "the most tasks a worker takes at once and computes together, one model run per step for all (1 to 16); "
                     + "only tasks that agree on model, size, steps, scheduler, guidance on or off and ControlNet windows share a batch, "
                     + "and a job's batch_size caps its own; worth it on GPUs, little gain on CPUs");
+    public static final ConfigKey WORKER_MAX_PIXELS = key("worker.max-pixels", "1048576",
+            "the largest image (width x height) this worker renders; larger tasks are left to workers that can, and a job "
+                    + "no live worker of its pool can render is refused at submit. The default, 1024x1024, is what a 24 GB CPU "
+                    + "machine renders with the shipped models (at 2048x2048 their attention needs more memory than that, and the "
+                    + "kernel stops the whole process); raise it on GPUs and large machines");
     public static final ConfigKey WORKER_MAX_CONSECUTIVE_FAILURES = key("worker.max-consecutive-failures", "5",
             "a worker whose own faults (internal error, out of memory) fail this many tasks in a row stops taking work");
     public static final ConfigKey WORKER_POLL_MS = key("worker.poll-ms", "50",
@@ -152,7 +157,7 @@ public final class ConfigKeys {
             WORKER_ID, WORKER_MODEL_DIR, WORKER_HEARTBEAT_MS, WORKER_PROGRESS_EVERY,
             WORKER_EXECUTION_PROVIDER, WORKER_REQUIRE_CUDA, WORKER_CUDA_DEVICE, WORKER_THREADS, WORKER_GRAPH_OPTIMIZATION,
             WORKER_CPU_ARENA, WORKER_PREVIEW_EVERY,
-            WORKER_PROMPT_CACHE, WORKER_MAX_BATCH, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS, WORKER_POLL_MS,
+            WORKER_PROMPT_CACHE, WORKER_MAX_BATCH, WORKER_MAX_PIXELS, WORKER_MAX_CONSECUTIVE_FAILURES, WORKER_DRAIN_TIMEOUT_MS, WORKER_POLL_MS,
             WORKER_POOL, WORKER_METRICS_HOST, WORKER_METRICS_PORT, WORKER_MODELS,
             API_URL, API_TOKEN, DATA_DIR);
 

@@ -45,6 +45,20 @@ public final class FarmConfig {
         return v;
     }
 
+    public long getLong(ConfigKey key, long min, long max) {
+        String raw = get(key);
+        long v;
+        try {
+            v = Long.parseLong(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be a whole number, got '" + raw + "'");
+        }
+        if (v < min || v > max) {
+            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
+    }
+
     public boolean getBoolean(ConfigKey key) {
         String raw = get(key).trim().toLowerCase(java.util.Locale.ROOT);
         if (raw.equals("true") || raw.equals("false")) {
@@ -171,7 +185,7 @@ public final class FarmConfig {
                 pool(), nonBlank(ConfigKeys.WORKER_METRICS_HOST), getInt(ConfigKeys.WORKER_METRICS_PORT, -1, 65_535),
                 java.util.Arrays.stream(get(ConfigKeys.WORKER_MODELS).split(",")).map(String::trim).filter(x -> !x.isEmpty())
                         .map(Path::of).toList(),
-                getInt(ConfigKeys.WORKER_MAX_BATCH, 1, 16));
+                getInt(ConfigKeys.WORKER_MAX_BATCH, 1, 16), getLong(ConfigKeys.WORKER_MAX_PIXELS, 64L * 64, 1L << 40));
     }
 
     /** The CLI's bearer token, empty when none is set. */

@@ -14,8 +14,10 @@ import java.nio.file.Path;
  * @param metricsHost       address of the metrics and health endpoints
  * @param metricsPort       their port: 0 any free one, -1 none
  * @param maxBatch          the most tasks it takes at once and computes together in one model batch
+ * @param maxPixels         the largest image (width x height) it renders
  */
 public record WorkerSettings(String workerId, Path modelDir, int heartbeatMs, int progressEverySteps, String executionProvider,
                              boolean requireCuda, int cudaDevice, SessionSettings sessions, int previewEverySteps, int promptCacheSize,
                              int maxConsecutiveFailures, int drainTimeoutMs, int pollMs,
-                             String pool, String metricsHost, int metricsPort, java.util.List<Path> extraModels, int maxBatch) {}
+                             String pool, String metricsHost, int metricsPort, java.util.List<Path> extraModels, int maxBatch,
+                             long maxPixels) {}

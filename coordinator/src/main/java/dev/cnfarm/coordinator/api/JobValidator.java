@@ -393,6 +393,12 @@ public final class JobValidator {
             errors.add(new FieldError(field, "image '" + key + "' not found; upload it first (farm submit does this for local files)"));
             return null;
         }
+        if (info.get().sizeBytes() > limits.maxUploadBytes()) {
+            // a presigned PUT takes whatever body it is sent, whatever size the upload declared
+            errors.add(new FieldError(field, "image '" + key + "' is " + info.get().sizeBytes() + " bytes, more than the upload limit of "
+                    + limits.maxUploadBytes() + " bytes (coordinator.max-upload-bytes); upload a smaller image"));
+            return null;
+        }
         return ObjectRef.newBuilder().setKey(key).setSha256(sha).setSizeBytes(info.get().sizeBytes()).build();
     }
 

@@ -28,12 +28,13 @@ public final class JobSubmitter {
     private final ModelsServed served;
 
     /**
-     * The models the live workers of a pool serve, from their heartbeats; empty when no worker of
-     * the pool is live (a job for it then waits, queued, until one starts).
+     * The models the live workers of a pool serve, from their heartbeats, each with the largest
+     * image (width x height) one of them renders (0: not said, no limit known); empty when no worker
+     * of the pool is live (a job for it then waits, queued, until one starts).
      */
     @FunctionalInterface
     public interface ModelsServed {
-        java.util.Optional<java.util.Set<String>> in(String pool);
+        java.util.Optional<java.util.Map<String, Long>> in(String pool);
 
         ModelsServed UNKNOWN = pool -> java.util.Optional.empty();
     }
@@ -50,17 +51,26 @@ public final class JobSubmitter {
     }
 
     /**
-     * A job for a model no live worker of its pool serves would fail on every attempt: it is
-     * refused at once, naming what the workers serve. With no live worker in the pool the job is
-     * taken and waits for one.
+     * A job for a model no live worker of its pool serves, or larger than any of them renders,
+     * would fail on every attempt: it is refused at once, naming what the workers serve and how
+     * large they render. With no live worker in the pool the job is taken and waits for one.
      */
     private void requireServed(JobSpec spec) {
         String pool = spec.getPool().isEmpty() ? dev.cnfarm.common.kafka.Topics.DEFAULT_POOL : spec.getPool();
         served.in(pool).ifPresent(models -> {
-            if (!models.contains(spec.getModel())) {
+            if (!models.containsKey(spec.getModel())) {
                 throw new dev.cnfarm.coordinator.api.InvalidJobException(java.util.List.of(new dev.cnfarm.coordinator.api.FieldError("model",
                         "no live worker of pool '" + pool + "' serves model '" + spec.getModel() + "'; they serve "
-                                + new java.util.TreeSet<>(models) + " (a worker serves more with --set worker.models=FOLDER)")));
+                                + new java.util.TreeSet<>(models.keySet()) + " (a worker serves more with --set worker.models=FOLDER)")));
+            }
+            long largest = models.get(spec.getModel());
+            long pixels = (long) spec.getWidth() * spec.getHeight();
+            if (largest > 0 && pixels > largest) {
+                int side = (int) Math.sqrt((double) largest) / 8 * 8;
+                throw new dev.cnfarm.coordinator.api.InvalidJobException(java.util.List.of(new dev.cnfarm.coordinator.api.FieldError("width",
+                        spec.getWidth() + "x" + spec.getHeight() + " is " + pixels + " pixels; the live workers of pool '" + pool
+                                + "' that serve model '" + spec.getModel() + "' render at most " + largest + " (about " + side + "x" + side
+                                + "); render smaller, or start a worker with more memory and a larger worker.max-pixels")));
             }
         });
     }

@@ -12,6 +12,7 @@ import java.util.List;
  * @param pool       the worker pool it takes tasks from
  * @param modelLayouts model id to its folder layout and graph contract, for the SD models it serves
  * @param maxBatch   the most tasks it takes at once and computes together (worker.max-batch)
+ * @param maxPixels  the largest image, width x height, it renders (worker.max-pixels); 0 when its heartbeat does not say
  */
 public record WorkerSnapshot(String workerId, String host, String state, boolean healthy, String executionProvider,
                              String deviceName, long memoryUsedBytes, long memoryTotalBytes, List<String> loadedModels,
@@ -19,13 +20,13 @@ public record WorkerSnapshot(String workerId, String host, String state, boolean
                              long lastSeenMs, long startedAtMs, long controlMapsMade, long controlMapCacheHits,
                              int consecutiveFailures, String health, long gpuMemoryUsedBytes,
                              long gpuMemoryTotalBytes, String metricsUrl, String pool, java.util.Map<String, String> modelLayouts,
-                             int maxBatch) {
+                             int maxBatch, long maxPixels) {
 
     /** The same worker with another current task (blank hides a task of another tenant). */
     public WorkerSnapshot withCurrentTaskId(String taskId) {
         return new WorkerSnapshot(workerId, host, state, healthy, executionProvider, deviceName, memoryUsedBytes, memoryTotalBytes,
                 loadedModels, taskId, tasksSucceeded, tasksFailed, imagesPerSecond, lastSeenMs, startedAtMs, controlMapsMade,
                 controlMapCacheHits, consecutiveFailures, health, gpuMemoryUsedBytes, gpuMemoryTotalBytes, metricsUrl, pool,
-                modelLayouts, maxBatch);
+                modelLayouts, maxBatch, maxPixels);
     }
 }

@@ -66,6 +66,6 @@ public final class WorkerView {
                 w.getControlMapsMade(), w.getControlMapCacheHits(), w.getConsecutiveFailures(), w.getHealth(),
                 w.getGpuMemoryUsedBytes(), w.getGpuMemoryTotalBytes(), w.getMetricsUrl(),
                 w.getPool().isEmpty() ? Topics.DEFAULT_POOL : w.getPool(), new java.util.TreeMap<>(w.getModelLayoutsMap()),
-                Math.max(1, w.getMaxBatch()));
+                Math.max(1, w.getMaxBatch()), w.getMaxPixels());
     }
 }

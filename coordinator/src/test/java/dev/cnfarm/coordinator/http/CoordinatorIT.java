@@ -50,7 +50,7 @@ class CoordinatorIT {
         infra = FarmTestInfra.embedded(Files.createTempDirectory("coordinator-it"));
         // no workers run here: a wide window lets every task be released, so the test can see them all
         config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0").with(ConfigKeys.COORDINATOR_MAX_TASKS, "500")
-                .with(ConfigKeys.SCHEDULER_MIN_WINDOW, "1000");
+                .with(ConfigKeys.SCHEDULER_MIN_WINDOW, "1000").with(ConfigKeys.COORDINATOR_MAX_UPLOAD_BYTES, "100000");
         try (ObjectStore store = new MinioObjectStore(config.s3())) {
             byte[] png = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
             controlKey = store.put(ObjectKeys.upload("default", Sha256.of(png)), png, "image/png").key();
@@ -148,7 +148,7 @@ class CoordinatorIT {
             dev.cnfarm.proto.v1.WorkerStatus hb = dev.cnfarm.proto.v1.WorkerStatus.newBuilder()
                     .setSchemaVersion(dev.cnfarm.proto.v1.SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE).setWorkerId("w-gpu48")
                     .setPool("gpu48").setState(dev.cnfarm.proto.v1.WorkerState.WORKER_STATE_IDLE).setAtMs(System.currentTimeMillis())
-                    .addLoadedModels("tiny").addLoadedModels("shapes").build();
+                    .addLoadedModels("tiny").addLoadedModels("shapes").setMaxPixels(1024 * 1024).build();
             producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topics.workers(), "w-gpu48", hb.toByteArray())).get();
         }
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
@@ -160,6 +160,13 @@ class CoordinatorIT {
         assertThat(err.path("message").asText()).contains("'nope'", "[shapes, tiny]");
         assertThat(post("/api/v1/jobs?dry_run=true", "{\"prompts\":[\"a\"],\"model\":\"shapes\",\"pool\":\"gpu48\"}", null).statusCode())
                 .isEqualTo(200);
+        // larger than any live worker of the pool renders: refused at submit and in the quote, not failed three times later
+        HttpResponse<String> tooLarge = post("/api/v1/jobs?dry_run=true",
+                "{\"prompts\":[\"a\"],\"model\":\"shapes\",\"pool\":\"gpu48\",\"width\":2048,\"height\":2048}", null);
+        assertThat(tooLarge.statusCode()).as(tooLarge.body()).isEqualTo(400);
+        JsonNode size = Json.mapper().readTree(tooLarge.body()).at("/fields/0");
+        assertThat(size.path("field").asText()).isEqualTo("width");
+        assertThat(size.path("message").asText()).contains("2048x2048", "at most 1048576", "about 1024x1024", "worker.max-pixels");
         // a pool with no live worker takes the job: it waits for one
         assertThat(post("/api/v1/jobs?dry_run=true", "{\"prompts\":[\"a\"],\"model\":\"nope\",\"pool\":\"empty-pool\"}", null)
                 .statusCode()).isEqualTo(200);
@@ -282,6 +289,25 @@ class CoordinatorIT {
                 "{\"sha256\":\"" + sha + "\",\"size_bytes\":" + data.length + "}", null).body());
         assertThat(again.get("exists").asBoolean()).isTrue();
         assertThat(again.has("upload_url")).isFalse();
+    }
+
+    /** A presigned PUT takes a body of any size: the size is checked again when a job names the upload. */
+    @Test
+    void anUploadLargerThanTheLimitIsRefusedWhenAJobNamesIt() throws Exception {
+        byte[] big = new byte[300_000];
+        big[0] = 1;
+        String sha = Sha256.of(big);
+        JsonNode up = Json.mapper().readTree(post("/api/v1/uploads", "{\"sha256\":\"" + sha + "\",\"size_bytes\":100}", null).body());
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create(up.get("upload_url").asText()))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(big)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(put.statusCode()).as("S3 cannot bound a presigned PUT's body").isEqualTo(200);
+
+        HttpResponse<String> r = post("/api/v1/jobs", "{\"prompts\":[\"x\"],\"control_images\":[\"" + up.get("key").asText() + "\"]}", null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        JsonNode error = Json.mapper().readTree(r.body());
+        assertThat(error.at("/fields/0/field").asText()).isEqualTo("control_images[0]");
+        assertThat(error.at("/fields/0/message").asText()).contains("300000 bytes", "upload limit of 100000 bytes",
+                "coordinator.max-upload-bytes");
     }
 
     @Test

@@ -66,11 +66,22 @@ public final class ControlMaps {
         } catch (ObjectNotFoundException e) {
             // not made yet
         }
-        byte[] input = store.get(c.getImage().getKey());
+        String inputKey = c.getImage().getKey();
+        store.stat(inputKey).ifPresent(info -> {
+            if (info.sizeBytes() > limits.maxBytes()) {
+                // refused unread: a presigned PUT accepts any body, whatever size its upload declared
+                throw BadInputException.permanent("control image " + inputKey + " is " + info.sizeBytes() + " bytes; at most "
+                        + limits.maxBytes() + " are accepted");
+            }
+        });
+        byte[] input = store.get(inputKey);
         String sha = Sha256.of(input);
         if (!c.getImage().getSha256().isEmpty() && !sha.equals(c.getImage().getSha256())) {
-            throw new BadInputException("control image " + c.getImage().getKey() + " has sha256 " + sha + " but the job recorded "
-                    + c.getImage().getSha256());
+            // uploads are named by their sha256: these bytes are not the upload the job was given, and never will be
+            deleteQuietly(inputKey);
+            throw BadInputException.permanent("control image " + inputKey + " holds bytes with sha256 " + sha + ", not the "
+                    + c.getImage().getSha256() + " its key names (a PUT to the upload's URL sent other bytes than it declared); "
+                    + "the object was deleted: upload the image again");
         }
         Mat map = Preprocessors.controlMap(pre, input, c.getPreprocessorParamsMap(), w, h, mode, limits, annotatorDir);
         byte[] png;
@@ -90,6 +101,14 @@ public final class ControlMaps {
 
     public long hits() {
         return hits.get();
+    }
+
+    private void deleteQuietly(String key) {
+        try {
+            store.delete(key);
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(ControlMaps.class).warn("could not delete the mismatched upload {}: {}", key, e.toString());
+        }
     }
 
     /** An RGB 8-bit map as PNG bytes. */

@@ -44,12 +44,19 @@ public final class TaskProcessor {
     private final ObjectStore store;
     private final Function<String, Renderer> renderers;
     private final ControlMaps controlMaps;
+    private final long maxPixels;
 
     /** @param renderers the renderer of a model id; throws {@link BadInputException} for a model the worker lacks */
     public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps) {
+        this(store, renderers, controlMaps, Long.MAX_VALUE);
+    }
+
+    /** @param maxPixels the largest image this worker renders ({@code worker.max-pixels}) */
+    public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps, long maxPixels) {
         this.store = store;
         this.renderers = renderers;
         this.controlMaps = controlMaps;
+        this.maxPixels = maxPixels;
     }
 
     /** One task to run: the task, the share group's delivery count, and who hears of its steps. */
@@ -165,6 +172,10 @@ public final class TaskProcessor {
         Renderer renderer = renderers.apply(task.getModel());
         int w = task.getWidth();
         int h = task.getHeight();
+        if ((long) w * h > maxPixels) {
+            // refused before anything is allocated: past its memory a CPU worker is not told "out of memory", it is killed
+            throw RenderOutOfMemoryException.overLimit(task.getModel(), w, h, maxPixels);
+        }
         long t0 = System.nanoTime();
         List<ControlUnit> controls = new ArrayList<>();
         List<ControlMaps.ControlMap> maps = new ArrayList<>();
