@@ -11,6 +11,7 @@ import dev.cnfarm.proto.v1.JobSpec;
 import dev.cnfarm.proto.v1.JobState;
 import dev.cnfarm.proto.v1.SchemaVersion;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -19,13 +20,19 @@ import java.util.UUID;
  *
  * <p>A job submitted with an idempotency key gets an id derived from tenant and key, so the same
  * key submitted twice names the same job even through two coordinators: the scheduler keeps the
- * first submission and ignores the second.
+ * first submission and ignores the second. Since two coordinators cannot see each other's
+ * submissions in time, a keyed submit is answered only once the scheduler's record of the job is
+ * back on the jobs topic: a body other than the recorded one then gets 409, whichever coordinator
+ * it came through, and no client is told that a job it did not make is its own.
  */
 public final class JobSubmitter {
     private final JobValidator validator;
     private final CommandPublisher publisher;
     private final JobView view;
     private final ModelsServed served;
+    /** One submit per idempotency key at a time on this coordinator (keys of other jobs do not wait). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Object> keyLocks = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.time.Duration confirmTimeout;
 
     /**
      * The models the live workers of a pool serve, from their heartbeats, each with the largest
@@ -44,10 +51,17 @@ public final class JobSubmitter {
     }
 
     public JobSubmitter(JobValidator validator, CommandPublisher publisher, JobView view, ModelsServed served) {
+        this(validator, publisher, view, served, java.time.Duration.ofSeconds(15));
+    }
+
+    /** @param confirmTimeout how long a keyed submit waits for the scheduler's record of its job */
+    public JobSubmitter(JobValidator validator, CommandPublisher publisher, JobView view, ModelsServed served,
+                        java.time.Duration confirmTimeout) {
         this.validator = validator;
         this.publisher = publisher;
         this.view = view;
         this.served = served;
+        this.confirmTimeout = confirmTimeout;
     }
 
     /**
@@ -84,16 +98,45 @@ public final class JobSubmitter {
         JobRequest request = JobRequestParser.parse(body);
         String requestSha = canonicalSha(request);
         if (idempotencyKey != null && !dryRun) {
-            // one submit per key at a time, so two racing retries cannot both create a job
-            synchronized (this) {
-                var existing = view.jobForIdempotencyKey(tenant, idempotencyKey).flatMap(view::record);
+            // one submit per key at a time here, so two racing retries through this coordinator cannot both send a job
+            Object lock = keyLocks.computeIfAbsent(jobIdFor(tenant, idempotencyKey), k -> new Object());
+            synchronized (lock) {
+                var existing = view.record(jobIdFor(tenant, idempotencyKey));
                 if (existing.isPresent()) {
                     return repeat(existing.get(), requestSha, idempotencyKey);
                 }
-                return create(tenant, request, idempotencyKey, requestSha, false);
+                SubmitResult sent = create(tenant, request, idempotencyKey, requestSha, false);
+                return confirmed(sent, requestSha, idempotencyKey);
             }
         }
         return create(tenant, request, idempotencyKey, requestSha, dryRun);
+    }
+
+    /**
+     * Waits for the scheduler's record of a keyed job: another coordinator may have sent the same
+     * key a moment earlier, and the scheduler keeps the first. Ours stands when the record is the
+     * one this request sent; the same body from elsewhere is a repeat; another body is a conflict.
+     */
+    private SubmitResult confirmed(SubmitResult sent, String requestSha, String key) {
+        long deadline = System.nanoTime() + confirmTimeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<JobRecord> recorded = view.record(sent.jobId()); // keyed jobs enter the view only from the jobs topic
+            if (recorded.isPresent()) {
+                JobRecord r = recorded.get();
+                if (r.getRequestSha256().equals(requestSha) && r.getSubmittedAtMs() == sent.submittedAtMs()) {
+                    return sent;
+                }
+                return repeat(r, requestSha, key);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw new JobNotStoredException("job " + sent.jobId() + " was sent to the scheduler but its record did not come back within "
+                + confirmTimeout.toSeconds() + " s; send the same request with the same Idempotency-Key to learn whether it was made", null);
     }
 
     private SubmitResult repeat(JobRecord job, String requestSha, String key) {
@@ -132,9 +175,12 @@ public final class JobSubmitter {
                 .setRequestSha256(requestSha)
                 .build();
         publisher.submit(record);
-        // read-your-writes: the job is visible at once, before the state feed reads it back
-        view.applyJob(record);
-        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec));
+        if (idempotencyKey == null) {
+            // read-your-writes: the job is visible at once, before the state feed reads it back
+            // (a keyed job waits for the scheduler's record instead: see confirmed)
+            view.applyJob(record);
+        }
+        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec), now);
     }
 
     /** The id of the job an idempotency key names: the same for every coordinator. */

@@ -338,6 +338,40 @@ class CoordinatorIT {
         }
     }
 
+    /**
+     * The same idempotency key with two bodies, sent at the same moment through two coordinators:
+     * one client gets its job, the other 409, never both 201 (each coordinator alone could not see
+     * the other's submit in time). Tried over several rounds, since which one wins is a race.
+     */
+    @Test
+    void oneKeyTwoBodiesThroughTwoCoordinatorsAtOnceMakesOneJobAndTheOtherIsRefused() throws Exception {
+        try (CoordinatorService second = CoordinatorService.start(config)) {
+            String secondBase = "http://127.0.0.1:" + second.port();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                for (int round = 0; round < 5; round++) {
+                    String key = "race-" + round + "-" + System.nanoTime();
+                    var viaFirst = pool.submit(() -> post("/api/v1/jobs", job(",\"priority\":1"), key));
+                    var viaSecond = pool.submit(() -> http.send(api(URI.create(secondBase + "/api/v1/jobs"))
+                            .header("content-type", "application/json").header("Idempotency-Key", key)
+                            .POST(HttpRequest.BodyPublishers.ofString(job(",\"priority\":2"))).build(), HttpResponse.BodyHandlers.ofString()));
+                    List<HttpResponse<String>> answers = List.of(viaFirst.get(), viaSecond.get());
+                    assertThat(answers).extracting(HttpResponse::statusCode).as("round %d: %s", round,
+                            answers.stream().map(HttpResponse::body).toList()).containsExactlyInAnyOrder(201, 409);
+                    HttpResponse<String> winner = answers.stream().filter(a -> a.statusCode() == 201).findFirst().orElseThrow();
+                    HttpResponse<String> loser = answers.stream().filter(a -> a.statusCode() == 409).findFirst().orElseThrow();
+                    String jobId = Json.mapper().readTree(winner.body()).get("job_id").asText();
+                    assertThat(loser.body()).contains(key, jobId, "different body");
+                    int priority = winner == answers.get(0) ? 1 : 2;
+                    assertThat(Json.mapper().readTree(get("/api/v1/jobs/" + jobId).body()).at("/job/priority").asInt())
+                            .as("the job is the winner's body").isEqualTo(priority);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void readinessAndDashboardFiles() throws Exception {
         assertThat(get("/health/ready").statusCode()).isEqualTo(200);
