@@ -39,6 +39,9 @@ public final class ConfigKeys {
     public static final ConfigKey S3_ENDPOINT = key("s3.endpoint", "http://localhost:9000",
             "S3 endpoint URL (MinIO, S3Proxy, AWS)");
     public static final ConfigKey S3_REGION = key("s3.region", "us-east-1", "S3 region");
+    public static final ConfigKey S3_TIMEOUT_MS = key("s3.timeout-ms", "10000",
+            "longest wait of one S3 call for the server (to connect, or for its next bytes); a store that hangs instead of "
+                    + "refusing then fails the call, and a job submit waiting on it answers 503 having recorded nothing");
     public static final ConfigKey S3_BUCKET = key("s3.bucket", "farm", "bucket for uploads and outputs");
     public static final ConfigKey S3_ACCESS_KEY = key("s3.access-key", "farm-access", "S3 access key");
     public static final ConfigKey S3_SECRET_KEY = new ConfigKey("s3.secret-key", "farm-secret-key",
@@ -149,7 +152,7 @@ public final class ConfigKeys {
             KAFKA_BOOTSTRAP, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_TASK_PARTITIONS, KAFKA_REPLICATION, KAFKA_SHARE_GROUP,
             KAFKA_LOCK_MS, KAFKA_DELIVERY_LIMIT, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
             KAFKA_SASL_PASSWORD, KAFKA_SSL_TRUSTSTORE, KAFKA_SSL_TRUSTSTORE_PASSWORD,
-            S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
+            S3_ENDPOINT, S3_REGION, S3_TIMEOUT_MS, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY,
             COORDINATOR_HOST, COORDINATOR_PORT, COORDINATOR_MAX_TASKS, COORDINATOR_WEBHOOK_ATTEMPTS, COORDINATOR_WEBHOOK_BACKOFF_MS,
             COORDINATOR_AUTH, COORDINATOR_RATE_LIMIT, COORDINATOR_RATE_BURST, COORDINATOR_MAX_ACTIVE_JOBS, COORDINATOR_MAX_UPLOAD_BYTES,
             SCHEDULER_WINDOW_PER_WORKER, SCHEDULER_MIN_WINDOW, SCHEDULER_MAX_ATTEMPTS, SCHEDULER_MAX_INFRA_RETRIES,

@@ -120,7 +120,8 @@ public final class FarmConfig {
 
     public S3Settings s3() {
         return new S3Settings(nonBlank(ConfigKeys.S3_ENDPOINT), nonBlank(ConfigKeys.S3_REGION),
-                nonBlank(ConfigKeys.S3_BUCKET), nonBlank(ConfigKeys.S3_ACCESS_KEY), nonBlank(ConfigKeys.S3_SECRET_KEY));
+                nonBlank(ConfigKeys.S3_BUCKET), nonBlank(ConfigKeys.S3_ACCESS_KEY), nonBlank(ConfigKeys.S3_SECRET_KEY),
+                getInt(ConfigKeys.S3_TIMEOUT_MS, 100, 3_600_000));
     }
 
     public CoordinatorSettings coordinator() {

@@ -36,6 +36,20 @@ public final class KafkaClients {
     }
 
     /**
+     * A producer for request paths: a send gives up within {@code deadline} (waiting for metadata,
+     * and for the broker's acknowledgement, retries included), so a request waiting on it can
+     * answer instead of hanging while the broker does not.
+     */
+    public static KafkaProducer<String, byte[]> producer(KafkaSettings kafka, String clientId, java.time.Duration deadline) {
+        Map<String, Object> p = producerProps(kafka, clientId);
+        int ms = (int) deadline.toMillis();
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ms);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, ms + (int) p.getOrDefault(ProducerConfig.LINGER_MS_CONFIG, 5) + 1);
+        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /**
      * A transactional producer: the coordinator writes a job and all its tasks in one transaction,
      * so readers at read_committed see all of them or none.
      */

@@ -43,6 +43,8 @@ public final class MinioObjectStore implements ObjectStore {
                 .region(s3.region())
                 .credentials(s3.accessKey(), s3.secretKey())
                 .build();
+        // the client waits five minutes by default: a frozen store would hold requests (and task locks) that long
+        client.setTimeout(Math.min(5_000, s3.timeoutMs()), s3.timeoutMs(), s3.timeoutMs());
         this.bucket = s3.bucket();
     }
 

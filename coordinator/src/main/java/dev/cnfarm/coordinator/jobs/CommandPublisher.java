@@ -32,8 +32,11 @@ public final class CommandPublisher implements AutoCloseable {
     /** Pools whose tasks topic is known to exist. */
     private final Set<String> pools = ConcurrentHashMap.newKeySet();
 
+    /** The longest a request waits for the broker to take a command; past it the request answers 503. */
+    static final java.time.Duration DEADLINE = java.time.Duration.ofSeconds(10);
+
     public CommandPublisher(KafkaSettings kafka, Topics topics) {
-        this.producer = KafkaClients.producer(kafka, "coordinator-commands-" + ProcessHandle.current().pid());
+        this.producer = KafkaClients.producer(kafka, "coordinator-commands-" + ProcessHandle.current().pid(), DEADLINE);
         this.admin = KafkaClients.admin(kafka);
         this.kafka = kafka;
         this.topics = topics;
@@ -76,15 +79,23 @@ public final class CommandPublisher implements AutoCloseable {
 
     private void send(JobCommand command) {
         try {
-            producer.send(new ProducerRecord<>(topics.commands(), command.getJobId(), command.toByteArray())).get(30, TimeUnit.SECONDS);
+            // the producer gives up by itself within the deadline; the extra second only covers its own bookkeeping
+            producer.send(new ProducerRecord<>(topics.commands(), command.getJobId(), command.toByteArray()))
+                    .get(DEADLINE.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            throw new JobNotStoredException("command for job " + command.getJobId() + " not recorded on Kafka: " + e.getCause().getMessage(), e.getCause());
+            throw new JobNotStoredException(notRecorded(command) + e.getCause().getMessage(), e.getCause());
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            throw new JobNotStoredException("command for job " + command.getJobId() + " not recorded on Kafka: " + e, e);
+            throw new JobNotStoredException(notRecorded(command) + e, e);
         }
+    }
+
+    /** What a client is told when the broker did not confirm a command in time: what may still have happened. */
+    private static String notRecorded(JobCommand command) {
+        return "Kafka did not confirm the command for job " + command.getJobId() + " within " + DEADLINE.toSeconds()
+                + " s; it was probably not recorded, but look for that job id before sending it again without an Idempotency-Key: ";
     }
 
     @Override

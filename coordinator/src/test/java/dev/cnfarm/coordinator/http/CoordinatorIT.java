@@ -372,6 +372,38 @@ class CoordinatorIT {
         }
     }
 
+    /**
+     * S3 frozen, not refusing (connections accepted, nothing answered): a submit that needs it answers
+     * 503 within the deadline and records nothing, so a client that retries makes no duplicate.
+     */
+    @Test
+    void aFrozenStoreMakesASubmitAnswer503InTimeAndRecordNothing() throws Exception {
+        URI s3 = URI.create(config.s3().endpoint());
+        try (var proxy = new dev.cnfarm.common.testinfra.FreezableTcpProxy(s3.getHost(), s3.getPort());
+             CoordinatorService viaProxy = CoordinatorService.start(config
+                     .with(ConfigKeys.S3_ENDPOINT, "http://127.0.0.1:" + proxy.port()).with(ConfigKeys.S3_TIMEOUT_MS, "1500"))) {
+            String viaBase = "http://127.0.0.1:" + viaProxy.port();
+            String name = "frozen-" + System.nanoTime();
+            String body = "{\"name\":\"" + name + "\",\"prompts\":[\"a\"],\"control_images\":[\"" + controlKey + "\"],\"steps\":4,"
+                    + "\"width\":64,\"height\":64}";
+            proxy.freeze();
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = http.send(api(URI.create(viaBase + "/api/v1/jobs")).header("content-type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            long tookMs = (System.nanoTime() - t0) / 1_000_000;
+            proxy.thaw();
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+            assertThat(r.body()).contains("S3");
+            assertThat(tookMs).as("answered within the deadline, not when the store came back").isLessThan(15_000);
+            Thread.sleep(2000); // a submit that went on after its answer would be recorded by now
+            assertThat(get("/api/v1/jobs").body()).doesNotContain(name);
+            // the store is back: the same request goes through
+            HttpResponse<String> again = http.send(api(URI.create(viaBase + "/api/v1/jobs")).header("content-type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
+        }
+    }
+
     @Test
     void readinessAndDashboardFiles() throws Exception {
         assertThat(get("/health/ready").statusCode()).isEqualTo(200);
