@@ -71,6 +71,7 @@ public final class CoordinatorService implements AutoCloseable {
         this.vertx = Vertx.vertx();
         this.view = new JobView();
         this.workers = new WorkerView(config.worker().heartbeatMs());
+        view.describeWorkersWith(workers::device);
         this.publisher = new CommandPublisher(config.kafka(), topics);
         this.tokens = new TokenRegistry();
         this.tokenAdmin = new TokenAdmin(config.kafka(), topics);

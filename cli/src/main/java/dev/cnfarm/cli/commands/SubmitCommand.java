@@ -83,6 +83,9 @@ public final class SubmitCommand implements Callable<Integer> {
                 out.printf("quote: %d images%s, about %.1f GPU-seconds; %d control image(s) to upload%n",
                         quote.path("task_count").asLong(), modeNote(quote), quote.path("estimated_gpu_seconds").asDouble(),
                         quote.path("control_images_to_upload").asInt());
+                // what one worker of each device that has rendered the model would take
+                quote.path("estimated_seconds_by_device").fields().forEachRemaining(d ->
+                        out.printf("  on one %s worker: about %.1f s%n", d.getKey(), d.getValue().asDouble()));
             }
             return FarmCommand.OK;
         }

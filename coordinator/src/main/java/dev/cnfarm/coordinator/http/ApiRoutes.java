@@ -143,6 +143,12 @@ public final class ApiRoutes {
                 Map<String, Object> quote = new LinkedHashMap<>();
                 quote.put("task_count", r.taskCount());
                 quote.put("estimated_gpu_seconds", Math.round(r.estimatedGpuSeconds() * 1000) / 1000.0);
+                if (!r.estimatedSecondsByDevice().isEmpty()) {
+                    // what one worker of each device that has rendered this model would take
+                    Map<String, Double> byDevice = new LinkedHashMap<>();
+                    r.estimatedSecondsByDevice().forEach((d, s) -> byDevice.put(d, Math.round(s * 1000) / 1000.0));
+                    quote.put("estimated_seconds_by_device", byDevice);
+                }
                 quote.put("mode", r.textToImage() ? "text_to_image" : "controlnet");
                 if (dryRun) {
                     quote.put("control_images_to_upload", r.imagesToUpload());

@@ -147,7 +147,11 @@ public final class JobSubmitter {
         return new SubmitResult(job.getJobId(), false, job.getTaskCount(),
                 view.estimateSeconds(job.getSpec().getModel(), job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(),
                         job.getSpec().getHeight()), 0,
-                JobExpander.textToImage(job.getSpec()));
+                JobExpander.textToImage(job.getSpec())).withEstimatesByDevice(byDevice(job.getSpec(), job.getTaskCount()));
+    }
+
+    private java.util.Map<String, Double> byDevice(JobSpec spec, long tasks) {
+        return view.estimateSecondsByDevice(spec.getModel(), tasks, spec.getSteps(), spec.getWidth(), spec.getHeight());
     }
 
     private SubmitResult create(String tenant, JobRequest request, String idempotencyKey, String requestSha, boolean dryRun) {
@@ -157,7 +161,8 @@ public final class JobSubmitter {
         long count = JobExpander.taskCount(spec);
         double estimate = view.estimateSeconds(spec.getModel(), count, spec.getSteps(), spec.getWidth(), spec.getHeight());
         if (dryRun) {
-            return new SubmitResult("", false, count, estimate, validated.missingImages().size(), JobExpander.textToImage(spec));
+            return new SubmitResult("", false, count, estimate, validated.missingImages().size(), JobExpander.textToImage(spec))
+                    .withEstimatesByDevice(byDevice(spec, count));
         }
         String jobId = idempotencyKey == null ? "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20)
                 : jobIdFor(tenant, idempotencyKey);
@@ -180,7 +185,7 @@ public final class JobSubmitter {
             // (a keyed job waits for the scheduler's record instead: see confirmed)
             view.applyJob(record);
         }
-        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec), now);
+        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec), now, byDevice(spec, count));
     }
 
     /** The id of the job an idempotency key names: the same for every coordinator. */

@@ -27,6 +27,8 @@ public final class JobView {
     private final Map<String, List<TaskStateRecord>> pending = new ConcurrentHashMap<>();
     private final List<Consumer<JobUpdate>> updateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RenderCostModel cost = new RenderCostModel();
+    /** A worker's device, for learning render costs per device ("unknown" until a heartbeat says). */
+    private volatile java.util.function.Function<String, String> workerDevice = w -> RenderCostModel.UNKNOWN_DEVICE;
 
     private final List<Consumer<TaskStateRecord>> taskStateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<Consumer<TaskEvent>> resultListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -101,7 +103,8 @@ public final class JobView {
             return;
         }
         if (state.getPhase() == dev.cnfarm.proto.v1.TaskPhase.TASK_PHASE_SUCCEEDED) {
-            RenderCostModel.observe(cost, status.record(), state.getResult().getTimings().getRenderMs());
+            RenderCostModel.observe(cost, status.record(), workerDevice.apply(state.getWorkerId()),
+                    state.getResult().getTimings().getRenderMs());
         }
         notify(update);
         taskStateListeners.forEach(l -> l.accept(state));
@@ -181,6 +184,16 @@ public final class JobView {
     /** Estimated seconds of render time for a job of this shape, from results seen so far. */
     public double estimateSeconds(String model, long tasks, int steps, int width, int height) {
         return cost.estimateSeconds(model, tasks, steps, width, height);
+    }
+
+    /** The render time on one worker of each device that has rendered the model, for the quote. */
+    public Map<String, Double> estimateSecondsByDevice(String model, long tasks, int steps, int width, int height) {
+        return cost.estimateSecondsByDevice(model, tasks, steps, width, height);
+    }
+
+    /** Says what device a worker renders on (from its heartbeats), so costs are learned per device. */
+    public void describeWorkersWith(java.util.function.Function<String, String> device) {
+        this.workerDevice = device;
     }
 
     public boolean isActive(JobState s) {

@@ -40,6 +40,19 @@ public final class WorkerView {
                 .toList();
     }
 
+    /**
+     * What a worker renders on, as its heartbeats say (execution provider and device, e.g.
+     * {@code CUDA NVIDIA H100}); {@code unknown} for a worker never heard from.
+     */
+    public String device(String workerId) {
+        WorkerStatus w = workers.get(workerId);
+        if (w == null) {
+            return "unknown";
+        }
+        String provider = w.getExecutionProvider().isBlank() ? "unknown" : w.getExecutionProvider();
+        return w.getDeviceName().isBlank() ? provider : provider + " " + w.getDeviceName();
+    }
+
     /** Workers whose heartbeats are fresh and that have not stopped. */
     public long healthyCount() {
         return list().stream().filter(WorkerSnapshot::healthy).count();
