@@ -4,6 +4,7 @@ import dev.cnfarm.cli.client.ApiException;
 import dev.cnfarm.cli.commands.ConfigCommand;
 import dev.cnfarm.cli.commands.CoordinatorCommand;
 import dev.cnfarm.cli.commands.DemoCommand;
+import dev.cnfarm.cli.commands.TrainerCommand;
 import dev.cnfarm.cli.commands.JobsCommand;
 import dev.cnfarm.cli.commands.StatusCommand;
 import dev.cnfarm.cli.commands.JobActionCommands;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Command;
 /** {@code farm}: the command line of the ControlNet render farm. */
 @Command(name = "farm", mixinStandardHelpOptions = true, version = "farm 0.1.0",
         description = "ControlNet render farm: run the farm locally or in parts, submit bulk jobs, watch them, download images.",
-        subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+        subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class, TrainerCommand.class,
                 SubmitCommand.class, WatchCommand.class, JobsCommand.class, StatusCommand.class, DownloadCommand.class,
                 JobActionCommands.Cancel.class, JobActionCommands.Suspend.class, JobActionCommands.Resume.class,
                 JobActionCommands.Priority.class, WorkersCommand.class, TokensCommand.class, ModelsCommand.class, DatasetsCommand.class, TrainCommand.class, EvalCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,

@@ -27,6 +27,7 @@ import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
 import dev.cnfarm.worker.tasks.MicroBatches;
 import dev.cnfarm.worker.tasks.TaskProcessor;
+import dev.cnfarm.worker.tasks.TaskRunner;
 import dev.cnfarm.worker.tasks.TaskStoppedException;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -68,11 +69,11 @@ public final class WorkerService implements AutoCloseable {
     private final KafkaSettings kafka;
     private final Topics topics;
     private final ObjectStore store;
-    private final RendererRegistry renderers;
+    /** What the worker does with its tasks: renders them, or (a trainer) trains. */
+    private final TaskRunner runner;
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaShareConsumer<String, byte[]> consumer;
     private final EventPublisher events;
-    private final TaskProcessor processor;
     private final ControlMaps controlMaps;
     private final CancelledJobs cancelled;
     private final WorkerStats stats = new WorkerStats();
@@ -92,7 +93,16 @@ public final class WorkerService implements AutoCloseable {
     /** Set when a lock renewal of the batch in hand was refused: the render stops and stores nothing. */
     private volatile String fenced;
 
-    private WorkerService(FarmConfig config, RendererRegistry given) {
+    /**
+     * Makes the worker's task runner once its object store is open; null for a render worker over
+     * the models of its settings.
+     */
+    @FunctionalInterface
+    public interface RunnerFactory {
+        TaskRunner create(ObjectStore store);
+    }
+
+    private WorkerService(FarmConfig config, RendererRegistry given, RunnerFactory runnerFactory) {
         this.settings = config.worker();
         this.kafka = config.kafka();
         this.topics = new Topics(kafka.topicPrefix());
@@ -109,12 +119,12 @@ public final class WorkerService implements AutoCloseable {
             // fails while the JVM shuts down, and a drain must be able to finish the task in hand
             dev.cnfarm.worker.preprocess.OpenCv.load();
             dev.cnfarm.worker.output.PngEncoder.encode(new float[3], 1, 1, "warm-up");
-            this.renderers = given != null ? given : new RendererRegistry(settings);
             this.store = new MinioObjectStore(config.s3());
             this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
             this.events = new EventPublisher(producer, topics, settings.workerId());
             this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
-            this.processor = new TaskProcessor(store, renderers::get, controlMaps, settings.maxPixels());
+            this.runner = runnerFactory != null ? runnerFactory.create(store)
+                    : renderingTasks(given != null ? given : new RendererRegistry(settings), store, controlMaps, settings.maxPixels());
             this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
             this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId(), settings.maxBatch());
             this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
@@ -126,6 +136,37 @@ public final class WorkerService implements AutoCloseable {
                 closeEndpoints();
             }
         }
+    }
+
+    /** A render worker's runner: the task processor over its models. */
+    private static TaskRunner renderingTasks(RendererRegistry renderers, ObjectStore store, ControlMaps controlMaps, long maxPixels) {
+        TaskProcessor processor = new TaskProcessor(store, renderers::get, controlMaps, maxPixels);
+        return new TaskRunner() {
+            @Override
+            public List<TaskOutcome> processBatch(List<TaskProcessor.Attempt> attempts) {
+                return processor.processBatch(attempts);
+            }
+
+            @Override
+            public List<String> modelIds() {
+                return renderers.modelIds();
+            }
+
+            @Override
+            public String executionProvider() {
+                return renderers.executionProvider();
+            }
+
+            @Override
+            public java.util.Map<String, String> modelLayouts() {
+                return renderers.modelLayouts();
+            }
+
+            @Override
+            public void close() {
+                renderers.close();
+            }
+        };
     }
 
     private static void awaitTopics(KafkaSettings kafka, Topics topics, String pool) {
@@ -169,7 +210,7 @@ public final class WorkerService implements AutoCloseable {
 
     /** Starts a worker: checks Kafka and the topics, loads the models, then begins taking tasks. */
     public static WorkerService start(FarmConfig config) {
-        return start(config, null);
+        return start(config, (RendererRegistry) null);
     }
 
     /**
@@ -177,14 +218,25 @@ public final class WorkerService implements AutoCloseable {
      * GPUs for load tests ({@link RendererRegistry#simulated}), or test doubles at the renderer seam.
      */
     public static WorkerService start(FarmConfig config, RendererRegistry renderers) {
-        WorkerService w = new WorkerService(config, renderers);
+        return start(new WorkerService(config, renderers, null));
+    }
+
+    /**
+     * Starts a worker that does other work than rendering with the tasks of its pool: a trainer
+     * ({@code farm trainer}) takes training jobs from the train pool.
+     */
+    public static WorkerService start(FarmConfig config, RunnerFactory runner) {
+        return start(new WorkerService(config, null, runner));
+    }
+
+    private static WorkerService start(WorkerService w) {
         // only its pool's tasks: a task goes only to workers that can run it
         w.consumer.subscribe(List.of(w.topics.tasks(w.settings.pool())));
         w.state = WorkerState.WORKER_STATE_IDLE;
         w.heartbeat.scheduleAtFixedRate(w::sendHeartbeat, 0, w.settings.heartbeatMs(), TimeUnit.MILLISECONDS);
         w.loop.start();
         LOG.info("worker {} started in pool {}: models {}, {} execution provider, metrics {}", w.settings.workerId(), w.settings.pool(),
-                w.renderers.modelIds(), w.renderers.executionProvider(), w.metricsUrl().orElse("off"));
+                w.runner.modelIds(), w.runner.executionProvider(), w.metricsUrl().orElse("off"));
         return w;
     }
 
@@ -262,14 +314,14 @@ public final class WorkerService implements AutoCloseable {
                             false), held);
                     settled.add(t);
                 } else {
-                    events.started(t.task(), t.attempt(), renderers.executionProvider());
+                    events.started(t.task(), t.attempt(), runner.executionProvider());
                     toRender.add(t);
                 }
             }
             if (!toRender.isEmpty()) {
                 List<TaskProcessor.Attempt> attempts = toRender.stream()
                         .map(t -> new TaskProcessor.Attempt(t.task(), t.attempt(), stepListener(t.task(), t.attempt()))).toList();
-                Future<List<TaskOutcome>> render = renderThread.submit(() -> processor.processBatch(attempts));
+                Future<List<TaskOutcome>> render = renderThread.submit(() -> runner.processBatch(attempts));
                 outcomes = awaitRenewing(render, held, toRender.size());
             }
             for (int i = 0; i < toRender.size(); i++) {
@@ -386,6 +438,22 @@ public final class WorkerService implements AutoCloseable {
             }
 
             @Override
+            public void onTrainingStep(int step, int total, double loss, double learningRate) {
+                if (fenced != null) {
+                    throw TaskStoppedException.fenced(fenced);
+                }
+                if (giveBack != null) {
+                    throw TaskStoppedException.givenBack(giveBack);
+                }
+                if (cancelled.isCancelled(task.getJobId())) {
+                    throw TaskStoppedException.cancelled(task.getJobId());
+                }
+                if (step % every == 0 || step == total) {
+                    events.trainingProgress(task, attempt, step, total, loss, learningRate);
+                }
+            }
+
+            @Override
             public void beforeStore() {
                 if (fenced != null) {
                     throw TaskStoppedException.fenced(fenced);
@@ -455,12 +523,12 @@ public final class WorkerService implements AutoCloseable {
                     .setWorkerId(settings.workerId())
                     .setHost(hostName())
                     .setState(state)
-                    .setExecutionProvider(renderers.executionProvider())
+                    .setExecutionProvider(runner.executionProvider())
                     .setDeviceName("cpu x" + rt.availableProcessors())
                     .setMemoryTotalBytes(rt.maxMemory())
                     .setMemoryUsedBytes(rt.totalMemory() - rt.freeMemory())
-                    .addAllLoadedModels(renderers.modelIds())
-                    .putAllModelLayouts(renderers.modelLayouts())
+                    .addAllLoadedModels(runner.modelIds())
+                    .putAllModelLayouts(runner.modelLayouts())
                     .setMaxBatch(settings.maxBatch())
                     .setMaxPixels(settings.maxPixels())
                     .setCurrentTaskId(stats.currentTask())
@@ -518,7 +586,7 @@ public final class WorkerService implements AutoCloseable {
         health = "";
         sendHeartbeat();
         producer.close(Duration.ofSeconds(5));
-        renderers.close();
+        runner.close();
         store.close();
         closeEndpoints();
         LOG.info("worker {} stopped after {} images", settings.workerId(), stats.succeededCount());

@@ -48,4 +48,13 @@ class TrainControlnetCommandTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).doesNotContain("batch").contains("nowhere");
     }
+
+    @Test
+    void trainingHereNeedsAWorkFolderAndSaysHowToTrainOnTheFarmInstead() throws Exception {
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, "name: x\nbase: trained/shapes\ndataset: data/manifest.csv\ncondition: canny\n");
+        Run r = farm("train", "controlnet", job.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--work is required").contains("--submit");
+    }
 }

@@ -53,6 +53,18 @@ public record ControlNetJob(String name, String base, String dataset, String con
         return java.util.Collections.unmodifiableMap(f);
     }
 
+    /**
+     * The job as a job file's fields (JSON), which {@link #parse} reads back to the same job: how a
+     * checked job travels from the coordinator to the trainer.
+     */
+    public String toJson() {
+        com.fasterxml.jackson.databind.node.ObjectNode n = dev.cnfarm.common.json.Json.mapper().valueToTree(this);
+        if (!"small-scale".equals(links)) {
+            n.remove("reconnect_at"); // only small-scale training reconnects; parse refuses it otherwise
+        }
+        return n.toString();
+    }
+
     /** Reads and checks a job; every bad field is reported at once. */
     public static ControlNetJob parse(JsonNode tree) {
         List<InvalidTrainingJobException.Problem> p = new ArrayList<>();

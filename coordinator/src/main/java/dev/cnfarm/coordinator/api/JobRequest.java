@@ -9,6 +9,8 @@ import java.util.List;
  * control image of each cell, and {@code additional_controlnets} add more ControlNets with one
  * image each for the whole job. {@code pool} names the workers that may run it (worker.pool);
  * {@code batch_size} caps how many of its images a worker computes together in one model batch.
+ * A job with {@code train_controlnet} trains a ControlNet instead of rendering (its fields are a
+ * training job's: base, dataset, condition, steps, ...; see {@code farm train controlnet}).
  */
 public record JobRequest(
         String name,
@@ -37,7 +39,8 @@ public record JobRequest(
         List<RowRequest> rows,
         String webhookUrl,
         String pool,
-        Integer batchSize) {
+        Integer batchSize,
+        com.fasterxml.jackson.databind.JsonNode trainControlnet) {
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,

@@ -62,6 +62,9 @@ public final class JobValidator {
      *                  a quote is asked for before anything is uploaded
      */
     public Validated validate(JobRequest r, String tenant, boolean quoteOnly) {
+        if (r.trainControlnet() != null) {
+            return validateTraining(r, tenant, quoteOnly);
+        }
         List<FieldError> errors = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         JobSpec.Builder spec = JobSpec.newBuilder();
@@ -420,6 +423,48 @@ public final class JobValidator {
             }
         }
         return keys.size();
+    }
+
+    /** The pool training jobs go to unless they name another: the trainers' ({@code farm trainer}). */
+    public static final String TRAIN_POOL = "train";
+
+    /**
+     * A ControlNet training job: one task for the train pool. Its fields are checked as {@code farm
+     * train controlnet} checks a job file, each problem named {@code train_controlnet.FIELD}; its data
+     * set must be an archive this tenant uploaded, its base a model id the trainers serve.
+     */
+    private Validated validateTraining(JobRequest r, String tenant, boolean quoteOnly) {
+        List<FieldError> errors = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        JobSpec.Builder spec = JobSpec.newBuilder();
+        if (r.prompts() != null || r.controlImages() != null || r.rows() != null || r.seeds() != null) {
+            errors.add(new FieldError("train_controlnet", "a training job takes its images from its data set: leave out prompts, "
+                    + "control_images, seeds and rows"));
+        }
+        dev.cnfarm.common.training.ControlNetJob job = null;
+        try {
+            job = dev.cnfarm.common.training.ControlNetJob.parse(r.trainControlnet());
+        } catch (dev.cnfarm.common.training.InvalidTrainingJobException e) {
+            e.problems().forEach(p -> errors.add(new FieldError("train_controlnet." + p.field(), p.message())));
+        }
+        if (job != null) {
+            if (!MODEL_ID.matcher(job.base()).matches()) {
+                errors.add(new FieldError("train_controlnet.base", "'" + job.base() + "' is not a model id: name a base model the "
+                        + "trainers serve (lowercase letters, digits, '.', '_', '-')"));
+            }
+            imageRef(job.dataset(), "train_controlnet.dataset", tenant, errors, quoteOnly ? missing : null);
+            spec.setModel(job.base()).setSteps(job.steps()).setTrainControlnetJson(job.toJson());
+            spec.setName(r.name() != null ? r.name() : "train " + job.name());
+        }
+        spec.setPriority(range(errors, "priority", r.priority(), 0, -100, 100));
+        if (r.pool() != null && !Topics.POOL_NAME.matcher(r.pool()).matches()) {
+            errors.add(new FieldError("pool", "'" + r.pool() + "' is not a pool name (the trainers' worker.pool setting)"));
+        }
+        spec.setPool(r.pool() != null ? r.pool() : TRAIN_POOL);
+        if (!errors.isEmpty()) {
+            throw new InvalidJobException(errors);
+        }
+        return new Validated(spec.build(), List.copyOf(missing));
     }
 
     private int side(List<FieldError> errors, String field, Integer value) {

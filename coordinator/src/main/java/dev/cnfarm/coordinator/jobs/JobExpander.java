@@ -20,6 +20,9 @@ public final class JobExpander {
     private JobExpander() {}
 
     public static long taskCount(JobSpec spec) {
+        if (!spec.getTrainControlnetJson().isEmpty()) {
+            return 1; // a training job is one task: the whole run
+        }
         if (spec.getRowsCount() > 0) {
             return spec.getRowsCount();
         }
@@ -49,6 +52,13 @@ public final class JobExpander {
 
     /** The task at one index of the matrix, made without expanding the rest (the scheduler releases tasks one by one). */
     public static RenderTask task(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {
+        if (!spec.getTrainControlnetJson().isEmpty()) {
+            return RenderTask.newBuilder().setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
+                    .setTaskId(taskId(jobId, index)).setJobId(jobId).setTenant(tenant).setIndex(index)
+                    .setModel(spec.getModel()).setSteps(spec.getSteps())
+                    .setOutputKey(ObjectKeys.output(tenant, jobId, index)).setReleasedAtMs(releasedAtMs).setRelease(1)
+                    .setPool(spec.getPool()).setTrainControlnetJson(spec.getTrainControlnetJson()).build();
+        }
         long seed;
         ObjectRef control;
         String prompt;

@@ -35,6 +35,33 @@ class JobValidatorTest {
     }
 
     @Test
+    void aTrainingJobIsOneTaskOfTheTrainPoolCarryingItsCheckedFields() throws Exception {
+        JobSpec s = valid("{\"train_controlnet\":{\"name\":\"shapes-canny\",\"base\":\"shapes\",\"dataset\":\"" + KEY
+                + "\",\"condition\":\"canny\",\"steps\":10,\"links\":\"small-scale\",\"reconnect_at\":4}}");
+        assertThat(s.getPool()).isEqualTo(JobValidator.TRAIN_POOL);
+        assertThat(s.getModel()).isEqualTo("shapes");
+        assertThat(s.getSteps()).isEqualTo(10);
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.taskCount(s)).isEqualTo(1);
+        dev.cnfarm.common.training.ControlNetJob back = dev.cnfarm.common.training.ControlNetJob.parse(
+                dev.cnfarm.common.json.Json.mapper().readTree(s.getTrainControlnetJson()));
+        assertThat(back.steps()).isEqualTo(10);
+        assertThat(back.reconnectAt()).isEqualTo(4);
+        assertThat(back.dataset()).isEqualTo(KEY);
+        assertThat(dev.cnfarm.coordinator.jobs.JobExpander.task("job-t", "default", s, 0, 1).getTrainControlnetJson())
+                .isEqualTo(s.getTrainControlnetJson());
+    }
+
+    @Test
+    void everyBadTrainingFieldIsNamedUnderTrainControlnet() {
+        assertThat(errors("{\"prompts\":[\"x\"],\"train_controlnet\":{\"base\":\"shapes\",\"steps\":2.5,\"colour\":1}}"))
+                .extracting(FieldError::field).contains("train_controlnet", "train_controlnet.name", "train_controlnet.dataset",
+                        "train_controlnet.condition", "train_controlnet.steps", "train_controlnet.colour");
+        assertThat(errors("{\"train_controlnet\":{\"name\":\"a\",\"base\":\"../shapes\",\"condition\":\"canny\",\"dataset\":"
+                + "\"uploads/other/" + SHA + "\"}}")).extracting(FieldError::field)
+                .containsExactlyInAnyOrder("train_controlnet.base", "train_controlnet.dataset");
+    }
+
+    @Test
     void defaultsAreAppliedAndRecorded() {
         JobSpec s = valid(job(""));
         assertThat(s.getSteps()).isEqualTo(20);

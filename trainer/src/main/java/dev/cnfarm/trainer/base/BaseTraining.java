@@ -154,6 +154,28 @@ public final class BaseTraining {
     }
 
     /**
+     * A model folder of the preset with random weights and the shapes vocabulary: the shape of what
+     * {@code farm train base} writes, before any training. For trying the ControlNet training path
+     * (and testing it) without first spending an hour on a base.
+     */
+    public static Path randomModel(Path folder, ModelPreset preset, long seed) {
+        Map<String, float[]> weights = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        try (ParameterStore store = new ParameterStore(new RandomWeights(seed, true))) {
+            VaeTraining.materialise(store, preset.vae());
+            DiffusionTraining.materialise(store, preset.unet(), preset.textEncoder(), 8);
+            store.specs().forEach(s -> {
+                weights.put(s.onnxName(), store.values(s.onnxName()));
+                shapes.put(s.onnxName(), s.shape());
+            });
+        }
+        Path tokenizer = folder.resolveSibling(folder.getFileName() + "-tokenizer");
+        ShapesPreset.vocabulary().write(tokenizer);
+        exportModel(folder, preset, weights, shapes, tokenizer);
+        return folder;
+    }
+
+    /**
      * Writes a trained model folder ({@link TrainedModels}): model.json, one fp16 safetensors file
      * per component under diffusers' keys, the tokenizer.
      */

@@ -54,11 +54,15 @@ public final class ControlNetRun {
                          ControlNetTraining.Settings training) {
         /** A checked training job's run; its paths are relative to {@code jobDir}. */
         public static Config of(dev.cnfarm.common.training.ControlNetJob j, Path jobDir, Path workDir) {
+            return of(j, jobDir.resolve(j.dataset()), jobDir.resolve(j.base()), workDir);
+        }
+
+        /** A checked training job's run on a data set and base already on disk (a trainer's, fetched for the job). */
+        public static Config of(dev.cnfarm.common.training.ControlNetJob j, Path manifest, Path base, Path workDir) {
             ControlNetTraining.Settings t = new ControlNetTraining.Settings(j.steps(), j.batch(), j.accumulation(), j.learningRate(),
                     j.warmupSteps(), j.emptyCaptionRate(), j.offsetNoise(), ControlNetTraining.Links.of(j.links()), j.reconnectAt(),
                     ControlNetTraining.Timesteps.of(j.timestepSampling()), j.emaDecay(), j.seed(), j.checkpointEvery());
-            return new Config(jobDir.resolve(j.dataset()), j.column(), jobDir.resolve(j.base()), workDir, j.condition(), j.name(),
-                    j.validation(), t);
+            return new Config(manifest, j.column(), base, workDir, j.condition(), j.name(), j.validation(), t);
         }
     }
 
@@ -73,6 +77,19 @@ public final class ControlNetRun {
     private ControlNetRun() {}
 
     public static Summary run(Config c, TrainingListener listener) {
+        return run(c, listener, checkpoint -> { });
+    }
+
+    /** The folder of the checkpoint a run keeps in {@code workDir} (and resumes from). */
+    public static Path checkpointDir(Path workDir) {
+        return workDir.resolve("checkpoints").resolve(ControlNetTraining.STAGE);
+    }
+
+    /**
+     * @param afterCheckpoint told of each complete checkpoint's folder, to copy it elsewhere (a
+     *                        trainer keeps it in S3, so another trainer can resume the job)
+     */
+    public static Summary run(Config c, TrainingListener listener, java.util.function.Consumer<Path> afterCheckpoint) {
         Torch.configure();
         mkdirs(c.workDir());
         BaseModel base = BaseModel.read(c.base());
@@ -121,7 +138,7 @@ public final class ControlNetRun {
             empty = tok.encode("");
         }
 
-        Path checkpoints = c.workDir().resolve("checkpoints").resolve(ControlNetTraining.STAGE);
+        Path checkpoints = checkpointDir(c.workDir());
         Path snapshots = c.workDir().resolve(SNAPSHOTS);
         mkdirs(snapshots);
         StageRunner.Result result;
@@ -134,7 +151,10 @@ public final class ControlNetRun {
             }
             params = store.count(ControlNetTraining.COMPONENT);
             StageRunner runner = ControlNetTraining.runner(store, c.training(), checkpoints, listener)
-                    .afterCheckpoint(step -> snapshot(Checkpoint.resolve(checkpoints), snapshots, step));
+                    .afterCheckpoint(step -> {
+                        snapshot(Checkpoint.resolve(checkpoints), snapshots, step);
+                        afterCheckpoint.accept(Checkpoint.resolve(checkpoints));
+                    });
             result = ControlNetTraining.train(runner, store, preset, latents, train.controls(), tokens, empty, latentSide, c.training());
         }
         LossCurve.write(c.workDir().resolve("loss-controlnet.png"), "ControlNet (" + c.condition() + "): noise-prediction MSE",

@@ -98,21 +98,8 @@ class ControlNetRunTest {
     }
 
     /** A base model folder of the tiny preset with random weights (what farm train base would write). */
-    private static Path tinyBase(Path folder) throws Exception {
-        Map<String, float[]> weights = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        try (ParameterStore store = new ParameterStore(new RandomWeights(3, true))) {
-            VaeTraining.materialise(store, TINY.vae());
-            DiffusionTraining.materialise(store, TINY.unet(), TINY.textEncoder(), 8);
-            store.specs().forEach(s -> {
-                weights.put(s.onnxName(), store.values(s.onnxName()));
-                shapes.put(s.onnxName(), s.shape());
-            });
-        }
-        Path tokenizer = folder.resolveSibling("tokenizer-src");
-        ShapesPreset.vocabulary().write(tokenizer);
-        BaseTraining.exportModel(folder, TINY, weights, shapes, tokenizer);
-        return folder;
+    private static Path tinyBase(Path folder) {
+        return BaseTraining.randomModel(folder, TINY, 3);
     }
 
     private static double maxAbs(float[] a) {

@@ -43,6 +43,12 @@ public final class EventPublisher {
         send(topics.progress(), base(task, attempt).setProgress(p).build(), false);
     }
 
+    /** A training task's step: its loss and learning rate with the step count. */
+    public void trainingProgress(RenderTask task, int attempt, int step, int total, double loss, double learningRate) {
+        TaskProgress p = TaskProgress.newBuilder().setStep(step).setTotalSteps(total).setLoss(loss).setLearningRate(learningRate).build();
+        send(topics.progress(), base(task, attempt).setProgress(p).build(), false);
+    }
+
     /** Blocks until the broker has the result. */
     public void result(RenderTask task, int attempt, TaskResult result) {
         send(topics.taskEvents(), base(task, attempt).setResult(result).build(), true);

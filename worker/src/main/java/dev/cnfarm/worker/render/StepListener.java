@@ -11,6 +11,14 @@ public interface StepListener {
     }
 
     /**
+     * A training task's step (a trainer's runner calls this instead of {@link #onStep}); throws, as
+     * onStep does, to stop the run: cancelled, given back, or fenced.
+     */
+    default void onTrainingStep(int step, int totalSteps, double loss, double learningRate) {
+        onStep(step, totalSteps, null);
+    }
+
+    /**
      * Told once the image is made, before anything is stored; throws to stop the attempt there
      * (a task whose lock was lost during the render must leave no object behind).
      */

@@ -70,13 +70,22 @@ public final class TrainCommand implements Runnable {
                     "The job comes from JOB (a YAML or JSON training job: name, base, dataset, condition, ...; paths relative to it) "
                             + "and/or the options, which override its fields.",
                     "Writes WORK/controlnet.safetensors, WORK/model (the base plus the ControlNet) and WORK/bundle; checkpoints every "
-                            + "checkpoint_every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots."})
+                            + "checkpoint_every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots.",
+                    "With --submit the job runs on the farm instead: the data set's folder is uploaded as one archive, the job "
+                            + "goes to the coordinator, and a trainer of the train pool (farm trainer) runs it; base is then a model id "
+                            + "the trainers serve (a folder's name is taken as its id)."})
     public static final class Controlnet implements Callable<Integer> {
         @picocli.CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "JOB", description = "a training job file (YAML or JSON)")
         Path job;
 
-        @Option(names = "--work", required = true, description = "work folder: checkpoints, snapshots, loss curve, the results")
+        @Option(names = "--work", description = "work folder: checkpoints, snapshots, loss curve, the results (training here)")
         Path work;
+
+        @Option(names = "--submit", description = "run the job on the farm (a trainer of the train pool) instead of here")
+        boolean submit;
+
+        @picocli.CommandLine.Mixin
+        dev.cnfarm.cli.ConfigOptions options;
 
         @Option(names = "--data", description = "the data set's manifest.csv (dataset)")
         Path data;
@@ -160,6 +169,12 @@ public final class TrainCommand implements Runnable {
             putNumber(tree, "validation", validation);
             putNumber(tree, "seed", seed);
             dev.cnfarm.common.training.ControlNetJob spec = dev.cnfarm.common.training.ControlNetJob.parse(tree);
+            if (submit) {
+                return submit(tree, spec, dir);
+            }
+            if (work == null) {
+                throw new IllegalArgumentException("--work is required to train here (or --submit to train on the farm)");
+            }
             try (Bars bars = new Bars()) {
                 ControlNetRun.Summary s = ControlNetRun.run(ControlNetRun.Config.of(spec, dir, work), bars);
                 bars.close();
@@ -168,6 +183,33 @@ public final class TrainCommand implements Runnable {
                         s.skippedRows());
                 System.out.println("bundle " + s.bundle());
             }
+            return 0;
+        }
+
+        /** Uploads the data set's folder as one zip archive and submits the job to the farm's train pool. */
+        private Integer submit(com.fasterxml.jackson.databind.node.ObjectNode tree, dev.cnfarm.common.training.ControlNetJob spec, Path dir)
+                throws java.io.IOException {
+            dev.cnfarm.cli.client.FarmClient client = dev.cnfarm.cli.client.FarmClient.of(options.load());
+            Path manifest = dir.resolve(spec.dataset()).toAbsolutePath().normalize();
+            Path archive = java.nio.file.Files.createTempFile("dataset-", ".zip");
+            try {
+                java.nio.file.Files.write(archive, dev.cnfarm.cli.trainer.Archives.zip(manifest.getParent()));
+                if (!manifest.getFileName().toString().equals("manifest.csv")) {
+                    throw new IllegalArgumentException("dataset: on the farm the data set's manifest must be called manifest.csv at the top "
+                            + "of its folder, got " + manifest);
+                }
+                tree.put("dataset", client.upload(archive));
+            } finally {
+                java.nio.file.Files.deleteIfExists(archive);
+            }
+            tree.put("base", Path.of(spec.base()).getFileName().toString());
+            com.fasterxml.jackson.databind.node.ObjectNode body = dev.cnfarm.common.json.Json.mapper().createObjectNode();
+            body.put("name", "train " + spec.name());
+            body.set("train_controlnet", tree);
+            com.fasterxml.jackson.databind.JsonNode answer = client.submit(body.toString(), null, false);
+            String jobId = answer.path("job_id").asText();
+            System.out.println("submitted training job " + jobId + " (" + spec.steps() + " steps of " + spec.name() + " on "
+                    + tree.get("base").asText() + "); follow it with: farm watch " + jobId);
             return 0;
         }
 
