@@ -250,7 +250,8 @@ function drawTile(el, t, job) {
     if (p) inner += `<img class="preview" alt="preview" src="data:image/png;base64,${p}">`;
     const pct = t.total_steps ? Math.round(100 * t.step / t.total_steps) : 0;
     inner += `<span class="bar" style="width:100%"><span style="width:${pct}%"></span></span>`
-      + `<div class="muted">step ${t.step}/${t.total_steps} on ${esc(t.worker)}</div>`;
+      + `<div class="muted">step ${t.step}/${t.total_steps} on ${esc(t.worker)}`
+      + (t.loss > 0 ? `, loss ${t.loss.toFixed(4)}, lr ${t.learning_rate.toExponential(1)}` : '') + `</div>`;
   } else if (t.state === 'failed' || t.state === 'retrying') {
     inner += `<div class="err">${esc(t.error)}</div>`;
   }

@@ -423,15 +423,7 @@ public final class WorkerService implements AutoCloseable {
                     metrics.stepDone(Duration.ofNanos(now - lastStepAt));
                 }
                 lastStepAt = now;
-                if (fenced != null) {
-                    throw TaskStoppedException.fenced(fenced);
-                }
-                if (giveBack != null) {
-                    throw TaskStoppedException.givenBack(giveBack);
-                }
-                if (cancelled.isCancelled(task.getJobId())) {
-                    throw TaskStoppedException.cancelled(task.getJobId());
-                }
+                stopIfAsked();
                 if (step % every == 0 || step == total || preview != null) {
                     events.progress(task, attempt, step, total, preview);
                 }
@@ -439,15 +431,7 @@ public final class WorkerService implements AutoCloseable {
 
             @Override
             public void onTrainingStep(int step, int total, double loss, double learningRate) {
-                if (fenced != null) {
-                    throw TaskStoppedException.fenced(fenced);
-                }
-                if (giveBack != null) {
-                    throw TaskStoppedException.givenBack(giveBack);
-                }
-                if (cancelled.isCancelled(task.getJobId())) {
-                    throw TaskStoppedException.cancelled(task.getJobId());
-                }
+                stopIfAsked();
                 if (step % every == 0 || step == total) {
                     events.trainingProgress(task, attempt, step, total, loss, learningRate);
                 }
@@ -457,6 +441,19 @@ public final class WorkerService implements AutoCloseable {
             public void beforeStore() {
                 if (fenced != null) {
                     throw TaskStoppedException.fenced(fenced);
+                }
+            }
+
+            /** Stops the attempt between steps: its lock is lost, the worker is leaving, or its job was cancelled. */
+            private void stopIfAsked() {
+                if (fenced != null) {
+                    throw TaskStoppedException.fenced(fenced);
+                }
+                if (giveBack != null) {
+                    throw TaskStoppedException.givenBack(giveBack);
+                }
+                if (cancelled.isCancelled(task.getJobId())) {
+                    throw TaskStoppedException.cancelled(task.getJobId());
                 }
             }
 

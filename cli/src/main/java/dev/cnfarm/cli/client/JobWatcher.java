@@ -85,6 +85,8 @@ public final class JobWatcher {
         private final StringBuilder partial = new StringBuilder();
         /** Tasks being rendered: index to {step, total}, for the per-task bars. */
         private final java.util.TreeMap<Integer, int[]> running = new java.util.TreeMap<>();
+        /** A training task's latest loss, when the job trains. */
+        private double loss;
 
         Listener(ProgressBar bar, JsonNode[] latest, CompletableFuture<JsonNode> done) {
             this.bar = bar;
@@ -129,6 +131,9 @@ public final class JobWatcher {
             int index = task.path("index").asInt();
             if ("running".equals(task.path("state").asText())) {
                 running.put(index, new int[] {task.path("step").asInt(), task.path("total_steps").asInt()});
+                if (task.path("loss").asDouble() > 0) {
+                    loss = task.path("loss").asDouble();
+                }
             } else {
                 running.remove(index);
             }
@@ -167,6 +172,9 @@ public final class JobWatcher {
             long eta = job.path("eta_seconds").asLong(-1);
             if (eta > 0) {
                 msg.append(", ETA ").append(eta).append(" s");
+            }
+            if (loss > 0) {
+                msg.append(String.format(", loss %.4f", loss)); // a training job: one task, its step and loss
             }
             if (!running.isEmpty()) {
                 msg.append(" |").append(taskBars());

@@ -66,12 +66,17 @@ class TrainingJobIT {
 
                     jobId = client.submit("""
                             {"name": "train tiny canny", "train_controlnet": {"name": "tiny-canny", "base": "tiny", "dataset": "%s",
-                             "condition": "canny", "steps": 30, "batch": 2, "checkpoint_every": 2, "validation": 1,
+                             "condition": "canny", "steps": 60, "batch": 2, "checkpoint_every": 2, "validation": 1,
                              "learning_rate": 0.001, "warmup_steps": 1, "seed": 7}}
                             """.formatted(dataset), null, false).get("job_id").asText();
                     String checkpoint = ObjectKeys.outputPrefix("default", jobId) + ControlNetTrainingTasks.CHECKPOINT;
                     Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(200))
                             .until(() -> store.stat(checkpoint).isPresent());
+                    // each step's loss and learning rate reach the job's view as the task's progress
+                    JsonNode running = Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> client.job(jobId), s -> s.at("/tasks/0/loss").asDouble() > 0);
+                    assertThat(running.at("/tasks/0/learning_rate").asDouble()).isGreaterThan(0);
+                    assertThat(running.at("/tasks/0/total_steps").asInt()).isEqualTo(60);
                 } finally {
                     first.close(); // drains: the run stops at its next step and the task goes back to the queue
                 }
@@ -94,15 +99,15 @@ class TrainingJobIT {
                         assertThat(f.metadata()).containsEntry("condition", "canny");
                     }
                     JsonNode summary = Json.mapper().readTree(store.get(ObjectKeys.outputPrefix("default", jobId) + "summary.json"));
-                    assertThat(summary.get("steps").asInt()).isEqualTo(30);
+                    assertThat(summary.get("steps").asInt()).isEqualTo(60);
                     assertThat(summary.get("skipped_rows").asInt()).isZero();
                     assertThat(Files.exists(dir.resolve("work-2").resolve(jobId))).as("the second trainer's own work folder").isTrue();
                     // the checkpoint in S3 carries the whole loss history: the second trainer went on from the first's
                     Path last = dir.resolve("last-checkpoint");
                     Archives.unzip(store.get(ObjectKeys.outputPrefix("default", jobId) + ControlNetTrainingTasks.CHECKPOINT), last);
                     JsonNode state = Json.mapper().readTree(last.resolve("state.json").toFile());
-                    assertThat(state.get("step").asInt()).isEqualTo(30);
-                    assertThat(state.get("losses")).as("one loss per step, across both trainers").hasSize(30);
+                    assertThat(state.get("step").asInt()).isEqualTo(60);
+                    assertThat(state.get("losses")).as("one loss per step, across both trainers").hasSize(60);
                 }
             }
         }

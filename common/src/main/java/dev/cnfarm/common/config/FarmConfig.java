@@ -32,17 +32,7 @@ public final class FarmConfig {
     }
 
     public int getInt(ConfigKey key, int min, int max) {
-        String raw = get(key);
-        int v;
-        try {
-            v = Integer.parseInt(raw.trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be a whole number, got '" + raw + "'");
-        }
-        if (v < min || v > max) {
-            throw new ConfigException("setting '" + key.name() + "' (" + where(key) + ") must be between " + min + " and " + max + ", got " + v);
-        }
-        return v;
+        return (int) getLong(key, min, max);
     }
 
     public long getLong(ConfigKey key, long min, long max) {

@@ -38,6 +38,9 @@ final class JobStatus {
         TaskStateRecord state = TaskStateRecord.getDefaultInstance();
         int step;
         int totalSteps;
+        /** A training task's latest loss and learning rate (0 for render tasks). */
+        double loss;
+        double learningRate;
     }
 
     synchronized JobRecord record() {
@@ -100,6 +103,8 @@ final class JobStatus {
         stepSum -= contribution(t);
         t.step = e.getProgress().getStep();
         t.totalSteps = e.getProgress().getTotalSteps();
+        t.loss = e.getProgress().getLoss();
+        t.learningRate = e.getProgress().getLearningRate();
         stepSum += contribution(t);
         String preview = e.getProgress().getPreviewPng().isEmpty() ? null
                 : java.util.Base64.getEncoder().encodeToString(e.getProgress().getPreviewPng().toByteArray());
@@ -226,7 +231,7 @@ final class JobStatus {
         var out = s.getResult().getOutput();
         return new TaskSnapshot(i, JobExpander.taskId(record.getJobId(), i), t.phase.name().toLowerCase(Locale.ROOT),
                 s.getRelease(), s.getWorkerId(), t.step, t.totalSteps, out.getKey(), out.getSha256(), out.getSizeBytes(),
-                s.getResult().getTimings().getRenderMs(), error);
+                s.getResult().getTimings().getRenderMs(), error, t.loss, t.learningRate);
     }
 
     static boolean isTerminalState(JobState s) {

@@ -136,4 +136,16 @@ class JobViewTest {
         view.applyJob(job("late", 1));
         assertThat(view.summary("late").orElseThrow().succeeded()).isEqualTo(1);
     }
+
+    @Test
+    void aTrainingTasksLossAndRateReachItsSnapshot() {
+        view.applyJob(job("job-train", 1));
+        view.applyTaskState(state("job-train", 0, TaskPhase.TASK_PHASE_RUNNING, 1, 1).build());
+        view.applyProgress(TaskEvent.newBuilder().setJobId("job-train").setTaskId("job-train-0").setTaskIndex(0).setRelease(1).setAttempt(1)
+                .setProgress(TaskProgress.newBuilder().setStep(40).setTotalSteps(100).setLoss(0.125).setLearningRate(1e-3)).build());
+        TaskSnapshot t = view.task("job-train", 0).orElseThrow();
+        assertThat(t.step()).isEqualTo(40);
+        assertThat(t.loss()).isEqualTo(0.125);
+        assertThat(t.learningRate()).isEqualTo(1e-3);
+    }
 }
