@@ -106,8 +106,11 @@ public final class ControlNetTrainingTasks implements TaskRunner {
             }
             long fetchMs = (System.nanoTime() - t0) / 1_000_000;
             ControlNetRun.Config config = ControlNetRun.Config.of(job, data.resolve("manifest.csv"), base, run);
+            // a drained trainer checkpoints the step it stops at, so the next one loses nothing; a fenced one must
+            // not (another trainer holds the task and writes the checkpoints now), a cancelled one need not
             ControlNetRun.Summary summary = ControlNetRun.run(config, progress(a), folder ->
-                    store.put(prefix + CHECKPOINT, Archives.zip(folder), "application/zip"));
+                    store.put(prefix + CHECKPOINT, Archives.zip(folder), "application/zip"),
+                    e -> e instanceof TaskStoppedException s && !s.cancelled() && !s.fenced());
             long t2 = System.nanoTime();
             ObjectInfo cn = store.put(prefix + job.name() + ".safetensors",
                     Files.readAllBytes(config.workDir().resolve(ControlNetRun.CONTROLNET_FILE)), "application/octet-stream");

@@ -66,15 +66,12 @@ class TrainingJobIT {
 
                     jobId = client.submit("""
                             {"name": "train tiny canny", "train_controlnet": {"name": "tiny-canny", "base": "tiny", "dataset": "%s",
-                             "condition": "canny", "steps": 60, "batch": 2, "checkpoint_every": 2, "validation": 1,
+                             "condition": "canny", "steps": 60, "batch": 2, "checkpoint_every": 1000, "validation": 1,
                              "learning_rate": 0.001, "warmup_steps": 1, "seed": 7}}
                             """.formatted(dataset), null, false).get("job_id").asText();
-                    String checkpoint = ObjectKeys.outputPrefix("default", jobId) + ControlNetTrainingTasks.CHECKPOINT;
-                    Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(200))
-                            .until(() -> store.stat(checkpoint).isPresent());
                     // each step's loss and learning rate reach the job's view as the task's progress
-                    JsonNode running = Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-                            .until(() -> client.job(jobId), s -> s.at("/tasks/0/loss").asDouble() > 0);
+                    JsonNode running = Awaitility.await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> client.job(jobId), s -> s.at("/tasks/0/loss").asDouble() > 0 && s.at("/tasks/0/step").asInt() >= 3);
                     assertThat(running.at("/tasks/0/learning_rate").asDouble()).isGreaterThan(0);
                     assertThat(running.at("/tasks/0/total_steps").asInt()).isEqualTo(60);
                 } finally {
@@ -82,6 +79,12 @@ class TrainingJobIT {
                 }
                 JsonNode afterFirst = client.job(jobId);
                 assertThat(afterFirst.at("/job/state").asText()).as("not finished by the first trainer").isNotEqualTo("succeeded");
+                // no checkpoint was due (checkpoint_every 1000): the drained trainer checkpointed the step it stopped at
+                String checkpoint = ObjectKeys.outputPrefix("default", jobId) + ControlNetTrainingTasks.CHECKPOINT;
+                Path drained = dir.resolve("drained-checkpoint");
+                Archives.unzip(store.get(checkpoint), drained);
+                int stoppedAt = Json.mapper().readTree(drained.resolve("state.json").toFile()).get("step").asInt();
+                assertThat(stoppedAt).isBetween(3, 59);
 
                 try (WorkerService second = WorkerService.start(trainerConfig.with(ConfigKeys.WORKER_ID, "trainer-2"),
                         s -> new ControlNetTrainingTasks(s, dir.resolve("work-2"), List.of(base)))) {

@@ -90,6 +90,15 @@ public final class ControlNetRun {
      *                        trainer keeps it in S3, so another trainer can resume the job)
      */
     public static Summary run(Config c, TrainingListener listener, java.util.function.Consumer<Path> afterCheckpoint) {
+        return run(c, listener, afterCheckpoint, e -> false);
+    }
+
+    /**
+     * @param checkpointWhenStoppedBy the listener's exceptions after which the step just made is
+     *                                checkpointed before the run stops (a drained trainer's)
+     */
+    public static Summary run(Config c, TrainingListener listener, java.util.function.Consumer<Path> afterCheckpoint,
+                              java.util.function.Predicate<RuntimeException> checkpointWhenStoppedBy) {
         Torch.configure();
         mkdirs(c.workDir());
         BaseModel base = BaseModel.read(c.base());
@@ -151,6 +160,7 @@ public final class ControlNetRun {
             }
             params = store.count(ControlNetTraining.COMPONENT);
             StageRunner runner = ControlNetTraining.runner(store, c.training(), checkpoints, listener)
+                    .checkpointWhenStoppedBy(checkpointWhenStoppedBy)
                     .afterCheckpoint(step -> {
                         snapshot(Checkpoint.resolve(checkpoints), snapshots, step);
                         afterCheckpoint.accept(Checkpoint.resolve(checkpoints));

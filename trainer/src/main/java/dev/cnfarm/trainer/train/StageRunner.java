@@ -49,6 +49,7 @@ public final class StageRunner {
     private long startNanos;
     private java.util.function.LongConsumer beforeOptimiserStep = step -> { };
     private java.util.function.LongConsumer afterCheckpoint = step -> { };
+    private java.util.function.Predicate<RuntimeException> checkpointWhenStoppedBy = e -> false;
 
     public StageRunner(Settings settings, ParameterStore store, List<String> trainedComponents, Path checkpointDir, TrainingListener listener) {
         this.s = settings;
@@ -65,6 +66,15 @@ public final class StageRunner {
     }
 
     /** Called after each checkpoint is written (sample grids and evaluations hang here). */
+    /**
+     * The listener's exceptions that stop the run after a checkpoint of the step just made (a
+     * drained trainer giving its task back keeps its work); others stop it at once.
+     */
+    public StageRunner checkpointWhenStoppedBy(java.util.function.Predicate<RuntimeException> stop) {
+        this.checkpointWhenStoppedBy = stop;
+        return this;
+    }
+
     public StageRunner afterCheckpoint(java.util.function.LongConsumer hook) {
         this.afterCheckpoint = hook;
         return this;
@@ -129,8 +139,17 @@ public final class StageRunner {
                 losses.add(new double[] {step + 1, loss});
                 long done = step + 1 - start;
                 rate = done / ((System.nanoTime() - t0) / 1e9);
-                listener.step(s.stage(), step + 1, s.steps(), loss, opt.learningRate(step), rate);
-                if ((step + 1) % s.checkpointEvery() == 0 || step + 1 == s.steps()) {
+                boolean due = (step + 1) % s.checkpointEvery() == 0 || step + 1 == s.steps();
+                try {
+                    listener.step(s.stage(), step + 1, s.steps(), loss, opt.learningRate(step), rate);
+                } catch (RuntimeException stop) {
+                    if (!due && checkpointWhenStoppedBy.test(stop)) {
+                        save(step + 1, opt, ema);
+                        afterCheckpoint.accept(step + 1);
+                    }
+                    throw stop;
+                }
+                if (due) {
                     save(step + 1, opt, ema);
                     afterCheckpoint.accept(step + 1);
                 }
