@@ -22,6 +22,7 @@ import dev.cnfarm.worker.metrics.WorkerEndpoints;
 import dev.cnfarm.worker.metrics.WorkerMetrics;
 import dev.cnfarm.worker.preprocess.ControlMaps;
 import dev.cnfarm.worker.preprocess.ImageLimits;
+import dev.cnfarm.worker.render.PublishedModels;
 import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
@@ -71,6 +72,8 @@ public final class WorkerService implements AutoCloseable {
     private final ObjectStore store;
     /** What the worker does with its tasks: renders them, or (a trainer) trains. */
     private final TaskRunner runner;
+    /** Models the farm trained and published, served as they come (render workers with their own models only). */
+    private final PublishedModels published;
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaShareConsumer<String, byte[]> consumer;
     private final EventPublisher events;
@@ -123,8 +126,11 @@ public final class WorkerService implements AutoCloseable {
             this.producer = KafkaClients.producer(kafka, "worker-" + settings.workerId());
             this.events = new EventPublisher(producer, topics, settings.workerId());
             this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
-            this.runner = runnerFactory != null ? runnerFactory.create(store)
-                    : renderingTasks(given != null ? given : new RendererRegistry(settings), store, controlMaps, settings.maxPixels());
+            RendererRegistry registry = runnerFactory != null ? null : given != null ? given : new RendererRegistry(settings);
+            this.runner = runnerFactory != null ? runnerFactory.create(store) : renderingTasks(registry, store, controlMaps, settings.maxPixels());
+            // a render worker with models of its own serves the models the farm trains, as they are published
+            this.published = runnerFactory == null && given == null
+                    ? new PublishedModels(kafka, topics, settings.workerId(), store, registry, settings.modelDir().resolve("published")) : null;
             this.cancelled = new CancelledJobs(kafka, topics, settings.workerId());
             this.consumer = KafkaClients.shareConsumer(kafka, "worker-" + settings.workerId(), settings.maxBatch());
             this.heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("heartbeat-" + settings.workerId()));
@@ -583,6 +589,9 @@ public final class WorkerService implements AutoCloseable {
         health = "";
         sendHeartbeat();
         producer.close(Duration.ofSeconds(5));
+        if (published != null) {
+            published.close();
+        }
         runner.close();
         store.close();
         closeEndpoints();

@@ -2,6 +2,7 @@ package dev.cnfarm.cli.commands;
 
 import dev.cnfarm.cli.ConfigOptions;
 import dev.cnfarm.cli.trainer.ControlNetTrainingTasks;
+import dev.cnfarm.cli.trainer.ModelPublisher;
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.coordinator.api.JobValidator;
@@ -35,8 +36,12 @@ public final class TrainerCommand implements Callable<Integer> {
             config = config.with(ConfigKeys.WORKER_POOL, JobValidator.TRAIN_POOL);
         }
         FarmConfig c = config;
+        dev.cnfarm.common.kafka.Topics topics = new dev.cnfarm.common.kafka.Topics(c.kafka().topicPrefix());
+        org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> models =
+                dev.cnfarm.common.kafka.KafkaClients.producer(c.kafka(), "trainer-models-" + c.worker().workerId());
         WorkerService trainer = WorkerService.start(c, store -> new ControlNetTrainingTasks(store,
-                c.dataDir().resolve("trainer").resolve(c.worker().workerId()), c.worker().extraModels()));
+                c.dataDir().resolve("trainer").resolve(c.worker().workerId()), c.worker().extraModels(),
+                m -> ModelPublisher.send(models, topics, m)));
         System.out.println("trainer " + trainer.workerId() + " ready");
         System.out.flush();
         UntilStopped.run(trainer);

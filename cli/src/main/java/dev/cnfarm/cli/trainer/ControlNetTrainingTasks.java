@@ -2,6 +2,7 @@ package dev.cnfarm.cli.trainer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cnfarm.common.json.Json;
+import dev.cnfarm.common.storage.Archives;
 import dev.cnfarm.common.storage.ObjectInfo;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectNotFoundException;
@@ -43,6 +44,8 @@ public final class ControlNetTrainingTasks implements TaskRunner {
 
     private final ObjectStore store;
     private final Path workRoot;
+    /** Tells the render workers of a model trained here (the models topic). */
+    private final java.util.function.Consumer<dev.cnfarm.proto.v1.PublishedModel> publisher;
     /** Base model id to its folder. */
     private final Map<String, Path> bases;
 
@@ -50,9 +53,11 @@ public final class ControlNetTrainingTasks implements TaskRunner {
      * @param baseFolders trained model folders (model.json, safetensors, tokenizer) the trainer may
      *                    train on, each known by the name in its model.json
      */
-    public ControlNetTrainingTasks(ObjectStore store, Path workRoot, List<Path> baseFolders) {
+    public ControlNetTrainingTasks(ObjectStore store, Path workRoot, List<Path> baseFolders,
+                                   java.util.function.Consumer<dev.cnfarm.proto.v1.PublishedModel> publisher) {
         this.store = store;
         this.workRoot = workRoot;
+        this.publisher = publisher;
         this.bases = new TreeMap<>();
         for (Path f : baseFolders) {
             Path json = f.resolve("model.json");
@@ -116,6 +121,14 @@ public final class ControlNetTrainingTasks implements TaskRunner {
                     Files.readAllBytes(config.workDir().resolve(ControlNetRun.CONTROLNET_FILE)), "application/octet-stream");
             store.put(prefix + "loss-controlnet.png", Files.readAllBytes(config.workDir().resolve("loss-controlnet.png")), "image/png");
             store.put(prefix + "summary.json", Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary), "application/json");
+            // the base with its new ControlNet, as a bundle every render worker fetches and serves under the job's name
+            ObjectInfo bundle = store.put(prefix + job.name() + "-bundle.zip", Archives.zip(config.workDir().resolve("bundle")),
+                    "application/zip");
+            publisher.accept(dev.cnfarm.proto.v1.PublishedModel.newBuilder()
+                    .setSchemaVersion(dev.cnfarm.proto.v1.SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE).setModelId(job.name())
+                    .setBundle(ObjectRef.newBuilder().setKey(bundle.key()).setSha256(bundle.sha256()).setSizeBytes(bundle.sizeBytes()))
+                    .setBase(job.base()).setCondition(job.condition()).setJobId(task.getJobId()).setTenant(task.getTenant())
+                    .setAtMs(System.currentTimeMillis()).build());
             LOG.info("job {}: ControlNet {} trained ({} steps, final loss {}), published as {}", task.getJobId(), job.name(),
                     summary.steps(), summary.finalLoss(), cn.key());
             return new TaskOutcome.Succeeded(TaskResult.newBuilder()

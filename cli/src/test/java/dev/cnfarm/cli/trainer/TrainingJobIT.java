@@ -7,6 +7,7 @@ import dev.cnfarm.cli.client.FarmClient;
 import dev.cnfarm.common.config.ConfigKeys;
 import dev.cnfarm.common.config.FarmConfig;
 import dev.cnfarm.common.json.Json;
+import dev.cnfarm.common.storage.Archives;
 import dev.cnfarm.common.storage.MinioObjectStore;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectStore;
@@ -32,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * archive, the job submitted to the coordinator, taken by a trainer of the train pool, trained on
  * libtorch (tiny base, a few steps) with its checkpoints kept in S3; the first trainer is stopped
  * mid-run and gives the task back, a second one with an empty work folder resumes from the
- * checkpoint in S3, and the ControlNet is published as the job's output.
+ * checkpoint in S3, and the ControlNet is published as the job's output; a render worker that was
+ * running before the model existed then serves it and renders a job on it.
  */
 class TrainingJobIT {
     @TempDir
@@ -47,14 +49,18 @@ class TrainingJobIT {
             FarmConfig config = infra.config().with(ConfigKeys.COORDINATOR_PORT, "0");
             FarmConfig trainerConfig = config.with(ConfigKeys.WORKER_POOL, "train").with(ConfigKeys.WORKER_MODELS, base.toString())
                     .with(ConfigKeys.WORKER_DRAIN_TIMEOUT_MS, "0").with(ConfigKeys.WORKER_PROGRESS_EVERY, "1");
+            dev.cnfarm.common.kafka.Topics topics = new dev.cnfarm.common.kafka.Topics(config.kafka().topicPrefix());
             try (ObjectStore store = new MinioObjectStore(config.s3());
-                 CoordinatorService coordinator = CoordinatorService.start(config)) {
+                 CoordinatorService coordinator = CoordinatorService.start(config);
+                 org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> producer =
+                         dev.cnfarm.common.kafka.KafkaClients.producer(config.kafka(), "test-trainer-models")) {
+                java.util.function.Consumer<dev.cnfarm.proto.v1.PublishedModel> publish = m -> ModelPublisher.send(producer, topics, m);
                 store.ensureBucket();
                 String dataset = store.put(ObjectKeys.upload("default", Sha256.of(archive)), archive, "application/zip").key();
                 FarmClient client = new FarmClient(coordinator.url(config), coordinator.issueToken("default", Role.TENANT, "training"));
 
                 WorkerService first = WorkerService.start(trainerConfig.with(ConfigKeys.WORKER_ID, "trainer-1"),
-                        s -> new ControlNetTrainingTasks(s, dir.resolve("work-1"), List.of(base)));
+                        s -> new ControlNetTrainingTasks(s, dir.resolve("work-1"), List.of(base), publish));
                 String jobId;
                 try {
                     Awaitility.await().atMost(Duration.ofSeconds(30))
@@ -86,8 +92,13 @@ class TrainingJobIT {
                 int stoppedAt = Json.mapper().readTree(drained.resolve("state.json").toFile()).get("step").asInt();
                 assertThat(stoppedAt).isBetween(3, 59);
 
-                try (WorkerService second = WorkerService.start(trainerConfig.with(ConfigKeys.WORKER_ID, "trainer-2"),
-                        s -> new ControlNetTrainingTasks(s, dir.resolve("work-2"), List.of(base)))) {
+                // a render worker that runs before the model exists
+                try (WorkerService renderer = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "renderer")
+                        .with(ConfigKeys.WORKER_MODEL_DIR, dir.resolve("render-models").toString()));
+                     WorkerService second = WorkerService.start(trainerConfig.with(ConfigKeys.WORKER_ID, "trainer-2"),
+                             s -> new ControlNetTrainingTasks(s, dir.resolve("work-2"), List.of(base), publish))) {
+                    Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> client.workers().toString().contains("renderer"));
+                    assertThat(client.workers().toString()).as("not published yet").doesNotContain("tiny-canny");
                     JsonNode done = Awaitility.await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(500))
                             .until(() -> client.job(jobId), s -> List.of("succeeded", "failed", "cancelled").contains(s.at("/job/state").asText()));
                     assertThat(done.at("/job/state").asText()).as(done.toString()).isEqualTo("succeeded");
@@ -111,6 +122,20 @@ class TrainingJobIT {
                     JsonNode state = Json.mapper().readTree(last.resolve("state.json").toFile());
                     assertThat(state.get("step").asInt()).isEqualTo(60);
                     assertThat(state.get("losses")).as("one loss per step, across both trainers").hasSize(60);
+
+                    // what the farm trained, the farm renders: the render worker, running since before, serves it by itself
+                    Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+                            .until(() -> client.workers().toString().contains("tiny-canny"));
+                    byte[] map = Files.readAllBytes(manifest.getParent().resolve("canny/000000.png"));
+                    String control = store.put(ObjectKeys.upload("default", Sha256.of(map)), map, "image/png").key();
+                    String render = client.submit("""
+                            {"prompts": ["a red circle on a blue background"], "control_images": ["%s"], "model": "tiny-canny",
+                             "preprocessor": "passthrough", "steps": 2, "width": 64, "height": 64}
+                            """.formatted(control), null, false).get("job_id").asText();
+                    JsonNode rendered = Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+                            .until(() -> client.job(render), s -> List.of("succeeded", "failed").contains(s.at("/job/state").asText()));
+                    assertThat(rendered.at("/job/state").asText()).as(rendered.toString()).isEqualTo("succeeded");
+                    assertThat(rendered.at("/tasks/0/worker").asText()).isEqualTo("renderer");
                 }
             }
         }

@@ -44,6 +44,7 @@ public final class TopicSetup {
         wanted.add(topic(topics.progress(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(6 * HOURS))));
         wanted.add(topic(topics.workers(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         wanted.add(topic(topics.tokens(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        wanted.add(topic(topics.models(), kafka, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         wanted.add(topic(topics.deadLetters(), kafka, Map.of(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(30 * 24 * HOURS),
                 DLQ_ENABLE, "true")));
         createMissing(admin, wanted);

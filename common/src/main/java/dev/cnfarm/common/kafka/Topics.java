@@ -90,8 +90,13 @@ public record Topics(String prefix) {
         return "dlq." + prefix + "tasks";
     }
 
+    /** Compacted models the farm trained and published; key model id; value {@code PublishedModel}; read by every render worker. */
+    public String models() {
+        return prefix + "models";
+    }
+
     public List<String> all() {
         return List.of(jobs(), commands(), tasks(), taskEvents(), taskState(), progress(), workers(), control(), schedulerInput(),
-                deadLetters(), tokens());
+                deadLetters(), tokens(), models());
     }
 }

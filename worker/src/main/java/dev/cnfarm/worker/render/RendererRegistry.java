@@ -25,11 +25,17 @@ import org.slf4j.LoggerFactory;
 public final class RendererRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RendererRegistry.class);
 
-    private final Map<String, Renderer> renderers = new LinkedHashMap<>();
+    /** Read by the render thread and heartbeats while published models are added: every access holds its lock. */
+    private final Map<String, Renderer> renderers = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private final String providerName;
+    /** How this registry's ONNX Runtime sessions are made (null for a registry of given renderers). */
+    private final ExecutionProvider provider;
+    private final WorkerSettings settings;
 
     public RendererRegistry(WorkerSettings settings) {
         ExecutionProvider provider = ExecutionProviders.select(settings);
+        this.provider = provider;
+        this.settings = settings;
         this.providerName = provider.name();
         try {
             long t0 = System.nanoTime();
@@ -61,6 +67,34 @@ public final class RendererRegistry implements AutoCloseable {
     public RendererRegistry(List<Renderer> given) {
         given.forEach(this::add);
         this.providerName = given.isEmpty() ? "CPU" : given.get(0).executionProvider();
+        this.provider = null;
+        this.settings = null;
+    }
+
+    /**
+     * Starts serving a model folder (a bundle or diffusers export) while the worker runs: a model the
+     * farm trained and published. False when this registry cannot make sessions (given renderers)
+     * or already serves a model of that id.
+     */
+    public boolean serve(java.nio.file.Path folder) {
+        if (provider == null) {
+            return false;
+        }
+        SdRenderer r = new SdRenderer(SdModel.open(folder), provider, settings.sessions(), settings.promptCacheSize());
+        synchronized (renderers) {
+            if (renderers.containsKey(r.modelId())) {
+                r.close();
+                return false;
+            }
+            add(r);
+        }
+        LOG.info("serving {} from {} ({})", r.modelId(), folder, r.modelLayout());
+        return true;
+    }
+
+    /** Whether a model of this id is served. */
+    public boolean serves(String modelId) {
+        return renderers.containsKey(modelId);
     }
 
     /** One simulated model ({@link SimulatedRenderer#MODEL_ID}) whose steps take {@code msPerStep} each. */
@@ -76,19 +110,25 @@ public final class RendererRegistry implements AutoCloseable {
     public Renderer get(String modelId) {
         Renderer r = renderers.get(modelId);
         if (r == null) {
-            throw new BadInputException("model '" + modelId + "' is not on this worker; it serves " + renderers.keySet());
+            throw new BadInputException("model '" + modelId + "' is not on this worker; it serves " + modelIds());
         }
         return r;
     }
 
     public List<String> modelIds() {
-        return new ArrayList<>(renderers.keySet());
+        synchronized (renderers) {
+            return new ArrayList<>(renderers.keySet());
+        }
     }
 
     /** Model id to layout and graph contract, for the heartbeat (models without one are left out). */
     public Map<String, String> modelLayouts() {
         Map<String, String> m = new LinkedHashMap<>();
-        renderers.forEach((id, r) -> {
+        Map<String, Renderer> copy;
+        synchronized (renderers) {
+            copy = new LinkedHashMap<>(renderers);
+        }
+        copy.forEach((id, r) -> {
             if (!r.modelLayout().isEmpty()) {
                 m.put(id, r.modelLayout());
             }
@@ -102,7 +142,9 @@ public final class RendererRegistry implements AutoCloseable {
 
     @Override
     public void close() {
-        renderers.values().forEach(Renderer::close);
-        renderers.clear();
+        synchronized (renderers) {
+            renderers.values().forEach(Renderer::close);
+            renderers.clear();
+        }
     }
 }

@@ -193,7 +193,7 @@ public final class TrainCommand implements Runnable {
             Path manifest = dir.resolve(spec.dataset()).toAbsolutePath().normalize();
             Path archive = java.nio.file.Files.createTempFile("dataset-", ".zip");
             try {
-                java.nio.file.Files.write(archive, dev.cnfarm.cli.trainer.Archives.zip(manifest.getParent()));
+                java.nio.file.Files.write(archive, dev.cnfarm.common.storage.Archives.zip(manifest.getParent()));
                 if (!manifest.getFileName().toString().equals("manifest.csv")) {
                     throw new IllegalArgumentException("dataset: on the farm the data set's manifest must be called manifest.csv at the top "
                             + "of its folder, got " + manifest);

@@ -1,4 +1,4 @@
-package dev.cnfarm.cli.trainer;
+package dev.cnfarm.common.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

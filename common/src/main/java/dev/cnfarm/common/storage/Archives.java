@@ -1,4 +1,4 @@
-package dev.cnfarm.cli.trainer;
+package dev.cnfarm.common.storage;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
