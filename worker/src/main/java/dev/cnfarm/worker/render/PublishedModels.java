@@ -1,20 +1,14 @@
 package dev.cnfarm.worker.render;
 
 import dev.cnfarm.common.config.KafkaSettings;
-import dev.cnfarm.common.kafka.KafkaClients;
 import dev.cnfarm.common.kafka.ProtoCodec;
+import dev.cnfarm.common.kafka.TopicFollower;
 import dev.cnfarm.common.kafka.Topics;
 import dev.cnfarm.common.storage.Archives;
 import dev.cnfarm.common.storage.ObjectStore;
 import dev.cnfarm.proto.v1.PublishedModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,44 +21,19 @@ import org.slf4j.LoggerFactory;
 public final class PublishedModels implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PublishedModels.class);
 
-    private final KafkaConsumer<String, byte[]> consumer;
-    private final String topic;
     private final ObjectStore store;
     private final RendererRegistry renderers;
     private final Path folder;
-    private final Thread thread;
-    private volatile boolean running = true;
+    private final TopicFollower follower;
 
     /** @param folder where fetched bundles are kept (one folder per model and bundle digest) */
     public PublishedModels(KafkaSettings kafka, Topics topics, String workerId, ObjectStore store, RendererRegistry renderers, Path folder) {
-        this.consumer = KafkaClients.replayConsumer(kafka, "worker-models-" + workerId);
-        this.topic = topics.models();
         this.store = store;
         this.renderers = renderers;
         this.folder = folder;
-        this.thread = new Thread(this::run, "models-" + workerId);
-        this.thread.setDaemon(true);
-        this.thread.start();
-    }
-
-    private void run() {
-        try {
-            List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            while (running) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    ProtoCodec.parse(PublishedModel.parser(), r.value(), r.topic(), r.offset()).ifPresent(this::serve);
-                }
-            }
-        } catch (WakeupException e) {
-            // closing
-        } catch (RuntimeException e) {
-            LOG.warn("models topic reader stopped ({}); models published from now on need a restart to be served", e.toString());
-        } finally {
-            consumer.close(Duration.ofSeconds(2));
-        }
+        this.follower = new TopicFollower(kafka, "worker-models-" + workerId, topics.models(),
+                r -> ProtoCodec.parse(PublishedModel.parser(), r.value(), r.topic(), r.offset()).ifPresent(this::serve),
+                "models published from now on need a restart to be served");
     }
 
     /** Fetches and serves one published model; a model id this worker serves already is left as it is. */
@@ -88,12 +57,6 @@ public final class PublishedModels implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        consumer.wakeup();
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        follower.close();
     }
 }
