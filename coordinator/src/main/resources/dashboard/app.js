@@ -240,8 +240,28 @@ function drawTile(el, t, job) {
   if (el.dataset.key === key && t.state !== 'running') return;
   el.dataset.key = key;
   let inner = `<div>#${t.index} <span class="muted">${t.state}${t.attempt > 1 ? ' (attempt ' + t.attempt + ')' : ''}</span></div>`;
+  const training = t.loss > 0 || !!t.sample_key;
+  el.classList.toggle('training', training);
+  const base = `/api/v1/jobs/${job.id}/tasks/${t.index}`;
+  if (training) {
+    // a training task: its latest sample grid (control map | sample | data set image), the loss curve and the samples' scores
+    const p = t.state === 'running' ? job.previews.get(t.index) : null;
+    if (p) inner += `<img class="grid" alt="sample grid" src="data:image/png;base64,${p}">`;
+    else if (t.sample_key) inner += `<img class="grid" alt="sample grid" src="${base}/sample?step=${t.step}">`;
+    if (t.state === 'running') {
+      const pct = t.total_steps ? Math.round(100 * t.step / t.total_steps) : 0;
+      inner += `<span class="bar" style="width:100%"><span style="width:${pct}%"></span></span>`;
+    }
+    inner += `<div class="muted">step ${t.step}/${t.total_steps}${t.worker ? ' on ' + esc(t.worker) : ''}, loss ${t.loss.toFixed(4)}`
+      + `, lr ${t.learning_rate.toExponential(1)}${t.steps_per_second > 0 ? ', ' + t.steps_per_second.toFixed(2) + ' steps/s' : ''}`
+      + (t.sample_key ? `, edge F1 ${t.edge_f1.toFixed(2)} (base alone ${t.baseline_edge_f1.toFixed(2)})` : '') + `</div>`
+      + `<div class="loss-chart" title="loss (blue, log scale) and the samples' edge F1 (red, 0 to 1) against steps"></div>`;
+    if (t.state === 'failed' || t.state === 'retrying') inner += `<div class="err">${esc(t.error)}</div>`;
+    el.innerHTML = inner;
+    trainingChart(el, job, t);
+    return;
+  }
   if (t.state === 'succeeded') {
-    const base = `/api/v1/jobs/${job.id}/tasks/${t.index}`;
     inner += `<div class="images"><img class="thumb" alt="image ${t.index}" src="${base}/image">`
       + `<img class="control" alt="control map" title="control map" src="${base}/control/0" onerror="this.remove()"></div>`
       + `<div class="muted">${t.render_ms} ms on ${esc(t.worker)}</div>`;
@@ -250,12 +270,47 @@ function drawTile(el, t, job) {
     if (p) inner += `<img class="preview" alt="preview" src="data:image/png;base64,${p}">`;
     const pct = t.total_steps ? Math.round(100 * t.step / t.total_steps) : 0;
     inner += `<span class="bar" style="width:100%"><span style="width:${pct}%"></span></span>`
-      + `<div class="muted">step ${t.step}/${t.total_steps} on ${esc(t.worker)}`
-      + (t.loss > 0 ? `, loss ${t.loss.toFixed(4)}, lr ${t.learning_rate.toExponential(1)}` : '') + `</div>`;
+      + `<div class="muted">step ${t.step}/${t.total_steps} on ${esc(t.worker)}</div>`;
   } else if (t.state === 'failed' || t.state === 'retrying') {
     inner += `<div class="err">${esc(t.error)}</div>`;
   }
   el.innerHTML = inner;
+}
+
+// A training task's loss curve, fetched from the coordinator at most every two seconds and kept per task,
+// so that redrawing a tile on each step does not refetch it.
+function trainingChart(el, job, t) {
+  const charts = job.charts || (job.charts = new Map());
+  const entry = charts.get(t.index) || {at: 0, busy: false, svg: ''};
+  charts.set(t.index, entry);
+  const holder = el.querySelector('.loss-chart');
+  if (holder && entry.svg) holder.innerHTML = entry.svg;
+  if (entry.busy || Date.now() - entry.at < 2000) return;
+  entry.busy = true;
+  fetch(`/api/v1/jobs/${job.id}/tasks/${t.index}/training`).then(r => r.ok ? r.json() : null).then(h => {
+    if (h) entry.svg = lossSvg(h);
+    const now = el.querySelector('.loss-chart');
+    if (now && entry.svg) now.innerHTML = entry.svg;
+  }).catch(() => {}).finally(() => { entry.busy = false; entry.at = Date.now(); });
+}
+
+function lossSvg(h) {
+  const W = 300, H = 110, pad = 4;
+  const pts = (h.loss || []).filter(p => p[1] > 0);
+  if (pts.length < 2) return '';
+  const maxStep = Math.max(pts[pts.length - 1][0], ...(h.samples || []).map(s => s.step));
+  const logs = pts.map(p => Math.log10(p[1]));
+  const lo = Math.min(...logs), hi = Math.max(...logs), span = Math.max(hi - lo, 1e-6);
+  const x = st => pad + (W - 2 * pad) * st / Math.max(maxStep, 1);
+  const y = v => pad + (H - 2 * pad) * (1 - v);
+  const loss = pts.map((p, i) => `${x(p[0]).toFixed(1)},${y((logs[i] - lo) / span).toFixed(1)}`).join(' ');
+  const f1 = (h.samples || []).map(s => `<circle cx="${x(s.step).toFixed(1)}" cy="${y(s.edge_f1).toFixed(1)}" r="2.5" fill="#c62828">`
+    + `<title>step ${s.step}: edge F1 ${s.edge_f1.toFixed(3)} (base alone ${s.baseline_edge_f1.toFixed(3)})</title></circle>`).join('');
+  return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="loss curve">`
+    + `<rect x="0" y="0" width="${W}" height="${H}" fill="#fff" stroke="#e0e0e0"/>`
+    + `<polyline points="${loss}" fill="none" stroke="#1565c0" stroke-width="1.2"/>${f1}`
+    + `<text x="${W - pad}" y="12" font-size="9" text-anchor="end" fill="#757575">loss ${Math.pow(10, hi).toPrecision(2)}`
+    + ` to ${Math.pow(10, lo).toPrecision(2)}</text></svg>`;
 }
 
 // ---- workers ---------------------------------------------------------------------------------

@@ -436,11 +436,16 @@ public final class WorkerService implements AutoCloseable {
             }
 
             @Override
-            public void onTrainingStep(int step, int total, double loss, double learningRate) {
+            public void onTrainingStep(int step, int total, double loss, double learningRate, double stepsPerSecond) {
                 stopIfAsked();
                 if (step % every == 0 || step == total) {
-                    events.trainingProgress(task, attempt, step, total, loss, learningRate);
+                    events.trainingProgress(task, attempt, step, total, loss, learningRate, stepsPerSecond);
                 }
+            }
+
+            @Override
+            public void onTrainingSample(int step, int total, byte[] gridPng, dev.cnfarm.proto.v1.TrainingSample sample) {
+                events.trainingSample(task, attempt, step, total, gridPng, sample);
             }
 
             @Override

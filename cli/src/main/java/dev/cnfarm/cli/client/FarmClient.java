@@ -118,6 +118,11 @@ public final class FarmClient {
         return send(request(uri("/api/v1/workers")).GET().build());
     }
 
+    /** A training task's loss curve and sample scores as the coordinator has seen them. */
+    public JsonNode training(String jobId, int task) {
+        return send(request(uri("/api/v1/jobs/" + encode(jobId) + "/tasks/" + task + "/training")).GET().build());
+    }
+
     public JsonNode outputs(String jobId) {
         return send(request(uri("/api/v1/jobs/" + encode(jobId) + "/outputs")).GET().build());
     }

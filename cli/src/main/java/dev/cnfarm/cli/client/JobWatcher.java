@@ -87,6 +87,9 @@ public final class JobWatcher {
         private final java.util.TreeMap<Integer, int[]> running = new java.util.TreeMap<>();
         /** A training task's latest loss, when the job trains. */
         private double loss;
+        /** A training task's latest sample score and the base model's, when it has sampled. */
+        private double edgeF1 = -1;
+        private double baselineEdgeF1;
 
         Listener(ProgressBar bar, JsonNode[] latest, CompletableFuture<JsonNode> done) {
             this.bar = bar;
@@ -134,6 +137,10 @@ public final class JobWatcher {
                 if (task.path("loss").asDouble() > 0) {
                     loss = task.path("loss").asDouble();
                 }
+                if (!task.path("sample_key").asText("").isEmpty()) {
+                    edgeF1 = task.path("edge_f1").asDouble();
+                    baselineEdgeF1 = task.path("baseline_edge_f1").asDouble();
+                }
             } else {
                 running.remove(index);
             }
@@ -175,6 +182,9 @@ public final class JobWatcher {
             }
             if (loss > 0) {
                 msg.append(String.format(", loss %.4f", loss)); // a training job: one task, its step and loss
+            }
+            if (edgeF1 >= 0) {
+                msg.append(String.format(", samples' edge F1 %.2f (base %.2f)", edgeF1, baselineEdgeF1));
             }
             if (!running.isEmpty()) {
                 msg.append(" |").append(taskBars());

@@ -16,6 +16,7 @@ import dev.cnfarm.proto.v1.RenderTask;
 import dev.cnfarm.proto.v1.TaskResult;
 import dev.cnfarm.proto.v1.Timings;
 import dev.cnfarm.trainer.controlnet.ControlNetRun;
+import dev.cnfarm.trainer.train.SampleGrid;
 import dev.cnfarm.trainer.train.TrainingListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
 import dev.cnfarm.worker.tasks.TaskProcessor;
@@ -41,6 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class ControlNetTrainingTasks implements TaskRunner {
     private static final Logger LOG = LoggerFactory.getLogger(ControlNetTrainingTasks.class);
     static final String CHECKPOINT = "checkpoint.zip";
+    /** Where a job's sample grids go among its outputs. */
+    static final String SAMPLES = "samples/";
 
     private final ObjectStore store;
     private final Path workRoot;
@@ -113,13 +116,17 @@ public final class ControlNetTrainingTasks implements TaskRunner {
             ControlNetRun.Config config = ControlNetRun.Config.of(job, data.resolve("manifest.csv"), base, run);
             // a drained trainer checkpoints the step it stops at, so the next one loses nothing; a fenced one must
             // not (another trainer holds the task and writes the checkpoints now), a cancelled one need not
-            ControlNetRun.Summary summary = ControlNetRun.run(config, progress(a), folder ->
+            ControlNetRun.Summary summary = ControlNetRun.run(config, progress(a, prefix), folder ->
                     store.put(prefix + CHECKPOINT, Archives.zip(folder), "application/zip"),
                     e -> e instanceof TaskStoppedException s && !s.cancelled() && !s.fenced());
             long t2 = System.nanoTime();
             ObjectInfo cn = store.put(prefix + job.name() + ".safetensors",
                     Files.readAllBytes(config.workDir().resolve(ControlNetRun.CONTROLNET_FILE)), "application/octet-stream");
             store.put(prefix + "loss-controlnet.png", Files.readAllBytes(config.workDir().resolve("loss-controlnet.png")), "image/png");
+            Path fidelity = config.workDir().resolve(ControlNetRun.FIDELITY_CHART);
+            if (Files.isRegularFile(fidelity)) {
+                store.put(prefix + ControlNetRun.FIDELITY_CHART, Files.readAllBytes(fidelity), "image/png");
+            }
             store.put(prefix + "summary.json", Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary), "application/json");
             // the base with its new ControlNet, as a bundle every render worker fetches and serves under the job's name
             ObjectInfo bundle = store.put(prefix + job.name() + "-bundle.zip", Archives.zip(config.workDir().resolve("bundle")),
@@ -159,12 +166,31 @@ public final class ControlNetTrainingTasks implements TaskRunner {
         }
     }
 
-    /** Each optimiser step as the task's progress, with its loss and rate; the worker's listener may stop the run. */
-    private static TrainingListener progress(TaskProcessor.Attempt a) {
+    /**
+     * Each optimiser step as the task's progress, with its loss and rate (the worker's listener may
+     * stop the run); each sample grid stored among the job's outputs and sent as the progress preview.
+     */
+    private TrainingListener progress(TaskProcessor.Attempt a, String prefix) {
         return new TrainingListener() {
+            private long totalSteps;
+
             @Override
             public void step(String stage, long step, long totalSteps, double loss, double learningRate, double stepsPerSecond) {
-                a.listener().onTrainingStep((int) step, (int) totalSteps, loss, learningRate);
+                this.totalSteps = totalSteps;
+                a.listener().onTrainingStep((int) step, (int) totalSteps, loss, learningRate, stepsPerSecond);
+            }
+
+            @Override
+            public void sample(String stage, SampleGrid grid) {
+                try {
+                    byte[] png = Files.readAllBytes(grid.grid());
+                    String key = prefix + SAMPLES + grid.grid().getFileName();
+                    store.put(key, png, "image/png");
+                    a.listener().onTrainingSample((int) grid.step(), (int) totalSteps, png, dev.cnfarm.proto.v1.TrainingSample.newBuilder()
+                            .setKey(key).setEdgeF1(grid.edgeF1()).setBaselineEdgeF1(grid.baselineEdgeF1()).build());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException("cannot read the sample grid " + grid.grid() + ": " + e.getMessage(), e);
+                }
             }
 
             @Override

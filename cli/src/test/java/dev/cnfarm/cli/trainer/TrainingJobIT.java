@@ -80,6 +80,8 @@ class TrainingJobIT {
                             .until(() -> client.job(jobId), s -> s.at("/tasks/0/loss").asDouble() > 0 && s.at("/tasks/0/step").asInt() >= 3);
                     assertThat(running.at("/tasks/0/learning_rate").asDouble()).isGreaterThan(0);
                     assertThat(running.at("/tasks/0/total_steps").asInt()).isEqualTo(60);
+                    assertThat(running.at("/tasks/0/steps_per_second").asDouble()).isGreaterThan(0);
+                    assertThat(client.training(jobId, 0).get("loss").size()).as("the curve the dashboard draws").isGreaterThanOrEqualTo(1);
                 } finally {
                     first.close(); // drains: the run stops at its next step and the task goes back to the queue
                 }
@@ -122,6 +124,19 @@ class TrainingJobIT {
                     JsonNode state = Json.mapper().readTree(last.resolve("state.json").toFile());
                     assertThat(state.get("step").asInt()).isEqualTo(60);
                     assertThat(state.get("losses")).as("one loss per step, across both trainers").hasSize(60);
+
+                    // the sample grid of the last step: stored among the outputs, scored, named in the task and the curve
+                    String grid = ObjectKeys.outputPrefix("default", jobId) + "samples/samples-step-000060.png";
+                    java.awt.image.BufferedImage sheet = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(store.get(grid)));
+                    assertThat(sheet.getWidth()).as("control | sample | image").isGreaterThan(3 * 64);
+                    assertThat(done.at("/tasks/0/sample_key").asText()).isEqualTo(grid);
+                    assertThat(done.at("/tasks/0/edge_f1").asDouble()).isBetween(0.0, 1.0);
+                    JsonNode curve = client.training(jobId, 0);
+                    assertThat(curve.at("/samples/0/step").asInt()).isEqualTo(60);
+                    assertThat(curve.at("/samples/0/key").asText()).isEqualTo(grid);
+                    assertThat(curve.get("loss").get(curve.get("loss").size() - 1).get(0).asInt()).isEqualTo(60);
+                    assertThat(summary.get("samples")).hasSize(1);
+                    assertThat(store.get(ObjectKeys.outputPrefix("default", jobId) + "fidelity-controlnet.png")).isNotEmpty();
 
                     // what the farm trained, the farm renders: the render worker, running since before, serves it by itself
                     Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))

@@ -23,7 +23,8 @@ import java.util.Map;
  */
 public record ControlNetJob(String name, String base, String dataset, String condition, String column, String links, int reconnectAt,
                             String timestepSampling, int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
-                            double offsetNoise, double emaDecay, long seed, int checkpointEvery, int validation) {
+                            double offsetNoise, double emaDecay, long seed, int checkpointEvery, int validation, int sampleEvery, int samples,
+                            int sampleSteps) {
 
     /** Every field with what it is (and its default), in the order the documentation lists them. */
     public static final Map<String, String> FIELDS = fields();
@@ -50,6 +51,9 @@ public record ControlNetJob(String name, String base, String dataset, String con
         f.put("seed", "seed of every random draw (default 1)");
         f.put("checkpoint_every", "steps between checkpoints (default 250)");
         f.put("validation", "last rows kept out of training (default 256)");
+        f.put("sample_every", "steps between sample grids, a multiple of checkpoint_every (default: at every checkpoint)");
+        f.put("samples", "held-out rows rendered in each sample grid, at most validation (default 4, 0 for none)");
+        f.put("sample_steps", "sampling steps of each sample (default 20)");
         return java.util.Collections.unmodifiableMap(f);
     }
 
@@ -112,11 +116,22 @@ public record ControlNetJob(String name, String base, String dataset, String con
         long seed = r.integer("seed", 1, 0, Integer.MAX_VALUE);
         int checkpointEvery = r.integer("checkpoint_every", 250, 1, 10_000_000);
         int validation = r.integer("validation", 256, 0, 10_000_000);
+        int sampleEvery = r.integer("sample_every", 0, 0, 10_000_000);
+        if (sampleEvery > 0 && sampleEvery % checkpointEvery != 0) {
+            p.add(new InvalidTrainingJobException.Problem("sample_every", "samples are rendered from checkpoints, so the interval must be a "
+                    + "multiple of checkpoint_every (" + checkpointEvery + "), got " + sampleEvery));
+        }
+        int samples = r.integer("samples", Math.min(4, validation), 0, 64);
+        if (samples > validation) {
+            p.add(new InvalidTrainingJobException.Problem("samples", "samples are drawn from the " + validation + " held-out rows "
+                    + "(validation); raise validation or ask for at most " + validation + " samples, got " + samples));
+        }
+        int sampleSteps = r.integer("sample_steps", 20, 1, 200);
         if (!p.isEmpty()) {
             throw new InvalidTrainingJobException(p);
         }
         return new ControlNetJob(name, base, dataset, condition, column, links, reconnectAt, timesteps, steps, batch, accumulation, lr, warmup, empty,
-                offset, ema, seed, checkpointEvery, validation);
+                offset, ema, seed, checkpointEvery, validation, sampleEvery, samples, sampleSteps);
     }
 
     /** Reads fields, adding a problem for each bad one and going on with a default. */

@@ -27,6 +27,10 @@ class ControlNetJobTest {
         assertThat(j.learningRate()).isEqualTo(2e-4);
         assertThat(j.emptyCaptionRate()).isEqualTo(0.5);
         assertThat(j.checkpointEvery()).isEqualTo(250);
+        assertThat(j.sampleEvery()).as("0: a sample grid at every checkpoint").isZero();
+        assertThat(j.samples()).isEqualTo(4);
+        assertThat(ControlNetJob.parse(tree(GOOD + ",\"validation\":1")).samples()).as("no more samples than held-out rows").isEqualTo(1);
+        assertThat(ControlNetJob.parse(Json.mapper().readTree(j.toJson()))).as("the job travels as JSON unchanged").isEqualTo(j);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -47,6 +51,9 @@ class ControlNetJobTest {
             "reconnect past steps | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"links\":\"small-scale\",\"steps\":10,\"reconnect_at\":10 | reconnect_at | 1 to steps - 1",
             "reconnect, all links | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"reconnect_at\":10 | reconnect_at | only small-scale",
             "checkpoint every 0   | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"checkpoint_every\":0 | checkpoint_every | from 1",
+            "samples off-checkpoint | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"checkpoint_every\":100,\"sample_every\":150 | sample_every | multiple of checkpoint_every (100)",
+            "more samples than held out | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"validation\":2,\"samples\":3 | samples | raise validation",
+            "sample steps 0       | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"sample_steps\":0 | sample_steps | from 1",
     })
     void aBadFieldIsRefusedByName(String why, String fields, String field, String message) throws Exception {
         InvalidTrainingJobException e = catchThrowableOfType(InvalidTrainingJobException.class, () -> ControlNetJob.parse(tree(fields)));

@@ -102,6 +102,8 @@ public final class ApiRoutes {
             }
             redirectToObject(ctx, Integer.parseInt(n));
         });
+        router.get("/api/v1/jobs/:id/tasks/:index/training").handler(this::training);
+        router.get("/api/v1/jobs/:id/tasks/:index/sample").handler(this::latestSample);
         router.post("/api/v1/jobs/:id/cancel").handler(ctx -> act(ctx, (owner, id) -> actions.cancel(owner, id)));
         router.post("/api/v1/jobs/:id/suspend").handler(ctx -> act(ctx, (owner, id) -> actions.suspend(owner, id)));
         router.post("/api/v1/jobs/:id/resume").handler(ctx -> act(ctx, (owner, id) -> actions.resume(owner, id)));
@@ -303,29 +305,71 @@ public final class ApiRoutes {
      * Redirects to a short-lived link to a finished task's image ({@code controlnet} -1) or to the
      * control map it was made with, so a page can show it with a plain {@code <img src>}.
      */
-    private void redirectToObject(RoutingContext ctx, int controlnet) {
+    /** A training task's loss curve and sample scores ({@code {"loss": [[step, loss]...], "samples": [...]}}). */
+    private void training(RoutingContext ctx) {
+        Optional<TaskSnapshot> task = visibleTask(ctx);
+        if (task.isEmpty()) {
+            return;
+        }
+        Optional<Map<String, Object>> history = view.trainingHistory(ctx.pathParam("id"), task.get().index());
+        if (history.isEmpty()) {
+            Responses.error(ctx, 404, "task " + task.get().index() + " of job '" + ctx.pathParam("id") + "' has reported no training "
+                    + "steps to this coordinator (a render task, or a training task that has not started)");
+            return;
+        }
+        Responses.json(ctx, 200, history.get());
+    }
+
+    /** A training task's latest sample grid: a redirect to the object. */
+    private void latestSample(RoutingContext ctx) {
+        Optional<TaskSnapshot> task = visibleTask(ctx);
+        if (task.isEmpty()) {
+            return;
+        }
+        String key = task.get().sampleKey();
+        if (key == null || key.isEmpty()) {
+            Responses.error(ctx, 404, "task " + task.get().index() + " of job '" + ctx.pathParam("id") + "' has no sample grid yet");
+            return;
+        }
+        redirect(ctx, key);
+    }
+
+    /** The task the path names, when its job is visible to the caller; else answers 400 or 404 and returns empty. */
+    private Optional<TaskSnapshot> visibleTask(RoutingContext ctx) {
         String id = ctx.pathParam("id");
         int index;
         try {
             index = Integer.parseInt(ctx.pathParam("index"));
         } catch (NumberFormatException e) {
             Responses.error(ctx, 400, "task index must be a whole number", List.of(new FieldError("index", "must be a whole number")));
-            return;
+            return Optional.empty();
         }
         if (visibleJob(ctx, id).isEmpty()) {
             Responses.error(ctx, 404, "job '" + id + "' not found");
-            return;
+            return Optional.empty();
         }
         Optional<TaskSnapshot> task = view.task(id, index);
         if (task.isEmpty()) {
             Responses.error(ctx, 404, "job '" + id + "' has no task " + index);
+        }
+        return task;
+    }
+
+    private void redirectToObject(RoutingContext ctx, int controlnet) {
+        Optional<TaskSnapshot> task = visibleTask(ctx);
+        if (task.isEmpty()) {
             return;
         }
         if (!task.get().state().equals("succeeded")) {
-            Responses.error(ctx, 404, "task " + index + " of job '" + id + "' has no image yet (it is " + task.get().state() + ")");
+            Responses.error(ctx, 404, "task " + task.get().index() + " of job '" + ctx.pathParam("id") + "' has no image yet (it is "
+                    + task.get().state() + ")");
             return;
         }
-        String key = controlnet < 0 ? task.get().outputKey() : ObjectKeys.controlMap(task.get().outputKey(), controlnet);
+        redirect(ctx, controlnet < 0 ? task.get().outputKey() : ObjectKeys.controlMap(task.get().outputKey(), controlnet));
+    }
+
+    /** A redirect to a presigned URL of the object. */
+    private void redirect(RoutingContext ctx, String key) {
         vertx.executeBlocking(() -> store.presignedGet(key, URL_TTL).toString(), false).onComplete(ar -> {
             if (ar.succeeded()) {
                 ctx.response().setStatusCode(302).putHeader("location", ar.result()).putHeader("cache-control", "private, max-age=600").end();

@@ -41,6 +41,11 @@ final class JobStatus {
         /** A training task's latest loss and learning rate (0 for render tasks). */
         double loss;
         double learningRate;
+        double stepsPerSecond;
+        /** A training task's latest sample grid: its score, the base model's, and its key (null before the first). */
+        dev.cnfarm.proto.v1.TrainingSample sample;
+        /** A training task's curve (null for render tasks). */
+        TrainingHistory history;
     }
 
     synchronized JobRecord record() {
@@ -101,14 +106,36 @@ final class JobStatus {
             return null;
         }
         stepSum -= contribution(t);
-        t.step = e.getProgress().getStep();
-        t.totalSteps = e.getProgress().getTotalSteps();
-        t.loss = e.getProgress().getLoss();
-        t.learningRate = e.getProgress().getLearningRate();
+        dev.cnfarm.proto.v1.TaskProgress p = e.getProgress();
+        t.step = p.getStep();
+        t.totalSteps = p.getTotalSteps();
+        if (p.getLoss() > 0) {
+            // a training step (a sample event carries no loss and keeps the last one)
+            t.loss = p.getLoss();
+            t.learningRate = p.getLearningRate();
+            t.stepsPerSecond = p.getStepsPerSecond();
+            history(t).loss(p.getStep(), p.getLoss());
+        }
+        if (p.hasSample()) {
+            t.sample = p.getSample();
+            history(t).sample(p.getStep(), p.getSample());
+        }
         stepSum += contribution(t);
         String preview = e.getProgress().getPreviewPng().isEmpty() ? null
                 : java.util.Base64.getEncoder().encodeToString(e.getProgress().getPreviewPng().toByteArray());
         return new JobUpdate("task", "progress", summary(), snapshot(i), preview);
+    }
+
+    private static TrainingHistory history(TaskView t) {
+        if (t.history == null) {
+            t.history = new TrainingHistory();
+        }
+        return t.history;
+    }
+
+    /** A training task's loss curve and sample scores, or null when the task is no training task (or has not reported). */
+    synchronized java.util.Map<String, Object> trainingHistory(int index) {
+        return index >= 0 && index < tasks.length && tasks[index].history != null ? tasks[index].history.toJson() : null;
     }
 
     /** What a task adds to the job's progress: 1 once ended, its step fraction while running. */
@@ -231,7 +258,9 @@ final class JobStatus {
         var out = s.getResult().getOutput();
         return new TaskSnapshot(i, JobExpander.taskId(record.getJobId(), i), t.phase.name().toLowerCase(Locale.ROOT),
                 s.getRelease(), s.getWorkerId(), t.step, t.totalSteps, out.getKey(), out.getSha256(), out.getSizeBytes(),
-                s.getResult().getTimings().getRenderMs(), error, t.loss, t.learningRate);
+                s.getResult().getTimings().getRenderMs(), error, t.loss, t.learningRate, t.stepsPerSecond,
+                t.sample == null ? 0 : t.sample.getEdgeF1(), t.sample == null ? 0 : t.sample.getBaselineEdgeF1(),
+                t.sample == null ? null : t.sample.getKey());
     }
 
     static boolean isTerminalState(JobState s) {

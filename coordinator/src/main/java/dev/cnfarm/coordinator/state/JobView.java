@@ -148,6 +148,12 @@ public final class JobView {
         return s == null ? Optional.empty() : Optional.ofNullable(s.task(index));
     }
 
+    /** A training task's loss curve and sample scores as this coordinator has seen them; empty for other tasks. */
+    public Optional<java.util.Map<String, Object>> trainingHistory(String jobId, int index) {
+        JobStatus s = jobs.get(jobId);
+        return s == null ? Optional.empty() : Optional.ofNullable(s.trainingHistory(index));
+    }
+
     public List<TaskSnapshot> succeededTasks(String jobId) {
         JobStatus s = jobs.get(jobId);
         return s == null ? List.of() : s.succeededTasks();

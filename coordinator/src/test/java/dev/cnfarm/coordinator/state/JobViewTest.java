@@ -10,6 +10,7 @@ import dev.cnfarm.proto.v1.ObjectRef;
 import dev.cnfarm.proto.v1.TaskEvent;
 import dev.cnfarm.proto.v1.TaskPhase;
 import dev.cnfarm.proto.v1.TaskProgress;
+import dev.cnfarm.proto.v1.TrainingSample;
 import dev.cnfarm.proto.v1.TaskResult;
 import dev.cnfarm.proto.v1.TaskStateRecord;
 import java.util.ArrayList;
@@ -147,5 +148,43 @@ class JobViewTest {
         assertThat(t.step()).isEqualTo(40);
         assertThat(t.loss()).isEqualTo(0.125);
         assertThat(t.learningRate()).isEqualTo(1e-3);
+    }
+
+    @Test
+    void aTrainingTasksCurveIsBoundedCutBackOnResumeAndKeepsItsSamples() {
+        view.applyJob(job("job-curve", 1));
+        view.applyTaskState(state("job-curve", 0, TaskPhase.TASK_PHASE_RUNNING, 1, 1).build());
+        for (int step = 1; step <= 5000; step++) {
+            view.applyProgress(trainingStep("job-curve", 1, step, 1.0 / step));
+        }
+        @SuppressWarnings("unchecked")
+        List<double[]> loss = (List<double[]>) view.trainingHistory("job-curve", 0).orElseThrow().get("loss");
+        assertThat(loss.size()).as("bounded, however long the run").isBetween(500, TrainingHistory.MAX_POINTS);
+        assertThat(loss.get(loss.size() - 1)[0]).isEqualTo(5000);
+
+        view.applyProgress(TaskEvent.newBuilder().setJobId("job-curve").setTaskId("job-curve-0").setTaskIndex(0).setRelease(1).setAttempt(1)
+                .setProgress(TaskProgress.newBuilder().setStep(5000).setTotalSteps(9000).setPreviewPng(com.google.protobuf.ByteString.copyFrom(
+                        new byte[] {1})).setSample(TrainingSample.newBuilder().setKey("outputs/t/j/samples/s.png").setEdgeF1(0.7)
+                        .setBaselineEdgeF1(0.2))).build());
+        TaskSnapshot t = view.task("job-curve", 0).orElseThrow();
+        assertThat(t.loss()).as("a sample event keeps the last loss").isEqualTo(1.0 / 5000);
+        assertThat(t.edgeF1()).isEqualTo(0.7);
+        assertThat(t.sampleKey()).isEqualTo("outputs/t/j/samples/s.png");
+
+        // another trainer resumes from a checkpoint (step 4095): the curve goes on from there
+        view.applyTaskState(state("job-curve", 0, TaskPhase.TASK_PHASE_RUNNING, 1, 2).build());
+        view.applyProgress(trainingStep("job-curve", 2, 4096, 0.5));
+        @SuppressWarnings("unchecked")
+        List<double[]> resumed = (List<double[]>) view.trainingHistory("job-curve", 0).orElseThrow().get("loss");
+        assertThat(resumed.get(resumed.size() - 1)).containsExactly(4096, 0.5);
+        assertThat(resumed).allSatisfy(p -> assertThat(p[0]).isLessThanOrEqualTo(4096));
+        assertThat(view.trainingHistory("job-curve", 0).orElseThrow().get("samples")).asList().isEmpty();
+        assertThat(view.trainingHistory("job-curve", 1)).as("no such task").isEmpty();
+    }
+
+    private static TaskEvent trainingStep(String job, int attempt, int step, double loss) {
+        return TaskEvent.newBuilder().setJobId(job).setTaskId(job + "-0").setTaskIndex(0).setRelease(1).setAttempt(attempt)
+                .setProgress(TaskProgress.newBuilder().setStep(step).setTotalSteps(9000).setLoss(loss).setLearningRate(1e-3)
+                        .setStepsPerSecond(2)).build();
     }
 }

@@ -15,6 +15,8 @@ import dev.cnfarm.trainer.torch.ParameterStore;
 import dev.cnfarm.trainer.torch.Torch;
 import dev.cnfarm.trainer.train.Checkpoint;
 import dev.cnfarm.trainer.train.LossCurve;
+import dev.cnfarm.trainer.train.SampleGrid;
+import dev.cnfarm.trainer.train.FidelityCurve;
 import dev.cnfarm.trainer.train.StageRunner;
 import dev.cnfarm.trainer.train.TrainingListener;
 import dev.cnfarm.worker.engine.text.ClipTokenizer;
@@ -51,7 +53,7 @@ public final class ControlNetRun {
      * @param bundleId   the id of the bundle written
      */
     public record Config(Path manifest, String column, Path base, Path workDir, String condition, String bundleId, int validation,
-                         ControlNetTraining.Settings training) {
+                         ControlNetTraining.Settings training, SampleSettings samples) {
         /** A checked training job's run; its paths are relative to {@code jobDir}. */
         public static Config of(dev.cnfarm.common.training.ControlNetJob j, Path jobDir, Path workDir) {
             return of(j, jobDir.resolve(j.dataset()), jobDir.resolve(j.base()), workDir);
@@ -62,17 +64,42 @@ public final class ControlNetRun {
             ControlNetTraining.Settings t = new ControlNetTraining.Settings(j.steps(), j.batch(), j.accumulation(), j.learningRate(),
                     j.warmupSteps(), j.emptyCaptionRate(), j.offsetNoise(), ControlNetTraining.Links.of(j.links()), j.reconnectAt(),
                     ControlNetTraining.Timesteps.of(j.timestepSampling()), j.emaDecay(), j.seed(), j.checkpointEvery());
-            return new Config(manifest, j.column(), base, workDir, j.condition(), j.name(), j.validation(), t);
+            return new Config(manifest, j.column(), base, workDir, j.condition(), j.name(), j.validation(), t,
+                    new SampleSettings(j.sampleEvery() > 0 ? j.sampleEvery() : j.checkpointEvery(), j.samples(), j.sampleSteps()));
+        }
+    }
+
+    /**
+     * Samples while training ({@link TrainingSamples}).
+     *
+     * @param every a sample every this many steps (a multiple of the checkpoint interval: samples are
+     *              rendered from checkpoints); the last step is always sampled
+     * @param count held-out rows rendered (0: none)
+     * @param steps sampling steps per image
+     */
+    public record SampleSettings(int every, int count, int steps) {
+        public static final SampleSettings NONE = new SampleSettings(1, 0, 20);
+
+        public SampleSettings {
+            if (every < 1 || count < 0 || steps < 1) {
+                throw new IllegalArgumentException("the sample interval and steps must be at least 1 and the count at least 0");
+            }
+        }
+
+        boolean due(long step, long lastStep) {
+            return count > 0 && (step % every == 0 || step == lastStep);
         }
     }
 
     /** What a finished run measured. */
     public record Summary(String condition, String bundle, int trainRows, int validationRows, int skippedRows, double seconds,
                           double stepsPerSecond, double finalLoss, long controlnetParameters, long controlnetBytes, String links,
-                          int steps, int batch, int accumulation, double learningRate) {}
+                          int steps, int batch, int accumulation, double learningRate, List<SampleGrid> samples) {}
 
     public static final String CONTROLNET_FILE = "controlnet.safetensors";
     public static final String SNAPSHOTS = "snapshots";
+    public static final String SAMPLES = "samples";
+    public static final String FIDELITY_CHART = "fidelity-controlnet.png";
 
     private ControlNetRun() {}
 
@@ -153,6 +180,15 @@ public final class ControlNetRun {
         StageRunner.Result result;
         Map<String, long[]> shapes = new LinkedHashMap<>();
         long params;
+        PairedImages heldOut = all.range(all.count() - c.validation(), all.count());
+        TrainingSamples samples = new TrainingSamples(base, heldOut, c.condition(), shapes, c.workDir().resolve(SAMPLES), c.samples());
+        mkdirs(c.workDir().resolve(SAMPLES));
+        if (c.samples().count() > c.validation()) {
+            listener.note("samples: " + c.samples().count() + " asked, " + c.validation() + " held-out rows to draw them from");
+        }
+        if (Checkpoint.exists(Checkpoint.resolve(checkpoints))) {
+            samples.restore(Checkpoint.resolve(checkpoints));
+        }
         try (ParameterStore store = new ParameterStore(ControlNetInit.of(base.weights(), ControlNetTraining.COMPONENT, c.training().seed()))) {
             ControlNetTraining.materialise(store, preset, latentSide);
             for (ParamSpec s : store.specs(ControlNetTraining.COMPONENT)) {
@@ -162,13 +198,25 @@ public final class ControlNetRun {
             StageRunner runner = ControlNetTraining.runner(store, c.training(), checkpoints, listener)
                     .checkpointWhenStoppedBy(checkpointWhenStoppedBy)
                     .afterCheckpoint(step -> {
-                        snapshot(Checkpoint.resolve(checkpoints), snapshots, step);
-                        afterCheckpoint.accept(Checkpoint.resolve(checkpoints));
+                        Path checkpoint = Checkpoint.resolve(checkpoints);
+                        Path snap = snapshot(checkpoint, snapshots, step);
+                        if (c.samples().due(step, c.training().steps()) && c.validation() > 0) {
+                            SampleGrid g = samples.render(step, snap);
+                            listener.note(String.format(java.util.Locale.ROOT, "samples at step %d: edge F1 %.3f (base alone %.3f), %.1f s",
+                                    step, g.edgeF1(), g.baselineEdgeF1(), g.seconds()));
+                            listener.sample(ControlNetTraining.STAGE, g);
+                        }
+                        samples.save(checkpoint); // the sample history travels with the checkpoint
+                        afterCheckpoint.accept(checkpoint);
                     });
             result = ControlNetTraining.train(runner, store, preset, latents, train.controls(), tokens, empty, latentSide, c.training());
         }
         LossCurve.write(c.workDir().resolve("loss-controlnet.png"), "ControlNet (" + c.condition() + "): noise-prediction MSE",
                 result.losses());
+        if (!samples.history().isEmpty()) {
+            FidelityCurve.write(c.workDir().resolve(FIDELITY_CHART), "ControlNet (" + c.condition() + "): samples' edge F1 against steps",
+                    samples.history());
+        }
 
         Path cnFile = c.workDir().resolve(CONTROLNET_FILE);
         writeControlNet(result.weights(), shapes, preset.name(), c.condition(), cnFile);
@@ -179,7 +227,7 @@ public final class ControlNetRun {
         ControlNetTraining.Settings t = c.training();
         Summary s = new Summary(c.condition(), bundleDir.toString(), train.count(), c.validation(), all.skipped(), result.seconds(),
                 result.stepsPerSecond(), result.finalLoss(200), params, size(cnFile), t.links().name().toLowerCase(java.util.Locale.ROOT),
-                t.steps(), t.batch(), t.accumulation(), t.learningRate());
+                t.steps(), t.batch(), t.accumulation(), t.learningRate(), samples.history());
         try {
             Json.mapper().writerWithDefaultPrettyPrinter().writeValue(c.workDir().resolve("summary.json").toFile(), s);
         } catch (IOException e) {
@@ -269,13 +317,14 @@ public final class ControlNetRun {
     }
 
     /** Keeps the checkpoint's ControlNet weights (the moving average when there is one) as snapshots/step-NNNNNN.safetensors. */
-    private static void snapshot(Path checkpoint, Path snapshots, long step) {
+    private static Path snapshot(Path checkpoint, Path snapshots, long step) {
         Path src = checkpoint.resolve(Files.isRegularFile(checkpoint.resolve(Checkpoint.EMA)) ? Checkpoint.EMA : Checkpoint.WEIGHTS);
         try {
             Path tmp = snapshots.resolve(String.format("step-%06d.tmp", step));
             Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, snapshots.resolve(String.format("step-%06d.safetensors", step)), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
+            Path snap = snapshots.resolve(String.format("step-%06d.safetensors", step));
+            Files.move(tmp, snap, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return snap;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot keep a snapshot of " + src + ": " + e.getMessage(), e);
         }

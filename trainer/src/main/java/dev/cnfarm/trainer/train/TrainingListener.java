@@ -13,6 +13,9 @@ public interface TrainingListener {
         step(stage, step, totalSteps, loss, stepsPerSecond);
     }
 
+    /** Samples were rendered from the weights of {@code grid.step()} (ControlNet training, at each sample interval). */
+    default void sample(String stage, SampleGrid grid) {}
+
     /** A line worth logging (checkpoints written, measurements). */
     default void note(String message) {}
 

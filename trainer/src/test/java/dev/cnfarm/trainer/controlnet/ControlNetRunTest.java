@@ -62,6 +62,16 @@ class ControlNetRunTest {
         assertThat(work.resolve(ControlNetRun.SNAPSHOTS).resolve("step-000002.safetensors")).isRegularFile();
         assertThat(work.resolve(ControlNetRun.SNAPSHOTS).resolve("step-000004.safetensors")).isRegularFile();
         assertThat(Checkpoint.readState(work.resolve("checkpoints/controlnet")).step()).isEqualTo(4);
+        // a sample grid at each sample interval: the held-out row rendered by the engine the farm serves, scored
+        assertThat(s.samples()).extracting(g -> g.step()).containsExactly(2L, 4L);
+        for (var g : s.samples()) {
+            assertThat(g.edgeF1()).isBetween(0.0, 1.0);
+            assertThat(g.baselineEdgeF1()).as("the base alone, rendered once").isEqualTo(s.samples().get(0).baselineEdgeF1());
+            java.awt.image.BufferedImage grid = javax.imageio.ImageIO.read(g.grid().toFile());
+            assertThat(grid.getWidth()).as("control | sample | image, 96 px each").isGreaterThanOrEqualTo(3 * 96);
+        }
+        assertThat(work.resolve(ControlNetRun.FIDELITY_CHART)).isRegularFile();
+        assertThat(notes).anyMatch(n -> n.startsWith("samples at step 4: edge F1"));
 
         try (SafetensorsFile f = SafetensorsFile.open(work.resolve(ControlNetRun.CONTROLNET_FILE))) {
             assertThat(f.tensors()).containsKeys("controlnet_cond_embedding.conv_in.weight", "controlnet_cond_embedding.conv_out.weight",
@@ -90,11 +100,13 @@ class ControlNetRunTest {
         assertThat(notes).anyMatch(n -> n.contains("resumed from the checkpoint at step 4"));
         assertThat(Checkpoint.readState(work.resolve("checkpoints/controlnet")).losses()).hasSize(6);
         assertThat(more.steps()).isEqualTo(6);
+        assertThat(more.samples()).as("the history came back with the checkpoint").extracting(g -> g.step()).containsExactly(2L, 4L, 6L);
     }
 
     private static ControlNetRun.Config config(Path manifest, Path base, Path work, int steps) {
         return new ControlNetRun.Config(manifest, "conditioning_image", base, work, "canny", "tiny-canny", 1,
-                new ControlNetTraining.Settings(steps, 2, 1, 1e-3, 1, 0.5, 0.1, ControlNetTraining.Links.ALL, 0, ControlNetTraining.Timesteps.UNIFORM, 0, 7, 2));
+                new ControlNetTraining.Settings(steps, 2, 1, 1e-3, 1, 0.5, 0.1, ControlNetTraining.Links.ALL, 0, ControlNetTraining.Timesteps.UNIFORM, 0, 7, 2),
+                new ControlNetRun.SampleSettings(2, 1, 2));
     }
 
     /** A base model folder of the tiny preset with random weights (what farm train base would write). */

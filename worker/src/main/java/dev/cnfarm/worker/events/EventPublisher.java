@@ -43,9 +43,17 @@ public final class EventPublisher {
         send(topics.progress(), base(task, attempt).setProgress(p).build(), false);
     }
 
-    /** A training task's step: its loss and learning rate with the step count. */
-    public void trainingProgress(RenderTask task, int attempt, int step, int total, double loss, double learningRate) {
-        TaskProgress p = TaskProgress.newBuilder().setStep(step).setTotalSteps(total).setLoss(loss).setLearningRate(learningRate).build();
+    /** A training task's step: its loss, learning rate and rate with the step count. */
+    public void trainingProgress(RenderTask task, int attempt, int step, int total, double loss, double learningRate, double stepsPerSecond) {
+        TaskProgress p = TaskProgress.newBuilder().setStep(step).setTotalSteps(total).setLoss(loss).setLearningRate(learningRate)
+                .setStepsPerSecond(stepsPerSecond).build();
+        send(topics.progress(), base(task, attempt).setProgress(p).build(), false);
+    }
+
+    /** A training task's sample grid, as the progress preview, with its score. */
+    public void trainingSample(RenderTask task, int attempt, int step, int total, byte[] gridPng, dev.cnfarm.proto.v1.TrainingSample sample) {
+        TaskProgress p = TaskProgress.newBuilder().setStep(step).setTotalSteps(total)
+                .setPreviewPng(com.google.protobuf.ByteString.copyFrom(gridPng)).setSample(sample).build();
         send(topics.progress(), base(task, attempt).setProgress(p).build(), false);
     }
 

@@ -14,8 +14,15 @@ public interface StepListener {
      * A training task's step (a trainer's runner calls this instead of {@link #onStep}); throws, as
      * onStep does, to stop the run: cancelled, given back, or fenced.
      */
-    default void onTrainingStep(int step, int totalSteps, double loss, double learningRate) {
+    default void onTrainingStep(int step, int totalSteps, double loss, double learningRate, double stepsPerSecond) {
         onStep(step, totalSteps, null);
+    }
+
+    /**
+     * A training task's sample grid (a PNG: control map, sample and data set image of held-out rows)
+     * with its score and where it is stored; sent on whatever the progress interval.
+     */
+    default void onTrainingSample(int step, int totalSteps, byte[] gridPng, dev.cnfarm.proto.v1.TrainingSample sample) {
     }
 
     /**

@@ -70,7 +70,9 @@ public final class TrainCommand implements Runnable {
                     "The job comes from JOB (a YAML or JSON training job: name, base, dataset, condition, ...; paths relative to it) "
                             + "and/or the options, which override its fields.",
                     "Writes WORK/controlnet.safetensors, WORK/model (the base plus the ControlNet) and WORK/bundle; checkpoints every "
-                            + "checkpoint_every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots.",
+                            + "checkpoint_every steps in WORK/checkpoints (run again to resume), a weights snapshot at each in WORK/snapshots; "
+                            + "every sample_every steps a grid of held-out rows rendered with the ControlNet so far in WORK/samples, "
+                            + "scored by edge F1 (WORK/fidelity-controlnet.png).",
                     "With --submit the job runs on the farm instead: the data set's folder is uploaded as one archive, the job "
                             + "goes to the coordinator, and a trainer of the train pool (farm trainer) runs it; base is then a model id "
                             + "the trainers serve (a folder's name is taken as its id)."})
@@ -143,6 +145,13 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--seed", description = "seed of every random draw (seed; default 1)")
         Long seed;
 
+        @Option(names = "--sample-every", description = "steps between sample grids, a multiple of --checkpoint-every (sample_every; "
+                + "default: at every checkpoint)")
+        Integer sampleEvery;
+
+        @Option(names = "--samples", description = "held-out rows rendered in each sample grid (samples; default 4, 0 for none)")
+        Integer samples;
+
         @Override
         public Integer call() throws Exception {
             com.fasterxml.jackson.databind.node.ObjectNode tree = job != null ? readJob(job) : dev.cnfarm.common.json.Json.mapper().createObjectNode();
@@ -168,6 +177,8 @@ public final class TrainCommand implements Runnable {
             putNumber(tree, "checkpoint_every", checkpointEvery);
             putNumber(tree, "validation", validation);
             putNumber(tree, "seed", seed);
+            putNumber(tree, "sample_every", sampleEvery);
+            putNumber(tree, "samples", samples);
             dev.cnfarm.common.training.ControlNetJob spec = dev.cnfarm.common.training.ControlNetJob.parse(tree);
             if (submit) {
                 return submit(tree, spec, dir);
