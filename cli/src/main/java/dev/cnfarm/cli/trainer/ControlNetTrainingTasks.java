@@ -41,9 +41,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlNetTrainingTasks implements TaskRunner {
     private static final Logger LOG = LoggerFactory.getLogger(ControlNetTrainingTasks.class);
-    static final String CHECKPOINT = "checkpoint.zip";
+    public static final String CHECKPOINT = "checkpoint.zip";
     /** Where a job's sample grids go among its outputs. */
-    static final String SAMPLES = "samples/";
+    public static final String SAMPLES = "samples/";
 
     private final ObjectStore store;
     private final Path workRoot;
