@@ -24,7 +24,7 @@ import java.util.Map;
 public record ControlNetJob(String name, String base, String dataset, String condition, String column, String links, int reconnectAt,
                             String timestepSampling, int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
                             double offsetNoise, double emaDecay, long seed, int checkpointEvery, int validation, int sampleEvery, int samples,
-                            int sampleSteps) {
+                            int sampleSteps, int unlockDecoderAt, double decoderLearningRate) {
 
     /** Every field with what it is (and its default), in the order the documentation lists them. */
     public static final Map<String, String> FIELDS = fields();
@@ -38,6 +38,9 @@ public record ControlNetJob(String name, String base, String dataset, String con
         f.put("column", "the manifest's control image column (default conditioning_image)");
         f.put("links", "all, or small-scale: only the middle-block link until reconnect_at (default all)");
         f.put("reconnect_at", "small-scale: the step from which every link is used");
+        f.put("unlock_decoder_at", "large-scale regime: the step from which the base UNet's decoder trains too (default 0: the base "
+                + "stays locked)");
+        f.put("decoder_learning_rate", "large-scale regime: the decoder's rate (default a tenth of learning_rate)");
         f.put("timestep_sampling", "uniform (the paper's), or cubic: most timesteps at high noise, where layout is decided "
                 + "(default uniform)");
         f.put("steps", "optimiser steps (default 3000)");
@@ -65,6 +68,10 @@ public record ControlNetJob(String name, String base, String dataset, String con
         com.fasterxml.jackson.databind.node.ObjectNode n = dev.cnfarm.common.json.Json.mapper().valueToTree(this);
         if (!"small-scale".equals(links)) {
             n.remove("reconnect_at"); // only small-scale training reconnects; parse refuses it otherwise
+        }
+        if (unlockDecoderAt == 0) {
+            n.remove("unlock_decoder_at");
+            n.remove("decoder_learning_rate"); // only the large-scale regime has one
         }
         return n.toString();
     }
@@ -127,11 +134,26 @@ public record ControlNetJob(String name, String base, String dataset, String con
                     + "(validation); raise validation or ask for at most " + validation + " samples, got " + samples));
         }
         int sampleSteps = r.integer("sample_steps", 20, 1, 200);
+        int unlockDecoderAt = r.integer("unlock_decoder_at", 0, 0, 10_000_000);
+        if (unlockDecoderAt > 0 && unlockDecoderAt >= steps) {
+            p.add(new InvalidTrainingJobException.Problem("unlock_decoder_at", "the decoder must unlock before the last step (1 to steps - 1 = "
+                    + (steps - 1) + "), got " + unlockDecoderAt));
+        }
+        double decoderLr = r.decimal("decoder_learning_rate", lr / 10, 1e-9, 1.0);
+        if (unlockDecoderAt == 0 && tree.has("decoder_learning_rate")) {
+            p.add(new InvalidTrainingJobException.Problem("decoder_learning_rate", "only the large-scale regime trains the decoder; set "
+                    + "unlock_decoder_at or drop decoder_learning_rate"));
+        }
+        if (unlockDecoderAt > 0 && ema > 0) {
+            p.add(new InvalidTrainingJobException.Problem("ema_decay", "the moving average covers the ControlNet only, so it cannot be used "
+                    + "with unlock_decoder_at (the decoder would be published unaveraged beside an averaged ControlNet); set ema_decay: 0"));
+        }
         if (!p.isEmpty()) {
             throw new InvalidTrainingJobException(p);
         }
         return new ControlNetJob(name, base, dataset, condition, column, links, reconnectAt, timesteps, steps, batch, accumulation, lr, warmup, empty,
-                offset, ema, seed, checkpointEvery, validation, sampleEvery, samples, sampleSteps);
+                offset, ema, seed, checkpointEvery, validation, sampleEvery, samples, sampleSteps, unlockDecoderAt,
+                unlockDecoderAt > 0 ? decoderLr : 0);
     }
 
     /** Reads fields, adding a problem for each bad one and going on with a default. */

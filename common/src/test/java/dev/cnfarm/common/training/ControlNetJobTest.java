@@ -31,6 +31,9 @@ class ControlNetJobTest {
         assertThat(j.samples()).isEqualTo(4);
         assertThat(ControlNetJob.parse(tree(GOOD + ",\"validation\":1")).samples()).as("no more samples than held-out rows").isEqualTo(1);
         assertThat(ControlNetJob.parse(Json.mapper().readTree(j.toJson()))).as("the job travels as JSON unchanged").isEqualTo(j);
+        ControlNetJob large = ControlNetJob.parse(tree(GOOD + ",\"steps\":100,\"learning_rate\":1e-3,\"unlock_decoder_at\":50"));
+        assertThat(large.decoderLearningRate()).as("a tenth of the ControlNet's rate by default").isEqualTo(1e-4);
+        assertThat(ControlNetJob.parse(Json.mapper().readTree(large.toJson()))).isEqualTo(large);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -53,6 +56,9 @@ class ControlNetJobTest {
             "checkpoint every 0   | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"checkpoint_every\":0 | checkpoint_every | from 1",
             "samples off-checkpoint | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"checkpoint_every\":100,\"sample_every\":150 | sample_every | multiple of checkpoint_every (100)",
             "more samples than held out | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"validation\":2,\"samples\":3 | samples | raise validation",
+            "unlock at the end    | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"steps\":10,\"unlock_decoder_at\":10 | unlock_decoder_at | before the last step",
+            "decoder rate, locked | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"decoder_learning_rate\":1e-5 | decoder_learning_rate | set unlock_decoder_at",
+            "ema with unlock      | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"steps\":10,\"unlock_decoder_at\":5,\"ema_decay\":0.99 | ema_decay | cannot be used",
             "sample steps 0       | \"name\":\"n\",\"base\":\"b\",\"dataset\":\"d\",\"condition\":\"c\",\"sample_steps\":0 | sample_steps | from 1",
     })
     void aBadFieldIsRefusedByName(String why, String fields, String field, String message) throws Exception {

@@ -63,7 +63,8 @@ public final class ControlNetRun {
         public static Config of(dev.cnfarm.common.training.ControlNetJob j, Path manifest, Path base, Path workDir) {
             ControlNetTraining.Settings t = new ControlNetTraining.Settings(j.steps(), j.batch(), j.accumulation(), j.learningRate(),
                     j.warmupSteps(), j.emptyCaptionRate(), j.offsetNoise(), ControlNetTraining.Links.of(j.links()), j.reconnectAt(),
-                    ControlNetTraining.Timesteps.of(j.timestepSampling()), j.emaDecay(), j.seed(), j.checkpointEvery());
+                    ControlNetTraining.Timesteps.of(j.timestepSampling()), j.emaDecay(), j.seed(), j.checkpointEvery(), j.unlockDecoderAt(),
+                    j.decoderLearningRate());
             return new Config(manifest, j.column(), base, workDir, j.condition(), j.name(), j.validation(), t,
                     new SampleSettings(j.sampleEvery() > 0 ? j.sampleEvery() : j.checkpointEvery(), j.samples(), j.sampleSteps()));
         }
@@ -100,6 +101,8 @@ public final class ControlNetRun {
     public static final String SNAPSHOTS = "snapshots";
     public static final String SAMPLES = "samples";
     public static final String FIDELITY_CHART = "fidelity-controlnet.png";
+    /** The base UNet with its decoder fine-tuned (the large-scale regime only). */
+    public static final String UNET_FILE = "unet.safetensors";
 
     private ControlNetRun() {}
 
@@ -219,8 +222,11 @@ public final class ControlNetRun {
         }
 
         Path cnFile = c.workDir().resolve(CONTROLNET_FILE);
-        writeControlNet(result.weights(), shapes, preset.name(), c.condition(), cnFile);
-        ModelBundle bundle = publish(base, cnFile, c.condition(), c.workDir(), c.bundleId(), "ControlNet (" + c.condition()
+        writeControlNet(only(result.weights(), ControlNetTraining.COMPONENT), shapes, preset.name(), c.condition(), cnFile);
+        // the large-scale regime trained the base's decoder too: the published model carries it
+        Map<String, float[]> decoder = only(result.weights(), ModelGraphs.UNET);
+        Path unet = decoder.isEmpty() ? null : writeUNet(base, decoder, c.workDir().resolve(UNET_FILE));
+        ModelBundle bundle = publish(base, unet, cnFile, c.condition(), c.workDir(), c.bundleId(), "ControlNet (" + c.condition()
                 + ") trained by farm train controlnet on " + c.manifest().getFileName() + " (" + train.count() + " rows, "
                 + c.training().steps() + " steps, seed " + c.training().seed() + ") for the base " + preset.name());
         Path bundleDir = bundle.dir();
@@ -256,8 +262,20 @@ public final class ControlNetRun {
 
     /** {@code work/model} (the base plus the ControlNet) and its bundle in {@code work/bundle}. */
     public static ModelBundle publish(BaseModel base, Path controlnet, String condition, Path work, String bundleId, String description) {
+        return publish(base, null, controlnet, condition, work, bundleId, description);
+    }
+
+    /** @param unet the UNet to publish instead of the base's (its decoder fine-tuned), or null */
+    static ModelBundle publish(BaseModel base, Path unet, Path controlnet, String condition, Path work, String bundleId, String description) {
         Path model = work.resolve("model");
         writeModel(base, List.of(controlnet), List.of(condition), model);
+        if (unet != null) {
+            try {
+                Files.copy(unet, model.resolve(UNET_FILE), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + model.resolve(UNET_FILE) + ": " + e.getMessage(), e);
+            }
+        }
         Path bundleDir = work.resolve("bundle");
         ModelBundle.deleteQuietly(bundleDir);
         return TrainedModels.build(model, bundleId, 1, bundleDir, description);
@@ -285,8 +303,12 @@ public final class ControlNetRun {
                 Path dir = work.resolve("snapshot-bundles").resolve("step-" + step);
                 Path cn = dir.resolve(CONTROLNET_FILE);
                 Files.createDirectories(dir);
-                writeControlNet(Checkpoint.readTensors(snap), shapes, base.preset().name(), condition, cn);
-                out.add(publish(base, cn, condition, dir, bundleId + "-step-" + step, "snapshot at step " + step + " of " + bundleId).dir());
+                Map<String, float[]> weights = Checkpoint.readTensors(snap);
+                writeControlNet(only(weights, ControlNetTraining.COMPONENT), shapes, base.preset().name(), condition, cn);
+                Map<String, float[]> decoder = only(weights, ModelGraphs.UNET);
+                Path unet = decoder.isEmpty() ? null : writeUNet(base, decoder, dir.resolve(UNET_FILE));
+                out.add(publish(base, unet, cn, condition, dir, bundleId + "-step-" + step, "snapshot at step " + step + " of " + bundleId)
+                        .dir());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the snapshots of " + work + ": " + e.getMessage(), e);
@@ -314,6 +336,36 @@ public final class ControlNetRun {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the model folder " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The weights of one component ({@code component.*} graph names). */
+    static Map<String, float[]> only(Map<String, float[]> weights, String component) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        weights.forEach((k, v) -> {
+            if (k.startsWith(component + ".")) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
+    /** The base's UNet with the given weights ({@code unet.*} graph names) in place of its own, in the base file's dtype. */
+    static Path writeUNet(BaseModel base, Map<String, float[]> replaced, Path file) {
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        String dtype;
+        Map<String, String> metadata;
+        try (dev.cnfarm.models.weights.SafetensorsFile f = dev.cnfarm.models.weights.SafetensorsFile.open(base.folder().resolve(UNET_FILE))) {
+            dtype = f.tensors().values().iterator().next().dtype();
+            metadata = new LinkedHashMap<>(f.metadata());
+            for (var t : f.tensors().values()) {
+                String name = ModelGraphs.UNET + "." + t.name();
+                float[] v = replaced.containsKey(name) ? replaced.get(name) : base.weights().get(name);
+                tensors.put(t.name(), new SafetensorsWriter.Tensor(t.shape(), v));
+            }
+        }
+        metadata.put("fine_tuned", replaced.size() + " decoder tensors trained with a ControlNet (the large-scale regime)");
+        SafetensorsWriter.write(file, tensors, dtype, metadata);
+        return file;
     }
 
     /** Keeps the checkpoint's ControlNet weights (the moving average when there is one) as snapshots/step-NNNNNN.safetensors. */

@@ -89,11 +89,24 @@ public final class ControlNetTraining {
      * @param accumulation  micro-batches per optimiser step (the effective batch is batch x accumulation)
      * @param reconnectAt   for {@link Links#MIDDLE_FIRST}: the step from which every link is connected
      * @param emaDecay      moving average of the ControlNet's weights (0: none; the last weights are kept)
+     * @param unlockDecoderAt the paper's large-scale regime: from this step on the base UNet's decoder
+     *                      (up blocks and output stage) trains too, at {@code decoderLearningRate}; 0 keeps the base locked
      */
     public record Settings(int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
                            double offsetNoise, Links links, int reconnectAt, Timesteps timesteps, double emaDecay, long seed,
-                           int checkpointEvery) {
+                           int checkpointEvery, int unlockDecoderAt, double decoderLearningRate) {
+        /** The base stays locked for the whole run. */
+        public Settings(int steps, int batch, int accumulation, double learningRate, int warmupSteps, double emptyCaptionRate,
+                        double offsetNoise, Links links, int reconnectAt, Timesteps timesteps, double emaDecay, long seed, int checkpointEvery) {
+            this(steps, batch, accumulation, learningRate, warmupSteps, emptyCaptionRate, offsetNoise, links, reconnectAt, timesteps, emaDecay,
+                    seed, checkpointEvery, 0, 0);
+        }
+
         public Settings {
+            if (unlockDecoderAt < 0 || unlockDecoderAt >= steps || (unlockDecoderAt > 0 && !(decoderLearningRate > 0))) {
+                throw new IllegalArgumentException("the decoder unlocks at a step from 1 to steps - 1 with a learning rate above 0, got step "
+                        + unlockDecoderAt + " and rate " + decoderLearningRate);
+            }
             if (steps < 1 || batch < 1 || accumulation < 1 || checkpointEvery < 1) {
                 throw new IllegalArgumentException("steps, batch, accumulation and checkpoint interval must be at least 1");
             }
@@ -138,11 +151,26 @@ public final class ControlNetTraining {
         return s.links() == Links.ALL || step >= s.reconnectAt();
     }
 
-    /** A runner for the stage: the ControlNet trained, everything else locked. */
+    /**
+     * A runner for the stage: the ControlNet trained, everything else locked (in the large-scale
+     * regime the UNet's decoder joins at {@link Settings#unlockDecoderAt()}).
+     */
     public static StageRunner runner(ParameterStore store, Settings s, Path checkpoints, TrainingListener listener) {
-        return new StageRunner(new StageRunner.Settings(STAGE, s.steps(), s.checkpointEvery(),
+        StageRunner r = new StageRunner(new StageRunner.Settings(STAGE, s.steps(), s.checkpointEvery(),
                 new Optimiser.Settings(s.learningRate(), s.warmupSteps(), s.steps(), 1.0, 1e-2, 1.0), s.emaDecay(), s.accumulation()),
                 store, List.of(COMPONENT), checkpoints, listener);
+        if (s.unlockDecoderAt() > 0) {
+            r.join(new StageRunner.Joining(s.unlockDecoderAt(), decoderParameters(store), s.decoderLearningRate()));
+        }
+        return r;
+    }
+
+    /** The graph names of the UNet's decoder: its up blocks and output stage (what the large-scale regime unlocks). */
+    public static List<String> decoderParameters(ParameterStore store) {
+        String unet = ModelGraphs.UNET + ".";
+        return store.specs(ModelGraphs.UNET).stream().map(p -> p.onnxName())
+                .filter(n -> n.startsWith(unet + "up_blocks.") || n.startsWith(unet + "conv_norm_out.") || n.startsWith(unet + "conv_out."))
+                .toList();
     }
 
     /**

@@ -110,8 +110,12 @@ final class TrainingSamples {
         long t0 = System.nanoTime();
         Path work = dir.resolve("bundle-work");
         Path cn = dir.resolve("controlnet-step.safetensors");
-        ControlNetRun.writeControlNet(Checkpoint.readTensors(snapshot), shapes, base.preset().name(), condition, cn);
-        ModelBundle bundle = ControlNetRun.publish(base, cn, condition, work, "sample-step-" + step, "training sample at step " + step);
+        Map<String, float[]> weights = Checkpoint.readTensors(snapshot);
+        ControlNetRun.writeControlNet(ControlNetRun.only(weights, ControlNetTraining.COMPONENT), shapes, base.preset().name(), condition, cn);
+        // in the large-scale regime the snapshot carries the decoder too: the samples use it, as the published model will
+        Map<String, float[]> decoder = ControlNetRun.only(weights, dev.cnfarm.models.arch.ModelGraphs.UNET);
+        Path unet = decoder.isEmpty() ? null : ControlNetRun.writeUNet(base, decoder, dir.resolve("unet-step.safetensors"));
+        ModelBundle bundle = ControlNetRun.publish(base, unet, cn, condition, work, "sample-step-" + step, "training sample at step " + step);
         int size = rows.images().size();
         List<int[]> images = new ArrayList<>();
         double f1 = 0;

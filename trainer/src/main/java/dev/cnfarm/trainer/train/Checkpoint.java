@@ -26,6 +26,8 @@ public final class Checkpoint {
     public static final String WEIGHTS = "weights.safetensors";
     public static final String EMA = "ema.safetensors";
     public static final String OPTIMIZER = "optimizer.pt";
+    /** The optimiser of parameters that joined the training later (the large-scale regime's decoder). */
+    public static final String JOINED_OPTIMIZER = "optimizer-joined.pt";
     public static final String STATE = "state.json";
 
     /** What a checkpoint records besides tensors. {@code losses}: [step, loss] pairs. */
@@ -41,6 +43,12 @@ public final class Checkpoint {
     /** Writes a checkpoint into {@code dir} (replacing what is there). */
     public static void write(Path dir, State state, Map<String, float[]> weights, Map<String, long[]> shapes, Map<String, float[]> ema,
                              Optimiser optimiser) {
+        write(dir, state, weights, shapes, ema, optimiser, null);
+    }
+
+    /** @param joinedOptimiser the optimiser of parameters that joined later, or null */
+    public static void write(Path dir, State state, Map<String, float[]> weights, Map<String, long[]> shapes, Map<String, float[]> ema,
+                             Optimiser optimiser, Optimiser joinedOptimiser) {
         Path tmp = dir.resolveSibling(dir.getFileName() + ".writing");
         try {
             deleteRecursively(tmp);
@@ -51,6 +59,9 @@ public final class Checkpoint {
             }
             if (optimiser != null) {
                 optimiser.save(tmp.resolve(OPTIMIZER));
+            }
+            if (joinedOptimiser != null) {
+                joinedOptimiser.save(tmp.resolve(JOINED_OPTIMIZER));
             }
             Json.mapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(STATE).toFile(), state);
             Path old = dir.resolveSibling(dir.getFileName() + ".old");

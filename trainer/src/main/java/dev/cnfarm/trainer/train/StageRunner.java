@@ -38,6 +38,16 @@ public final class StageRunner {
         }
     }
 
+    /**
+     * Parameters of a locked component that join the training from a step on, with an optimiser and
+     * learning rate of their own: the ControlNet paper's large-scale regime, where the base's
+     * decoder is unlocked after a number of steps and trained with the ControlNet at a lower rate.
+     *
+     * @param atStep     the first step (0-based) that trains them
+     * @param parameters their graph names
+     */
+    public record Joining(long atStep, List<String> parameters, double learningRate) {}
+
     private final Settings s;
     private final ParameterStore store;
     private final List<String> trained;
@@ -50,6 +60,9 @@ public final class StageRunner {
     private java.util.function.LongConsumer beforeOptimiserStep = step -> { };
     private java.util.function.LongConsumer afterCheckpoint = step -> { };
     private java.util.function.Predicate<RuntimeException> checkpointWhenStoppedBy = e -> false;
+    private Joining joining;
+    /** The joining parameters' optimiser, once they train. */
+    private Optimiser joined;
 
     public StageRunner(Settings settings, ParameterStore store, List<String> trainedComponents, Path checkpointDir, TrainingListener listener) {
         this.s = settings;
@@ -65,7 +78,6 @@ public final class StageRunner {
         return this;
     }
 
-    /** Called after each checkpoint is written (sample grids and evaluations hang here). */
     /**
      * The listener's exceptions that stop the run after a checkpoint of the step just made (a
      * drained trainer giving its task back keeps its work); others stop it at once.
@@ -75,6 +87,13 @@ public final class StageRunner {
         return this;
     }
 
+    /** Parameters that join the training at a step ({@link Joining}); null for none. */
+    public StageRunner join(Joining j) {
+        this.joining = j;
+        return this;
+    }
+
+    /** Called after each checkpoint is written (sample grids and evaluations hang here). */
     public StageRunner afterCheckpoint(java.util.function.LongConsumer hook) {
         this.afterCheckpoint = hook;
         return this;
@@ -100,6 +119,18 @@ public final class StageRunner {
                     store.set(p.onnxName(), v);
                 }
                 opt.load(existing.resolve(Checkpoint.OPTIMIZER));
+                if (joining != null && st.step() > joining.atStep()) {
+                    startJoined();
+                    for (String name : joining.parameters()) {
+                        float[] v = w.get(name);
+                        if (v == null) {
+                            throw new IllegalStateException(existing + " has no weights for " + name + ", which trains from step "
+                                    + joining.atStep() + ": the checkpoint was written by another regime");
+                        }
+                        store.set(name, v);
+                    }
+                    joined.load(existing.resolve(Checkpoint.JOINED_OPTIMIZER));
+                }
                 if (ema != null) {
                     ema.restore(Checkpoint.readTensors(existing.resolve(Checkpoint.EMA)), st.emaUpdates());
                 }
@@ -115,6 +146,11 @@ public final class StageRunner {
             startNanos = t0;
             double rate = 0;
             for (long step = start; step < s.steps(); step++) {
+                if (joining != null && joined == null && step >= joining.atStep()) {
+                    startJoined();
+                    listener.note(s.stage() + ": from step " + step + " " + joining.parameters().size() + " more parameters train, at "
+                            + "learning rate " + joining.learningRate());
+                }
                 double loss = 0;
                 int acc = Math.max(1, s.accumulation());
                 for (int micro = 0; micro < acc; micro++) {
@@ -132,6 +168,9 @@ public final class StageRunner {
                 try (PointerScope scope = new PointerScope()) {
                     beforeOptimiserStep.accept(step);
                     opt.step(step);
+                    if (joined != null) {
+                        joined.step(step - joining.atStep());
+                    }
                 }
                 if (ema != null) {
                     ema.update();
@@ -155,9 +194,20 @@ public final class StageRunner {
                 }
             }
             Map<String, float[]> finalWeights = ema != null ? ema.values() : currentWeights();
+            if (ema != null && joined != null) {
+                finalWeights = new LinkedHashMap<>(finalWeights);
+                for (String name : joining.parameters()) {
+                    finalWeights.put(name, store.values(name)); // the average covers the trained components only
+                }
+            }
             // a run resumed at its last step trained nothing itself: its rate is the stage's over every run
             double secs = seconds();
             return new Result(finalWeights, List.copyOf(losses), rate > 0 ? rate : losses.size() / Math.max(secs, 1e-9), secs);
+        } finally {
+            if (joined != null) {
+                joined.close();
+                joined = null;
+            }
         }
     }
 
@@ -181,21 +231,52 @@ public final class StageRunner {
         return store.specs().stream().filter(p -> trained.contains(p.component())).toList();
     }
 
+    /** The joining parameters' gradients on, with their own AdamW (warm-up counted from the step they join). */
+    private void startJoined() {
+        org.bytedeco.pytorch.TensorVector params = new org.bytedeco.pytorch.TensorVector();
+        for (String name : joining.parameters()) {
+            Tensor t = store.tensor(name);
+            t.requires_grad_(true);
+            params.push_back(t);
+        }
+        Optimiser.Settings o = s.optimiser();
+        joined = new Optimiser(params, new Optimiser.Settings(joining.learningRate(), o.warmupSteps(),
+                (int) Math.max(1, s.steps() - joining.atStep()), o.finalFraction(), o.weightDecay(), o.clipNorm()));
+    }
+
     private Map<String, float[]> currentWeights() {
         Map<String, float[]> w = new LinkedHashMap<>();
         for (ParamSpec p : trainedSpecs()) {
             w.put(p.onnxName(), store.values(p.onnxName()));
         }
+        if (joined != null) {
+            for (String name : joining.parameters()) {
+                w.put(name, store.values(name));
+            }
+        }
         return w;
     }
 
-    private void save(long step, Optimiser opt, Ema ema) {
+    private Map<String, long[]> currentShapes() {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         for (ParamSpec p : trainedSpecs()) {
             shapes.put(p.onnxName(), p.shape());
         }
+        if (joined != null) {
+            java.util.Set<String> names = new java.util.HashSet<>(joining.parameters());
+            for (ParamSpec p : store.specs()) {
+                if (names.contains(p.onnxName())) {
+                    shapes.put(p.onnxName(), p.shape());
+                }
+            }
+        }
+        return shapes;
+    }
+
+    private void save(long step, Optimiser opt, Ema ema) {
         Checkpoint.write(checkpointDir, new Checkpoint.State(s.stage(), step, s.steps(), ema == null ? 0 : ema.updates(),
-                List.copyOf(losses), Map.of("seconds", seconds())), currentWeights(), shapes, ema == null ? null : ema.values(), opt);
+                List.copyOf(losses), Map.of("seconds", seconds())), currentWeights(), currentShapes(), ema == null ? null : ema.values(), opt,
+                joined);
         listener.note(s.stage() + ": checkpoint at step " + step + " in " + checkpointDir);
     }
 }

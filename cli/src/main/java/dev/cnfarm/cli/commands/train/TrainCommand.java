@@ -129,6 +129,14 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--reconnect-at", description = "small-scale regime: the step from which every link is used (reconnect_at)")
         Integer reconnectAt;
 
+        @Option(names = "--unlock-decoder-at", description = "large-scale regime: the step from which the base UNet's decoder trains "
+                + "too (unlock_decoder_at; default: the base stays locked)")
+        Integer unlockDecoderAt;
+
+        @Option(names = "--decoder-learning-rate", description = "large-scale regime: the decoder's learning rate (decoder_learning_rate; "
+                + "default a tenth of --learning-rate)")
+        Double decoderLearningRate;
+
         @Option(names = "--timestep-sampling", description = "uniform (the paper's) or cubic: most timesteps at high noise "
                 + "(timestep_sampling; default uniform)")
         String timestepSampling;
@@ -173,6 +181,8 @@ public final class TrainCommand implements Runnable {
             putNumber(tree, "warmup_steps", warmup);
             putNumber(tree, "empty_caption_rate", emptyCaptionRate);
             putNumber(tree, "reconnect_at", reconnectAt);
+            putNumber(tree, "unlock_decoder_at", unlockDecoderAt);
+            putNumber(tree, "decoder_learning_rate", decoderLearningRate);
             putNumber(tree, "ema_decay", emaDecay);
             putNumber(tree, "checkpoint_every", checkpointEvery);
             putNumber(tree, "validation", validation);
