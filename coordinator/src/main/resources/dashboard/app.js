@@ -3,6 +3,7 @@
 // Workers come from the REST API every two seconds.
 'use strict';
 
+const MODES = {text_to_image: 'text to image', controlnet: 'ControlNet', train_controlnet: 'ControlNet training'};
 const TILE_PAGE = 240;           // tiles drawn at first for a big job; "show more" adds pages
 const THROUGHPUT_POINTS = 300;   // one point a second: five minutes of history
 
@@ -204,7 +205,7 @@ function renderJob(full) {
     + `<span>${s.queued} queued</span><span>${s.failed} failed</span>`
     + (s.images_per_second ? `<span>${s.images_per_second.toFixed(2)} images/s</span>` : '')
     + (eta(s) ? `<span>ETA ${eta(s)}</span>` : '') + `<span>priority ${s.priority}</span>`
-    + `<span id="job-mode">${s.mode === 'text_to_image' ? 'text to image' : 'ControlNet'}, model ${esc(s.model || '')}</span>`;
+    + `<span id="job-mode">${MODES[s.mode] || 'ControlNet'}, ${s.mode === 'train_controlnet' ? 'base' : 'model'} ${esc(s.model || '')}</span>`;
   const pr = document.getElementById('priority');
   if (document.activeElement !== pr) pr.value = s.priority;
 

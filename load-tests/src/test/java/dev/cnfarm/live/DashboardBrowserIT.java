@@ -30,8 +30,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The dashboard in a real browser (Debian's headless Chromium through its chromedriver): a job is
  * submitted to a local farm with two workers on the tiny model, the jobs list's bar is watched
- * while it moves, and the job view must show every result image, loaded. Screenshots go to
- * {@code target/dashboard/}.
+ * while it moves, and the job view must show every result image, loaded; a ControlNet training job
+ * on a trainer must show its sample grids and loss chart while it trains and after. Screenshots go
+ * to {@code target/dashboard/}.
  */
 class DashboardBrowserIT {
     private static final Path CHROMIUM = Path.of(System.getProperty("farm.chromium", "/usr/bin/chromium"));
@@ -164,6 +165,65 @@ class DashboardBrowserIT {
                             .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
                     assertThat(metrics).contains("farm_worker_busy{worker=\"" + worker.get("worker_id").asText() + "\"}");
                 }
+            } finally {
+                browser.quit();
+            }
+        }
+    }
+
+    @Test
+    void aTrainingJobShowsItsSampleGridsAndLossChart() throws Exception {
+        Assumptions.assumeFalse(Boolean.getBoolean("farm.skip-browser"), "browser test skipped with -Dfarm.skip-browser=true");
+        assertThat(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER)).as("chromium and chromium-driver").isTrue();
+        Files.createDirectories(SHOTS);
+        GeneratedBundles.tiny(MODELS);
+        Path base = dev.cnfarm.trainer.base.BaseTraining.randomModel(dir.resolve("tiny-base"), dev.cnfarm.models.arch.ModelPreset.tiny(), 3);
+        Path manifest = dev.cnfarm.trainer.data.ShapesDataset.write(dir.resolve("data"), 12, 64, 5,
+                dev.cnfarm.trainer.data.ShapesDataset.Split.TRAIN, (d, t) -> { });
+        try (LocalFarm farm = LocalFarm.start(FarmTestInfra.testConfig(Map.of("coordinator.port", "0",
+                "worker.model-dir", MODELS.toString(), "worker.heartbeat-ms", "500")), dir, 0, 0, 0);
+             org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> models =
+                     dev.cnfarm.common.kafka.KafkaClients.producer(farm.config().kafka(), "browser-trainer-models");
+             dev.cnfarm.worker.WorkerService trainer = dev.cnfarm.worker.WorkerService.start(farm.config()
+                     .with(dev.cnfarm.common.config.ConfigKeys.WORKER_ID, "trainer")
+                     .with(dev.cnfarm.common.config.ConfigKeys.WORKER_POOL, "train"), store ->
+                     new dev.cnfarm.cli.trainer.ControlNetTrainingTasks(store, dir.resolve("trainer"), List.of(base), m ->
+                             dev.cnfarm.cli.trainer.ModelPublisher.send(models, new dev.cnfarm.common.kafka.Topics(
+                                     farm.config().kafka().topicPrefix()), m)))) {
+            FarmClient client = FarmClient.of(farm.config());
+            byte[] archive = dev.cnfarm.common.storage.Archives.zip(manifest.getParent());
+            Path zip = dir.resolve("data.zip");
+            Files.write(zip, archive);
+            String dataset = client.upload(zip);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> client.workers().toString().contains("\"trainer\""));
+            String job = client.submit("""
+                    {"name": "train in the browser", "train_controlnet": {"name": "tiny-browser", "base": "tiny", "dataset": "%s",
+                     "condition": "canny", "steps": 60, "batch": 2, "checkpoint_every": 15, "sample_every": 15, "validation": 2,
+                     "samples": 2, "learning_rate": 0.001, "warmup_steps": 1}}
+                    """.formatted(dataset), null, false).get("job_id").asText();
+            ChromeDriver browser = browser();
+            try {
+                browser.get(farm.dashboardLink());
+                WebDriverWait wait = new WebDriverWait(browser, Duration.ofMinutes(3));
+                wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+                wait.until(d -> d.findElement(By.id("conn")).getText().equals("live"));
+                JavascriptExecutor js = browser;
+                wait.until(d -> !d.findElements(By.cssSelector("#jobs-table tr[data-job='" + job + "']")).isEmpty());
+                js.executeScript("document.querySelector(arguments[0]).click()", "#jobs-table tr[data-job='" + job + "']");
+                // while it trains: a sample grid (control map | sample | image rows) and the loss curve drawn
+                wait.until(d -> (Boolean) js.executeScript("const t = document.querySelector('.tile.training.running');"
+                        + "const g = t && t.querySelector('img.grid'); const line = t && t.querySelector('.loss-chart polyline');"
+                        + "return !!(g && g.complete && g.naturalWidth > 128 && line && line.getAttribute('points').split(' ').length >= 2);"));
+                String text = browser.findElement(By.cssSelector(".tile.training")).getText();
+                assertThat(text).contains("loss", "edge F1", "base alone");
+                assertThat(browser.findElement(By.id("job-mode")).getText()).isEqualTo("ControlNet training, base tiny");
+                screenshot(browser, "training-running.png");
+                // finished: the last grid comes from S3 through the coordinator's redirect, the chart stays
+                wait.until(d -> (Boolean) js.executeScript("const t = document.querySelector('.tile.training.succeeded');"
+                        + "const g = t && t.querySelector('img.grid');"
+                        + "return !!(g && g.complete && g.naturalWidth > 128 && t.querySelector('.loss-chart svg'));"));
+                assertThat(client.training(job, 0).get("samples")).hasSize(4);
+                screenshot(browser, "training-finished.png");
             } finally {
                 browser.quit();
             }

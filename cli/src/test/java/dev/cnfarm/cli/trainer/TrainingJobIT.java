@@ -81,6 +81,7 @@ class TrainingJobIT {
                     assertThat(running.at("/tasks/0/learning_rate").asDouble()).isGreaterThan(0);
                     assertThat(running.at("/tasks/0/total_steps").asInt()).isEqualTo(60);
                     assertThat(running.at("/tasks/0/steps_per_second").asDouble()).isGreaterThan(0);
+                    assertThat(running.at("/job/mode").asText()).isEqualTo("train_controlnet");
                     assertThat(client.training(jobId, 0).get("loss").size()).as("the curve the dashboard draws").isGreaterThanOrEqualTo(1);
                 } finally {
                     first.close(); // drains: the run stops at its next step and the task goes back to the queue

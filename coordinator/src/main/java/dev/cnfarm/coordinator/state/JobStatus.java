@@ -210,7 +210,8 @@ final class JobStatus {
                 record.getSpec().getPriority(), tasks.length, queued, running, succeeded, failed, cancelled, progress,
                 record.getSubmittedAtMs(), firstStart, finished, rate, eta,
                 record.getSpec().getPool().isEmpty() ? Topics.DEFAULT_POOL : record.getSpec().getPool(),
-                JobExpander.textToImage(record.getSpec()) ? "text_to_image" : "controlnet",
+                !record.getSpec().getTrainControlnetJson().isEmpty() ? "train_controlnet"
+                        : JobExpander.textToImage(record.getSpec()) ? "text_to_image" : "controlnet",
                 record.getSpec().getModel());
     }
 

@@ -91,7 +91,14 @@ public final class TrainingFarmBenchmark {
                          .with(ConfigKeys.WORKER_MODEL_DIR, work.resolve("render-models").toString()))) {
                 FarmClient client = new FarmClient(coordinator.url(config), coordinator.issueToken("default", Role.TENANT, "training bench"));
                 for (String regime : regimes) {
-                    runs.add(run(client, regime, dataset, control, steps, sampleEvery));
+                    Run r = run(client, regime, dataset, control, steps, sampleEvery);
+                    runs.add(r);
+                    // the last sample grid of each regime beside the report: what the numbers look like
+                    try (var grids = Files.list(work.resolve("trainer").resolve(r.jobId()).resolve("run/samples"))) {
+                        Path last = grids.filter(g -> g.getFileName().toString().startsWith("samples-step-")).sorted()
+                                .reduce((a, b) -> b).orElseThrow();
+                        Files.copy(last, reportDir.resolve("samples-" + regime + ".png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
                 }
             }
         }
@@ -188,7 +195,12 @@ public final class TrainingFarmBenchmark {
         }
         md.append("\nSteps per second through the farm include the sample grids (a bundle built and 16 images rendered per interval) and "
                 + "checkpoint uploads. Published to first image: the render worker reads the models topic, fetches the bundle from S3, "
-                + "opens its sessions and renders one 20-step image.\n\n![edge F1 against steps](fidelity-vs-steps.png)\n");
+                + "opens its sessions and renders one 20-step image.\n\n![edge F1 against steps](fidelity-vs-steps.png)\n\n"
+                + "The last sample grid of each regime (rows: control map, sample, the data set's image): ");
+        for (Run r : runs) {
+            md.append("[").append(r.regime()).append("](samples-").append(r.regime()).append(".png) ");
+        }
+        md.append("\n");
         Charts.lines(dir.resolve("fidelity-vs-steps.png"), "Samples' edge F1 against training steps (step 0: the base alone)",
                 "training step", "edge F1", series);
         Json.mapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("runs.json").toFile(), runs);
