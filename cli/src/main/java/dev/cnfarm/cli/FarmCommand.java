@@ -15,6 +15,7 @@ import dev.cnfarm.cli.commands.UpCommand;
 import dev.cnfarm.cli.commands.WatchCommand;
 import dev.cnfarm.cli.commands.WorkerCommand;
 import dev.cnfarm.cli.commands.PreprocessCommand;
+import dev.cnfarm.cli.commands.NoiseCommand;
 import dev.cnfarm.cli.commands.SchedulersCommand;
 import dev.cnfarm.cli.commands.WorkersCommand;
 import dev.cnfarm.cli.commands.TokensCommand;
@@ -33,7 +34,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, UpCommand.class, InfraCommand.class, CoordinatorCommand.class, WorkerCommand.class, TrainerCommand.class,
                 SubmitCommand.class, WatchCommand.class, JobsCommand.class, StatusCommand.class, DownloadCommand.class,
                 JobActionCommands.Cancel.class, JobActionCommands.Suspend.class, JobActionCommands.Resume.class,
-                JobActionCommands.Priority.class, WorkersCommand.class, TokensCommand.class, ModelsCommand.class, DatasetsCommand.class, TrainCommand.class, EvalCommand.class, SchedulersCommand.class, PreprocessCommand.class, ConfigCommand.class,
+                JobActionCommands.Priority.class, WorkersCommand.class, TokensCommand.class, ModelsCommand.class, DatasetsCommand.class, TrainCommand.class, EvalCommand.class, SchedulersCommand.class, NoiseCommand.class, PreprocessCommand.class, ConfigCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FarmCommand implements Runnable {
     /** Exit codes scripts can rely on. */

@@ -144,6 +144,69 @@ class ModelsCommandTest {
         assertThat(bad).doesNotExist();
     }
 
+    @Test
+    void aSingleFileCheckpointAndAnOriginalControlNetImportToTheSameImages() throws Exception {
+        ModelPreset tiny = ModelPreset.tiny();
+        java.util.List<ParamSpec> params = new java.util.ArrayList<>();
+        BundleBuilder.graphs(tiny, 1, GraphBuilder.Storage.FP32, BundleBuilder.referenceSize(tiny)).values().forEach(g -> params.addAll(g.params()));
+        RandomWeights w = new RandomWeights(78, false);
+        // the same weights twice: diffusers' component files, and the original layout (one checkpoint, one ControlNet file)
+        Map<String, Map<String, SafetensorsWriter.Tensor>> diffusers = new LinkedHashMap<>();
+        Map<String, SafetensorsWriter.Tensor> checkpoint = new LinkedHashMap<>();
+        Map<String, SafetensorsWriter.Tensor> control = new LinkedHashMap<>();
+        dev.cnfarm.models.weights.OriginalLayout layout = dev.cnfarm.models.weights.OriginalLayout.of(params,
+                dev.cnfarm.models.weights.OriginalLayout.CONTROLNET_PREFIX);
+        for (var e : layout.entries().values()) {
+            ParamSpec p = e.param();
+            float[] v = w.values(p);
+            diffusers.computeIfAbsent(p.component(), k -> new LinkedHashMap<>()).put(p.key(), new SafetensorsWriter.Tensor(p.shape(), v));
+            (p.component().startsWith("controlnet") ? control : checkpoint).put(e.originalKey(), new SafetensorsWriter.Tensor(e.originalShape(), v));
+        }
+        Map<String, Path> files = new LinkedHashMap<>();
+        diffusers.forEach((component, tensors) -> {
+            Path f = dir.resolve(component + ".safetensors");
+            SafetensorsWriter.write(f, tensors, "F16", Map.of());
+            files.put(component, f);
+        });
+        Path ckpt = dir.resolve("v1-5-like.safetensors");
+        Path cn = dir.resolve("control_v11p_like.safetensors");
+        SafetensorsWriter.write(ckpt, checkpoint, "F16", Map.of());
+        SafetensorsWriter.write(cn, control, "F16", Map.of());
+
+        Path fromDiffusers = dir.resolve("from-diffusers");
+        Run a = farm("models", "import", "--preset", "tiny", "--unet", files.get("unet").toString(), "--controlnet",
+                files.get("controlnet0").toString(), "--text-encoder", files.get("text_encoder").toString(), "--vae", files.get("vae").toString(),
+                "--out", fromDiffusers.toString());
+        assertThat(a.code()).as(a.err()).isZero();
+        Path fromOriginal = dir.resolve("from-original");
+        Run b = farm("models", "import", "--preset", "tiny", "--checkpoint", ckpt.toString(), "--controlnet", cn.toString(),
+                "--out", fromOriginal.toString());
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(ModelBundle.open(fromOriginal).manifest().weights()).contains("original-layout checkpoint v1-5-like.safetensors");
+
+        float[] control64 = new float[3 * 64 * 64];
+        for (int i = 0; i < control64.length; i += 7) {
+            control64[i] = 1;
+        }
+        var request = new dev.cnfarm.worker.render.RenderRequest("a house", "", java.util.List.of(new dev.cnfarm.worker.engine.ControlUnit(control64,
+                1, 0, 1, dev.cnfarm.worker.engine.ControlMode.BALANCED)), false, 3, 4, 64, 64, 5f, "euler_a", 0f);
+        float[][] images = new float[2][];
+        int k = 0;
+        for (Path bundle : java.util.List.of(fromDiffusers, fromOriginal)) {
+            try (var r = new dev.cnfarm.worker.engine.SdRenderer(ModelBundle.open(bundle), dev.cnfarm.worker.engine.ExecutionProviders.cpu(),
+                    dev.cnfarm.common.config.SessionSettings.defaults(), 4)) {
+                images[k++] = r.render(request, dev.cnfarm.worker.render.StepListener.NONE).rgb();
+            }
+        }
+        assertThat(images[1]).as("the same image, bit for bit").isEqualTo(images[0]);
+
+        // both --unet and --checkpoint, or neither: refused by name
+        Run both = farm("models", "import", "--preset", "tiny", "--checkpoint", ckpt.toString(), "--unet", files.get("unet").toString(),
+                "--out", dir.resolve("both").toString());
+        assertThat(both.code()).isEqualTo(FarmCommand.USAGE);
+        assertThat(both.err()).contains("--unet").contains("--checkpoint");
+    }
+
     private static JsonNode find(JsonNode d, String role) {
         for (JsonNode g : d.get("graphs")) {
             if (g.get("role").asText().equals(role)) {

@@ -40,7 +40,8 @@ public record JobRequest(
         String webhookUrl,
         String pool,
         Integer batchSize,
-        com.fasterxml.jackson.databind.JsonNode trainControlnet) {
+        com.fasterxml.jackson.databind.JsonNode trainControlnet,
+        String noise) {
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,

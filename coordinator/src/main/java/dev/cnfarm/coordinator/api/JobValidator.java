@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
  * be in the tenant's upload area of the bucket.
  */
 public final class JobValidator {
+    /** Noise generators a job may choose (worker.engine.noise.NoiseKind). */
+    public static final Set<String> NOISE_GENERATORS = Set.of("farm", "torch_cpu");
     public static final Set<String> SCHEDULERS = Set.of("ddim", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "unipc");
     public static final int DEFAULT_STEPS = 20;
     public static final int DEFAULT_SIDE = 512;
@@ -123,6 +125,13 @@ public final class JobValidator {
             errors.add(new FieldError("scheduler", "unknown scheduler '" + scheduler + "'; use one of " + new java.util.TreeSet<>(SCHEDULERS)));
         }
         spec.setScheduler(scheduler);
+        String noise = r.noise() == null ? "farm" : r.noise();
+        if (!NOISE_GENERATORS.contains(noise)) {
+            errors.add(new FieldError("noise", "unknown noise generator '" + noise + "'; use farm (the default: java.util.Random, the same "
+                    + "on every JVM) or torch_cpu (PyTorch's CPU generator: the noise diffusers with a CPU generator and ComfyUI make "
+                    + "for a seed)"));
+        }
+        spec.setNoise(noise);
 
         String model = r.model() == null ? DEFAULT_MODEL : r.model();
         if (!MODEL_ID.matcher(model).matches()) {

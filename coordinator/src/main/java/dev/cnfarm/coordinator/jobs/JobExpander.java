@@ -100,6 +100,7 @@ public final class JobExpander {
                 .setHeight(spec.getHeight())
                 .setGuidanceScale(guidance)
                 .setScheduler(spec.getScheduler())
+                .setNoise(spec.getNoise())
                 .setModel(spec.getModel())
                 .setOutputKey(ObjectKeys.output(tenant, jobId, index))
                 .setReleasedAtMs(releasedAtMs)

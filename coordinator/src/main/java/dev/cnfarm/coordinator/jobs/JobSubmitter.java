@@ -30,8 +30,12 @@ public final class JobSubmitter {
     private final CommandPublisher publisher;
     private final JobView view;
     private final ModelsServed served;
-    /** One submit per idempotency key at a time on this coordinator (keys of other jobs do not wait). */
-    private final java.util.concurrent.ConcurrentHashMap<String, Object> keyLocks = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * One submit per idempotency key at a time on this coordinator: a fixed set of locks picked by
+     * the key's hash, so memory stays bounded however many keys come (a map of one lock per key
+     * grew with every keyed submit); two keys sharing a lock only take turns.
+     */
+    private final Object[] keyLocks = java.util.stream.Stream.generate(Object::new).limit(64).toArray();
     private final java.time.Duration confirmTimeout;
 
     /**
@@ -99,7 +103,7 @@ public final class JobSubmitter {
         String requestSha = canonicalSha(request);
         if (idempotencyKey != null && !dryRun) {
             // one submit per key at a time here, so two racing retries through this coordinator cannot both send a job
-            Object lock = keyLocks.computeIfAbsent(jobIdFor(tenant, idempotencyKey), k -> new Object());
+            Object lock = keyLocks[Math.floorMod(jobIdFor(tenant, idempotencyKey).hashCode(), keyLocks.length)];
             synchronized (lock) {
                 var existing = view.record(jobIdFor(tenant, idempotencyKey));
                 if (existing.isPresent()) {

@@ -101,6 +101,7 @@ class JobValidatorTest {
             "guidance negative   | \"guidance_scale\":-1      | guidance_scale | between",
             "control scale big   | \"control_scale\":9        | control_scale  | between",
             "unknown scheduler   | \"scheduler\":\"warp\"     | scheduler      | unknown scheduler 'warp'",
+            "unknown noise       | \"noise\":\"cuda\"         | noise          | use farm (the default",
             "bad model id        | \"model\":\"../x\"         | model          | not a model id",
             "priority range      | \"priority\":1000          | priority       | between -100 and 100",
             "negative seed       | \"seeds\":[-1]             | seeds[0]       | whole number",

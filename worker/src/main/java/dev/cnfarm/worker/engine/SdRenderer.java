@@ -187,12 +187,12 @@ public final class SdRenderer implements Renderer {
         shared.put("text", (t1 - t0) / 1_000_000);
 
         Scheduler[] schedulers = new Scheduler[n];
-        GaussianNoise[] noises = new GaussianNoise[n];
+        dev.cnfarm.worker.engine.noise.NoiseKind.ImageNoise[] noises = new dev.cnfarm.worker.engine.noise.NoiseKind.ImageNoise[n];
         float[][] latents = new float[n][];
         for (int b = 0; b < n; b++) {
             RenderRequest r = reqs.get(b);
             schedulers[b] = SchedulerKind.of(r.scheduler()).create(schedulerConfig, r.steps(), r.eta());
-            noises[b] = new GaussianNoise(r.seed());
+            noises[b] = r.noise().forSeed(r.seed());
             latents[b] = noises[b].initial(latentSize, schedulers[b].initNoiseSigma());
         }
         int steps = schedulers[0].steps();

@@ -10,6 +10,15 @@ import java.util.List;
  * @param guessMode   ControlNet without the prompt's help: control on the conditional half only, ramped scales
  * @param scheduler   a scheduler id (ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, unipc)
  * @param eta         DDIM's eta (0: deterministic)
+ * @param noise       the generator of the image's noise from its seed
  */
 public record RenderRequest(String prompt, String negativePrompt, List<ControlUnit> controls, boolean guessMode, long seed,
-                            int steps, int width, int height, float guidanceScale, String scheduler, float eta) {}
+                            int steps, int width, int height, float guidanceScale, String scheduler, float eta,
+                            dev.cnfarm.worker.engine.noise.NoiseKind noise) {
+    /** With the farm's own noise. */
+    public RenderRequest(String prompt, String negativePrompt, List<ControlUnit> controls, boolean guessMode, long seed,
+                         int steps, int width, int height, float guidanceScale, String scheduler, float eta) {
+        this(prompt, negativePrompt, controls, guessMode, seed, steps, width, height, guidanceScale, scheduler, eta,
+                dev.cnfarm.worker.engine.noise.NoiseKind.FARM);
+    }
+}

@@ -192,8 +192,14 @@ public final class TaskProcessor {
         }
         controls = ControlSlots.arrange(task.getModel(), renderer.controlNames(),
                 task.getControlnetsList().stream().map(ControlNetInput::getControlnet).toList(), controls, w, h);
+        dev.cnfarm.worker.engine.noise.NoiseKind noise;
+        try {
+            noise = dev.cnfarm.worker.engine.noise.NoiseKind.of(task.getNoise());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
         RenderRequest request = new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
-                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta());
+                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta(), noise);
         return new Prepared(a, renderer, request, maps, outputKey, System.nanoTime() - t0);
     }
 
@@ -259,6 +265,7 @@ public final class TaskProcessor {
             cns.add(m);
         }
         s.put("mode", cns.isEmpty() ? "text_to_image" : "controlnet");
+        s.put("noise", t.getNoise().isEmpty() ? "farm" : t.getNoise());
         s.put("controlnets", cns);
         s.put("controlled_steps", out.controlledSteps());
         s.put("batch_size", out.batchSize());
@@ -292,6 +299,9 @@ public final class TaskProcessor {
         }
         if (t.getGuessMode()) {
             s.append(", Guess mode: true");
+        }
+        if ("torch_cpu".equals(t.getNoise())) {
+            s.append(", RNG: CPU"); // A1111's name for noise from PyTorch's CPU generator
         }
         return s.toString();
     }

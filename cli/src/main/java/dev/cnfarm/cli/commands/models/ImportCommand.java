@@ -6,9 +6,11 @@ import dev.cnfarm.models.bundle.BundleBuilder;
 import dev.cnfarm.models.bundle.ModelBundle;
 import dev.cnfarm.models.onnx.GraphBuilder;
 import dev.cnfarm.models.onnx.ParamSpec;
+import dev.cnfarm.models.weights.OriginalWeights;
 import dev.cnfarm.models.weights.RandomWeights;
 import dev.cnfarm.models.weights.SafetensorsFile;
 import dev.cnfarm.models.weights.SafetensorsWeights;
+import dev.cnfarm.models.weights.WeightSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,18 +22,28 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code farm models import}: a bundle from diffusers-format {@code .safetensors} files (UNet,
- * ControlNets, text encoder, VAE). Every file is checked against the architecture, name by name
- * and shape by shape, before anything is written.
+ * {@code farm models import}: a bundle from {@code .safetensors} files: diffusers-format components
+ * (UNet, ControlNets, text encoder, VAE), or a single-file SD1.5 checkpoint in the original (LDM,
+ * A1111) layout, and ControlNets in either layout (told apart by their keys). Every file is checked
+ * against the architecture, name by name and shape by shape, before anything is written.
  */
 @Command(name = "import", mixinStandardHelpOptions = true,
-        description = "Build a bundle from diffusers-format .safetensors weights (checked tensor by tensor before anything is written).")
+        description = {"Build a bundle from .safetensors weights (checked tensor by tensor before anything is written): diffusers-format "
+                + "component files, or a single-file SD1.5 checkpoint in the original layout (--checkpoint, as A1111 and ComfyUI "
+                + "load them), with ControlNets in either layout (control_v11p_sd15_canny's keys or diffusers')."})
 public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "sd15", description = "architecture of the weights: sd15 or tiny (default ${DEFAULT-VALUE})")
     String preset;
 
-    @Option(names = "--unet", required = true, description = "UNet weights (unet/diffusion_pytorch_model.safetensors)")
+    @Option(names = "--unet", description = "UNet weights (unet/diffusion_pytorch_model.safetensors)")
     Path unet;
+
+    @Option(names = "--checkpoint", description = "a single-file SD1.5 checkpoint in the original layout (v1-5-pruned-emaonly.safetensors): "
+            + "UNet, VAE and text encoder from one file")
+    Path checkpoint;
+
+    @Option(names = "--ema", description = "with --checkpoint: read the UNet from the file's EMA copy (model_ema.*)")
+    boolean ema;
 
     @Option(names = "--controlnet", description = "ControlNet weights, one per ControlNet, in order (repeatable)")
     List<Path> controlnets = new ArrayList<>();
@@ -64,11 +76,23 @@ public final class ImportCommand implements Callable<Integer> {
         if (Files.exists(out)) {
             throw new IllegalArgumentException("--out " + out + " exists already; choose a new folder");
         }
-        if (!allowRandom && (textEncoder == null || vae == null)) {
+        if ((unet == null) == (checkpoint == null)) {
+            throw new IllegalArgumentException("give the UNet with --unet (diffusers layout) or a whole model with --checkpoint (original "
+                    + "layout), one of the two");
+        }
+        if (checkpoint != null && (textEncoder != null || vae != null)) {
+            throw new IllegalArgumentException("--checkpoint brings its own text encoder and VAE; drop --text-encoder and --vae");
+        }
+        if (ema && checkpoint == null) {
+            throw new IllegalArgumentException("--ema reads a single-file checkpoint's EMA copy: give --checkpoint");
+        }
+        if (checkpoint == null && !allowRandom && (textEncoder == null || vae == null)) {
             throw new IllegalArgumentException("give --text-encoder and --vae too (or --allow-random to leave them random)");
         }
         Map<String, Path> files = new LinkedHashMap<>();
-        files.put(ModelGraphs.UNET, unet);
+        if (unet != null) {
+            files.put(ModelGraphs.UNET, unet);
+        }
         for (int i = 0; i < controlnets.size(); i++) {
             files.put(ModelGraphs.controlnetComponent(i), controlnets.get(i));
         }
@@ -78,26 +102,49 @@ public final class ImportCommand implements Callable<Integer> {
         if (vae != null) {
             files.put(ModelGraphs.VAE, vae);
         }
-        Map<String, SafetensorsFile> opened = new LinkedHashMap<>();
-        try {
-            files.forEach((component, file) -> opened.put(component, SafetensorsFile.open(file)));
-            try (SafetensorsWeights weights = new SafetensorsWeights(opened)) {
+        Map<String, SafetensorsFile> diffusers = new LinkedHashMap<>();
+        try (OriginalWeights original = new OriginalWeights(ema)) {
+            if (checkpoint != null) {
+                original.addCheckpoint(SafetensorsFile.open(checkpoint));
+            }
+            for (Map.Entry<String, Path> f : files.entrySet()) {
+                SafetensorsFile opened = SafetensorsFile.open(f.getValue());
+                if (f.getKey().startsWith("controlnet") && OriginalWeights.isOriginal(opened)) {
+                    original.addControlNet(opened, f.getKey());
+                } else {
+                    diffusers.put(f.getKey(), opened);
+                }
+            }
+            try (SafetensorsWeights weights = new SafetensorsWeights(diffusers)) {
                 List<ParamSpec> params = new ArrayList<>();
                 BundleBuilder.graphs(p, controlnets.size(), storage, BundleBuilder.referenceSize(p)).values()
                         .forEach(g -> params.addAll(g.params()));
                 weights.bind(params);
+                original.bind(params);
+                original.notes().forEach(n -> System.out.println("note: " + n));
+                if (!allowRandom) {
+                    List<String> uncovered = params.stream().map(ParamSpec::component).distinct()
+                            .filter(c -> !weights.covers(c) && !original.components().contains(c)).toList();
+                    if (!uncovered.isEmpty()) {
+                        throw new IllegalArgumentException("no weights were given for " + uncovered + " (or --allow-random to leave them random)");
+                    }
+                }
+                WeightSource fallback = weights.orElse(new RandomWeights(0, true));
+                WeightSource all = spec -> original.components().contains(spec.component()) ? original.values(spec) : fallback.values(spec);
                 String bundleId = id == null ? out.getFileName().toString() : id;
                 long t0 = System.nanoTime();
                 ModelBundle b;
+                String description = (checkpoint != null ? "original-layout checkpoint " + checkpoint.getFileName() + (ema ? " (EMA)" : "") + "; "
+                        : "") + "safetensors: " + files;
                 try (BundleProgress progress = new BundleProgress()) {
                     b = BundleBuilder.build(out, new BundleBuilder.Options(bundleId, p, controlnets.size(), storage, null, tokenizer),
-                            weights.orElse(new RandomWeights(0, true)), "safetensors: " + files, progress);
+                            all, description, progress);
                 }
-                System.out.printf("imported bundle %s from %d weights file(s) into %s in %.1f s (%,d bytes)%n", bundleId, files.size(), out,
-                        (System.nanoTime() - t0) / 1e9, b.totalBytes());
+                System.out.printf("imported bundle %s from %d weights file(s) into %s in %.1f s (%,d bytes)%n", bundleId,
+                        files.size() + (checkpoint != null ? 1 : 0), out, (System.nanoTime() - t0) / 1e9, b.totalBytes());
             }
         } finally {
-            opened.values().forEach(SafetensorsFile::close);
+            diffusers.values().forEach(SafetensorsFile::close);
         }
         return 0;
     }

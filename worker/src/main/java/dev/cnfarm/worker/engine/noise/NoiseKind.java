@@ -1,0 +1,76 @@
+package dev.cnfarm.worker.engine.noise;
+
+import dev.cnfarm.worker.engine.GaussianNoise;
+import dev.cnfarm.worker.engine.sched.NoiseSource;
+import java.util.Locale;
+
+/**
+ * Which generator makes an image's noise from its seed. Each image has its own generator seeded
+ * with its own seed (as diffusers with one generator per image), so an image's noise does not
+ * depend on what it was batched with.
+ */
+public enum NoiseKind {
+    /**
+     * The farm's own ({@link GaussianNoise}): {@code java.util.Random}, fixed by the Java SE
+     * specification, a fresh stream per step. The default: the same on every worker and JVM.
+     */
+    FARM,
+    /**
+     * PyTorch's CPU generator ({@link TorchCpuGenerator}): the initial latent is
+     * {@code torch.randn} of its shape after {@code torch.manual_seed(seed)}, and each ancestral or
+     * stochastic step draws the next {@code torch.randn} of the same generator, as diffusers does
+     * with a CPU generator (and ComfyUI, for one image).
+     */
+    TORCH_CPU;
+
+    /** The job field's value: {@code farm} or {@code torch_cpu}; empty means farm. */
+    public static NoiseKind of(String s) {
+        if (s == null || s.isEmpty()) {
+            return FARM;
+        }
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "farm" -> FARM;
+            case "torch_cpu" -> TORCH_CPU;
+            default -> throw new IllegalArgumentException("unknown noise generator '" + s + "'; use farm or torch_cpu");
+        };
+    }
+
+    /** The generator for one image: its initial noise and the noise of its steps. */
+    public ImageNoise forSeed(long seed) {
+        if (this == FARM) {
+            GaussianNoise g = new GaussianNoise(seed);
+            return new ImageNoise() {
+                @Override
+                public float[] initial(int count, double scale) {
+                    return g.initial(count, scale);
+                }
+
+                @Override
+                public float[] gaussian(int count, int step) {
+                    return g.gaussian(count, step);
+                }
+            };
+        }
+        TorchCpuGenerator g = new TorchCpuGenerator(seed);
+        return new ImageNoise() {
+            @Override
+            public float[] initial(int count, double scale) {
+                float[] v = g.randn(count);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (v[i] * scale);
+                }
+                return v;
+            }
+
+            @Override
+            public float[] gaussian(int count, int step) {
+                return g.randn(count); // the steps draw in order from the same generator
+            }
+        };
+    }
+
+    /** One image's noise: its starting latent, then the noise its sampler asks for step by step. */
+    public interface ImageNoise extends NoiseSource {
+        float[] initial(int count, double scale);
+    }
+}
