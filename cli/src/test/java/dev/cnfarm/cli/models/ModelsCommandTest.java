@@ -15,6 +15,7 @@ import dev.cnfarm.models.weights.RandomWeights;
 import dev.cnfarm.models.weights.SafetensorsWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -199,6 +200,27 @@ class ModelsCommandTest {
             }
         }
         assertThat(images[1]).as("the same image, bit for bit").isEqualTo(images[0]);
+
+        // a .ckpt whose pickle would run a command: refused naming the global, nothing run, nothing written
+        Path evil = dir.resolve("evil.ckpt");
+        try (var z = new java.util.zip.ZipOutputStream(Files.newOutputStream(evil))) {
+            z.putNextEntry(new java.util.zip.ZipEntry("archive/data.pkl"));
+            byte[] cmd = ("touch " + dir.resolve("pwned")).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            java.io.ByteArrayOutputStream pkl = new java.io.ByteArrayOutputStream();
+            pkl.write(new byte[] {(byte) 0x80, 2});
+            pkl.writeBytes("cos\nsystem\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            pkl.write('X');
+            pkl.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(cmd.length).array());
+            pkl.writeBytes(cmd);
+            pkl.write(new byte[] {(byte) 0x85, 'R', '.'});
+            z.write(pkl.toByteArray());
+        }
+        Run refused = farm("models", "import", "--preset", "tiny", "--checkpoint", ckpt.toString(), "--controlnet", evil.toString(),
+                "--out", dir.resolve("evil-bundle").toString());
+        assertThat(refused.code()).isEqualTo(FarmCommand.USAGE);
+        assertThat(refused.err()).contains("os.system").contains("refused");
+        assertThat(dir.resolve("pwned")).doesNotExist();
+        assertThat(dir.resolve("evil-bundle")).doesNotExist();
 
         // both --unet and --checkpoint, or neither: refused by name
         Run both = farm("models", "import", "--preset", "tiny", "--checkpoint", ckpt.toString(), "--unet", files.get("unet").toString(),

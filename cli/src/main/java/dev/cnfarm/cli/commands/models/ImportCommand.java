@@ -10,6 +10,7 @@ import dev.cnfarm.models.weights.OriginalWeights;
 import dev.cnfarm.models.weights.RandomWeights;
 import dev.cnfarm.models.weights.SafetensorsFile;
 import dev.cnfarm.models.weights.SafetensorsWeights;
+import dev.cnfarm.models.weights.TorchCheckpoint;
 import dev.cnfarm.models.weights.WeightSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,9 @@ import picocli.CommandLine.Option;
 @Command(name = "import", mixinStandardHelpOptions = true,
         description = {"Build a bundle from .safetensors weights (checked tensor by tensor before anything is written): diffusers-format "
                 + "component files, or a single-file SD1.5 checkpoint in the original layout (--checkpoint, as A1111 and ComfyUI "
-                + "load them), with ControlNets in either layout (control_v11p_sd15_canny's keys or diffusers')."})
+                + "load them), with ControlNets in either layout (control_v11p_sd15_canny's keys or diffusers').",
+                "Any file may be a PyTorch .ckpt / .pth instead: it is read by a restricted reader that runs nothing from the file and "
+                        + "refuses every pickle instruction or global a state dict does not need."})
 public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "sd15", description = "architecture of the weights: sd15 or tiny (default ${DEFAULT-VALUE})")
     String preset;
@@ -103,12 +106,14 @@ public final class ImportCommand implements Callable<Integer> {
             files.put(ModelGraphs.VAE, vae);
         }
         Map<String, SafetensorsFile> diffusers = new LinkedHashMap<>();
+        Path converted = null;
         try (OriginalWeights original = new OriginalWeights(ema)) {
+            converted = Files.createTempDirectory("farm-import-");
             if (checkpoint != null) {
-                original.addCheckpoint(SafetensorsFile.open(checkpoint));
+                original.addCheckpoint(open(checkpoint, converted));
             }
             for (Map.Entry<String, Path> f : files.entrySet()) {
-                SafetensorsFile opened = SafetensorsFile.open(f.getValue());
+                SafetensorsFile opened = open(f.getValue(), converted);
                 if (f.getKey().startsWith("controlnet") && OriginalWeights.isOriginal(opened)) {
                     original.addControlNet(opened, f.getKey());
                 } else {
@@ -143,9 +148,40 @@ public final class ImportCommand implements Callable<Integer> {
                 System.out.printf("imported bundle %s from %d weights file(s) into %s in %.1f s (%,d bytes)%n", bundleId,
                         files.size() + (checkpoint != null ? 1 : 0), out, (System.nanoTime() - t0) / 1e9, b.totalBytes());
             }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot make a folder for converted files: " + e.getMessage(), e);
         } finally {
             diffusers.values().forEach(SafetensorsFile::close);
+            deleteQuietly(converted);
         }
         return 0;
+    }
+
+    /**
+     * A weights file opened as safetensors: a PyTorch {@code .ckpt} / {@code .pth} is first read by
+     * the restricted reader (no code from the file runs) and written as safetensors into {@code tmp}.
+     */
+    private static SafetensorsFile open(Path file, Path tmp) {
+        if (!TorchCheckpoint.isTorchFile(file)) {
+            return SafetensorsFile.open(file);
+        }
+        Path out = tmp.resolve(file.getFileName() + ".safetensors");
+        long t0 = System.nanoTime();
+        TorchCheckpoint.Result r = TorchCheckpoint.toSafetensors(file, out);
+        System.out.printf("read %s (%d tensors%s) in %.1f s%n", file.getFileName(), r.tensors().size(),
+                r.skipped().isEmpty() ? "" : ", passed over: " + String.join(", ", r.skipped().subList(0, Math.min(5, r.skipped().size()))),
+                (System.nanoTime() - t0) / 1e9);
+        return SafetensorsFile.open(out);
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // a temporary folder left behind
+        }
     }
 }
