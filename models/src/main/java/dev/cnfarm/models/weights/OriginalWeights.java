@@ -153,9 +153,9 @@ public final class OriginalWeights implements WeightSource, AutoCloseable {
         if (problems > 0) {
             StringBuilder msg = new StringBuilder("the original-layout weights do not fit the model (" + problems + " problem"
                     + (problems == 1 ? "" : "s") + ")");
-            section(msg, "missing tensors", missing);
-            section(msg, "tensors of another shape", misShaped);
-            section(msg, "keys the model has no parameter for (another architecture, or a layout this reader does not know)", unknown);
+            SafetensorsWeights.section(msg, "missing tensors", missing);
+            SafetensorsWeights.section(msg, "tensors of another shape", misShaped);
+            SafetensorsWeights.section(msg, "keys the model has no parameter for (another architecture, or a layout this reader does not know)", unknown);
             throw new SafetensorsException(msg.toString());
         }
     }
@@ -163,20 +163,6 @@ public final class OriginalWeights implements WeightSource, AutoCloseable {
     private String keyOf(OriginalLayout.Entry e) {
         boolean fromEma = ema && e.param().component().equals(ModelGraphs.UNET);
         return fromEma ? OriginalLayout.emaKey(e.originalKey()) : e.originalKey();
-    }
-
-    private static void section(StringBuilder msg, String title, List<String> lines) {
-        if (lines.isEmpty()) {
-            return;
-        }
-        int shown = Math.min(lines.size(), 10);
-        msg.append("\n").append(lines.size()).append(' ').append(title).append(':');
-        for (String l : lines.subList(0, shown)) {
-            msg.append("\n  ").append(l);
-        }
-        if (lines.size() > shown) {
-            msg.append("\n  ... and ").append(lines.size() - shown).append(" more");
-        }
     }
 
     @Override

@@ -78,7 +78,8 @@ public final class SafetensorsWeights implements WeightSource, AutoCloseable {
         return files.keySet();
     }
 
-    private static void section(StringBuilder msg, String title, List<String> lines) {
+    /** Appends a titled list of problems, the first few of them, to an error message (shared by the weight binders). */
+    static void section(StringBuilder msg, String title, List<String> lines) {
         if (lines.isEmpty()) {
             return;
         }
