@@ -21,10 +21,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "noise", mixinStandardHelpOptions = true,
         description = {"Print the noise a generator makes for a seed: K consecutive draws of SHAPE (the first is an image's starting "
                 + "latent before it is scaled, the next ones what an ancestral sampler draws step by step).",
-                "torch_cpu gives what torch.manual_seed(SEED) then torch.randn(SHAPE) calls give in PyTorch; farm is the farm's "
-                        + "own default generator."})
+                "torch_cpu gives what torch.manual_seed(SEED) then torch.randn(SHAPE) calls give in PyTorch; cuda_philox what they give "
+                        + "on an NVIDIA GPU (A1111's NV source); farm is the farm's own default generator."})
 public final class NoiseCommand implements Callable<Integer> {
-    @Option(names = "--generator", defaultValue = "torch_cpu", description = "farm or torch_cpu (default ${DEFAULT-VALUE})")
+    @Option(names = "--generator", defaultValue = "torch_cpu", description = "farm, torch_cpu or cuda_philox (default ${DEFAULT-VALUE})")
     String generator;
 
     @Option(names = "--seed", required = true, description = "the seed")

@@ -34,6 +34,6 @@ class NoiseCommandTest {
         CommandLine cli = FarmCommand.commandLine();
         cli.setErr(new PrintWriter(err));
         assertThat(cli.execute("noise", "--generator", "cuda", "--seed", "1")).isEqualTo(2);
-        assertThat(err.toString()).contains("--generator", "farm or torch_cpu");
+        assertThat(err.toString()).contains("--generator", "farm, torch_cpu or cuda_philox");
     }
 }

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  */
 public final class JobValidator {
     /** Noise generators a job may choose (worker.engine.noise.NoiseKind). */
-    public static final Set<String> NOISE_GENERATORS = Set.of("farm", "torch_cpu");
+    public static final Set<String> NOISE_GENERATORS = Set.of("farm", "torch_cpu", "cuda_philox");
     public static final Set<String> SCHEDULERS = Set.of("ddim", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "unipc");
     public static final int DEFAULT_STEPS = 20;
     public static final int DEFAULT_SIDE = 512;
@@ -129,7 +129,8 @@ public final class JobValidator {
         if (!NOISE_GENERATORS.contains(noise)) {
             errors.add(new FieldError("noise", "unknown noise generator '" + noise + "'; use farm (the default: java.util.Random, the same "
                     + "on every JVM) or torch_cpu (PyTorch's CPU generator: the noise diffusers with a CPU generator and ComfyUI make "
-                    + "for a seed)"));
+                    + "for a seed) or cuda_philox (PyTorch's CUDA generator, computed on the CPU: the noise A1111 and diffusers on a GPU "
+                    + "make)"));
         }
         spec.setNoise(noise);
 

@@ -302,6 +302,8 @@ public final class TaskProcessor {
         }
         if ("torch_cpu".equals(t.getNoise())) {
             s.append(", RNG: CPU"); // A1111's name for noise from PyTorch's CPU generator
+        } else if ("cuda_philox".equals(t.getNoise())) {
+            s.append(", RNG: NV"); // A1111's name for the GPU's numbers made on the CPU
         }
         return s.toString();
     }

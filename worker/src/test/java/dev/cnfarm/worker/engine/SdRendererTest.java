@@ -72,13 +72,18 @@ class SdRendererTest {
     }
 
     @Test
-    void torchCpuNoiseIsItsOwnStreamAndAsRepeatable() {
+    void torchCpuAndCudaPhiloxNoiseAreTheirOwnStreamsAndAsRepeatable() {
         RenderRequest farm = request(List.of(unit(1, 0, 1, ControlMode.BALANCED)), "euler_a", 7.5f, 6, 11, false);
         RenderRequest torch = new RenderRequest(farm.prompt(), farm.negativePrompt(), farm.controls(), false, farm.seed(), farm.steps(),
                 farm.width(), farm.height(), farm.guidanceScale(), farm.scheduler(), farm.eta(), dev.cnfarm.worker.engine.noise.NoiseKind.TORCH_CPU);
         float[] a = renderer.render(torch, StepListener.NONE).rgb();
         assertThat(renderer.render(torch, StepListener.NONE).rgb()).as("an ancestral sampler's draws repeat too").isEqualTo(a);
         assertThat(a).isNotEqualTo(renderer.render(farm, StepListener.NONE).rgb());
+        RenderRequest philox = new RenderRequest(farm.prompt(), farm.negativePrompt(), farm.controls(), false, farm.seed(), farm.steps(),
+                farm.width(), farm.height(), farm.guidanceScale(), farm.scheduler(), farm.eta(), dev.cnfarm.worker.engine.noise.NoiseKind.CUDA_PHILOX);
+        float[] c = renderer.render(philox, StepListener.NONE).rgb();
+        assertThat(renderer.render(philox, StepListener.NONE).rgb()).isEqualTo(c);
+        assertThat(c).isNotEqualTo(a);
     }
 
     @Test

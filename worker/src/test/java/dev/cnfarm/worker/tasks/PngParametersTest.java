@@ -13,5 +13,6 @@ class PngParametersTest {
                 .setWidth(64).setHeight(64).setModel("tiny").build();
         assertThat(TaskProcessor.parameters(t)).doesNotContain("RNG");
         assertThat(TaskProcessor.parameters(t.toBuilder().setNoise("torch_cpu").build())).endsWith(", RNG: CPU");
+        assertThat(TaskProcessor.parameters(t.toBuilder().setNoise("cuda_philox").build())).endsWith(", RNG: NV");
     }
 }

@@ -21,7 +21,13 @@ public enum NoiseKind {
      * stochastic step draws the next {@code torch.randn} of the same generator, as diffusers does
      * with a CPU generator (and ComfyUI, for one image).
      */
-    TORCH_CPU;
+    TORCH_CPU,
+    /**
+     * PyTorch's CUDA generator ({@link PhiloxGenerator}, computed on the CPU as A1111's "NV" source
+     * does): the GPU numbers A1111 (its default) and diffusers on a GPU start from; each draw moves
+     * the generator's offset on by one, so ancestral steps draw on from the same generator.
+     */
+    CUDA_PHILOX;
 
     /** The job field's value: {@code farm} or {@code torch_cpu}; empty means farm. */
     public static NoiseKind of(String s) {
@@ -31,7 +37,8 @@ public enum NoiseKind {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "farm" -> FARM;
             case "torch_cpu" -> TORCH_CPU;
-            default -> throw new IllegalArgumentException("unknown noise generator '" + s + "'; use farm or torch_cpu");
+            case "cuda_philox" -> CUDA_PHILOX;
+            default -> throw new IllegalArgumentException("unknown noise generator '" + s + "'; use farm, torch_cpu or cuda_philox");
         };
     }
 
@@ -51,11 +58,20 @@ public enum NoiseKind {
                 }
             };
         }
+        if (this == CUDA_PHILOX) {
+            PhiloxGenerator g = new PhiloxGenerator(seed);
+            return scaled(g::randn);
+        }
         TorchCpuGenerator g = new TorchCpuGenerator(seed);
+        return scaled(g::randn);
+    }
+
+    /** A generator's consecutive draws: the first, scaled, is the starting latent; the next ones the steps' noise. */
+    private static ImageNoise scaled(java.util.function.IntFunction<float[]> draw) {
         return new ImageNoise() {
             @Override
             public float[] initial(int count, double scale) {
-                float[] v = g.randn(count);
+                float[] v = draw.apply(count);
                 for (int i = 0; i < v.length; i++) {
                     v[i] = (float) (v[i] * scale);
                 }
@@ -64,7 +80,7 @@ public enum NoiseKind {
 
             @Override
             public float[] gaussian(int count, int step) {
-                return g.randn(count); // the steps draw in order from the same generator
+                return draw.apply(count); // the steps draw in order from the same generator
             }
         };
     }
