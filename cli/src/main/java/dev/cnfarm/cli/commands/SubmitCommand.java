@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cnfarm.cli.ConfigOptions;
 import dev.cnfarm.cli.FarmCommand;
 import dev.cnfarm.cli.OutputOptions;
+import dev.cnfarm.cli.client.A1111Parameters;
 import dev.cnfarm.cli.client.FarmClient;
 import dev.cnfarm.cli.client.JobWatcher;
 import dev.cnfarm.cli.client.ParallelUploader;
@@ -41,8 +42,23 @@ public final class SubmitCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "job file (.yaml/.json) or manifest (.csv/.jsonl)")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "job file (.yaml/.json) or manifest (.csv/.jsonl)")
     Path file;
+
+    @Option(names = "--from-png", arity = "1..*", paramLabel = "PNG", description = "instead of FILE: PNGs from A1111 (or this farm), one job "
+            + "each from their parameters (prompt, negative prompt, steps, sampler, CFG scale, seed, size, model, ControlNet units, RNG); "
+            + "settings the farm does not apply are listed")
+    List<Path> fromPng;
+
+    @Option(names = "--control-image", paramLabel = "IMAGE", description = "with --from-png: the control image of each ControlNet unit, in "
+            + "order (PNGs do not carry them)")
+    List<Path> controlImages = new java.util.ArrayList<>();
+
+    @Option(names = "--model", description = "with --from-png: the farm's model to render with, instead of the PNG's Model")
+    String model;
+
+    @Option(names = "--print", description = "with --from-png: print the jobs as JSON instead of submitting them")
+    boolean print;
 
     @Option(names = "--dry-run", description = "validate and quote (task count, estimated GPU-seconds, images to upload) without creating the job")
     boolean dryRun;
@@ -59,6 +75,12 @@ public final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if ((file == null) == (fromPng == null)) {
+            throw new IllegalArgumentException("give a job file (FILE) or --from-png PNG..., one of the two");
+        }
+        if (fromPng != null) {
+            return fromPngs(out);
+        }
         FarmClient client = FarmClient.of(options.load());
         JobFile job = ManifestReader.isManifest(file) ? JobFile.fromManifest(file) : JobFile.read(file);
         List<Path> images = job.localControlImages();
@@ -109,6 +131,50 @@ public final class SubmitCommand implements Callable<Integer> {
             return last.path("failed").asInt() == 0 ? FarmCommand.OK : FarmCommand.JOB_FAILED;
         }
         return WatchCommand.report(client, jobId, last);
+    }
+
+    /** One job per PNG, from its parameters: printed with --print, else submitted (their control images uploaded first). */
+    private int fromPngs(PrintWriter out) throws Exception {
+        java.util.List<A1111Parameters> parsed = new java.util.ArrayList<>();
+        for (Path png : fromPng) {
+            String text;
+            try {
+                text = dev.cnfarm.worker.output.PngText.read(java.nio.file.Files.readAllBytes(png), "parameters");
+            } catch (java.io.UncheckedIOException | java.io.IOException e) {
+                throw new IllegalArgumentException("--from-png " + png + ": " + e.getMessage(), e);
+            }
+            try {
+                parsed.add(A1111Parameters.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--from-png " + png + ": " + e.getMessage(), e);
+            }
+        }
+        FarmClient client = print ? null : FarmClient.of(options.load());
+        java.util.List<String> keys = new java.util.ArrayList<>();
+        for (Path c : controlImages) {
+            keys.add(print ? c.toString() : client.upload(c));
+        }
+        for (int i = 0; i < parsed.size(); i++) {
+            A1111Parameters a = parsed.get(i);
+            ObjectNode job;
+            try {
+                job = a.jobWith(keys, model);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--from-png " + fromPng.get(i) + ": " + e.getMessage(), e);
+            }
+            job.put("name", "from " + fromPng.get(i).getFileName());
+            if (!a.notApplied().isEmpty() && !output.json()) {
+                spec.commandLine().getErr().println(fromPng.get(i).getFileName() + ": not applied: " + String.join("; ", a.notApplied()));
+            }
+            if (print) {
+                out.println(job.toPrettyString());
+                continue;
+            }
+            JsonNode answer = client.submit(job.toString(), idempotencyKey == null ? null : idempotencyKey + "-" + i, dryRun);
+            out.printf("%s %s: job %s%n", dryRun ? "quoted" : "submitted", fromPng.get(i).getFileName(), answer.path("job_id").asText("(dry run)"));
+        }
+        out.flush();
+        return FarmCommand.OK;
     }
 
     /** " (text to image)" for a job without control images, nothing otherwise. */
