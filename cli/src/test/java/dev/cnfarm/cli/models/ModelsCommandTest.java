@@ -201,6 +201,32 @@ class ModelsCommandTest {
         }
         assertThat(images[1]).as("the same image, bit for bit").isEqualTo(images[0]);
 
+        // a LoRA merged at weight 0 leaves the image as it was; at weight 1 it changes it
+        ParamSpec toQ = params.stream().filter(p -> p.component().equals("unet") && p.key().endsWith("attn1.to_q.weight")).findFirst().orElseThrow();
+        String module = "lora_unet_" + toQ.key().substring(0, toQ.key().length() - ".weight".length()).replace('.', '_');
+        float[] up = new float[(int) toQ.shape()[0] * 2];
+        float[] down = new float[(int) toQ.shape()[1] * 2];
+        java.util.Arrays.fill(up, 0.5f);
+        java.util.Arrays.fill(down, 0.5f);
+        Path lora = dir.resolve("style.safetensors");
+        SafetensorsWriter.write(lora, Map.of(module + ".lora_up.weight", new SafetensorsWriter.Tensor(new long[] {toQ.shape()[0], 2}, up),
+                module + ".lora_down.weight", new SafetensorsWriter.Tensor(new long[] {2, toQ.shape()[1]}, down)), "F32", Map.of());
+        for (String weight : java.util.List.of("0", "1")) {
+            Path withLora = dir.resolve("with-lora-" + weight);
+            Run l = farm("models", "import", "--preset", "tiny", "--checkpoint", ckpt.toString(), "--controlnet", cn.toString(),
+                    "--lora", lora + ":" + weight, "--out", withLora.toString());
+            assertThat(l.code()).as(l.err()).isZero();
+            try (var r = new dev.cnfarm.worker.engine.SdRenderer(ModelBundle.open(withLora), dev.cnfarm.worker.engine.ExecutionProviders.cpu(),
+                    dev.cnfarm.common.config.SessionSettings.defaults(), 4)) {
+                float[] img = r.render(request, dev.cnfarm.worker.render.StepListener.NONE).rgb();
+                if (weight.equals("0")) {
+                    assertThat(img).as("LoRA at weight 0: the base image, bit for bit").isEqualTo(images[0]);
+                } else {
+                    assertThat(img).as("LoRA at weight 1 changes the image").isNotEqualTo(images[0]);
+                }
+            }
+        }
+
         // a .ckpt whose pickle would run a command: refused naming the global, nothing run, nothing written
         Path evil = dir.resolve("evil.ckpt");
         try (var z = new java.util.zip.ZipOutputStream(Files.newOutputStream(evil))) {

@@ -6,6 +6,7 @@ import dev.cnfarm.models.bundle.BundleBuilder;
 import dev.cnfarm.models.bundle.ModelBundle;
 import dev.cnfarm.models.onnx.GraphBuilder;
 import dev.cnfarm.models.onnx.ParamSpec;
+import dev.cnfarm.models.weights.LoraWeights;
 import dev.cnfarm.models.weights.OriginalWeights;
 import dev.cnfarm.models.weights.RandomWeights;
 import dev.cnfarm.models.weights.SafetensorsFile;
@@ -44,6 +45,10 @@ public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "a single-file SD1.5 checkpoint in the original layout (v1-5-pruned-emaonly.safetensors): "
             + "UNet, VAE and text encoder from one file")
     Path checkpoint;
+
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "a LoRA file (kohya's or diffusers/PEFT's layout) merged into "
+            + "the weights at WEIGHT (default 1); repeatable")
+    List<String> loras = new ArrayList<>();
 
     @Option(names = "--ema", description = "with --checkpoint: read the UNet from the file's EMA copy (model_ema.*)")
     boolean ema;
@@ -135,12 +140,18 @@ public final class ImportCommand implements Callable<Integer> {
                     }
                 }
                 WeightSource fallback = weights.orElse(new RandomWeights(0, true));
-                WeightSource all = spec -> original.components().contains(spec.component()) ? original.values(spec) : fallback.values(spec);
+                WeightSource read = spec -> original.components().contains(spec.component()) ? original.values(spec) : fallback.values(spec);
+                WeightSource all = read;
+                if (!loras.isEmpty()) {
+                    LoraWeights merged = new LoraWeights(read, params, loras.stream().map(ImportCommand::lora).toList());
+                    merged.notes().forEach(n -> System.out.println("LoRA " + n));
+                    all = merged;
+                }
                 String bundleId = id == null ? out.getFileName().toString() : id;
                 long t0 = System.nanoTime();
                 ModelBundle b;
                 String description = (checkpoint != null ? "original-layout checkpoint " + checkpoint.getFileName() + (ema ? " (EMA)" : "") + "; "
-                        : "") + "safetensors: " + files;
+                        : "") + "safetensors: " + files + (loras.isEmpty() ? "" : "; LoRA merged: " + loras);
                 try (BundleProgress progress = new BundleProgress()) {
                     b = BundleBuilder.build(out, new BundleBuilder.Options(bundleId, p, controlnets.size(), storage, null, tokenizer),
                             all, description, progress);
@@ -155,6 +166,15 @@ public final class ImportCommand implements Callable<Integer> {
             deleteQuietly(converted);
         }
         return 0;
+    }
+
+    /** {@code FILE[:WEIGHT]}: a LoRA file and its weight (1 when not given). */
+    private static LoraWeights.Lora lora(String spec) {
+        int colon = spec.lastIndexOf(':');
+        if (colon > 0 && spec.substring(colon + 1).matches("-?\\d+(\\.\\d+)?")) {
+            return new LoraWeights.Lora(Path.of(spec.substring(0, colon)), Double.parseDouble(spec.substring(colon + 1)));
+        }
+        return new LoraWeights.Lora(Path.of(spec), 1);
     }
 
     /**
