@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import dev.cnfarm.cli.eval.ContactSheet;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import javax.imageio.ImageIO;
 import java.util.concurrent.Callable;
@@ -70,7 +69,7 @@ public final class DemoCommand implements Callable<Integer> {
         job.localControlImages(); // fail on a missing image before starting anything
         FarmConfig config = options.load().with(ConfigKeys.COORDINATOR_PORT, "0");
         Path dataDir = config.dataDir().resolve("demo");
-        deleteRecursively(dataDir);
+        dev.cnfarm.common.storage.Folders.deleteRecursively(dataDir);
 
         System.out.println("starting a local farm (Kafka, S3, coordinator, " + workers + " CPU workers)...");
         int code;
@@ -121,14 +120,4 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
 }

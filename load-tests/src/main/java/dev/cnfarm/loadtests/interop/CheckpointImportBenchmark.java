@@ -44,7 +44,7 @@ public final class CheckpointImportBenchmark {
         Path report = root.resolve("load-tests/reports/checkpoint-import");
         Path work = root.resolve(".farm/bench/checkpoint-import").toAbsolutePath();
         Files.createDirectories(report);
-        deleteTree(work);
+        dev.cnfarm.common.storage.Folders.deleteRecursively(work);
         Files.createDirectories(work);
 
         Map<String, Double> noiseMs = noise();
@@ -92,7 +92,7 @@ public final class CheckpointImportBenchmark {
         Charts.bars(report.resolve("noise-ms.png"), "Noise for 8 latents of 4x64x64 (ms)", "ms", noiseMs);
         Files.writeString(report.resolve("report.md"), md);
         System.out.println("report: " + report.resolve("report.md"));
-        deleteTree(work);
+        dev.cnfarm.common.storage.Folders.deleteRecursively(work);
     }
 
     private static Map<String, Double> noise() {
@@ -147,14 +147,4 @@ public final class CheckpointImportBenchmark {
         return Files.size(file);
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
-    }
 }

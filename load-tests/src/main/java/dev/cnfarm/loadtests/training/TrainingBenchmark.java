@@ -78,7 +78,7 @@ public final class TrainingBenchmark {
             for (int k = 0; k < CONFIGS.size(); k++) {
                 String config = CONFIGS.get((k + r) % CONFIGS.size());
                 Path json = work.resolve(config + "-" + r + ".json");
-                deleteTree(work.resolve(config + "-ckpt"));
+                dev.cnfarm.common.storage.Folders.deleteRecursively(work.resolve(config + "-ckpt"));
                 runChild(config, steps, batch, json);
                 Result res = Json.mapper().readValue(json.toFile(), Result.class);
                 System.out.printf(Locale.ROOT, "round %d %-24s %.3f steps/s, peak %.0f MiB%n", r + 1, config, res.stepsPerSecond(), res.peakMiB());
@@ -246,14 +246,4 @@ public final class TrainingBenchmark {
         System.out.println("report: " + dir.resolve("report.md"));
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
-    }
 }

@@ -66,7 +66,7 @@ public final class TrainingFarmBenchmark {
         Path base = root.resolve("trained/shapes").toAbsolutePath();
         Path reportDir = root.resolve("load-tests/reports/training-farm");
         Path work = root.resolve(".farm/bench/training-farm").toAbsolutePath();
-        deleteTree(work);
+        dev.cnfarm.common.storage.Folders.deleteRecursively(work);
         Files.createDirectories(reportDir);
         System.out.println("data set: " + rows + " shapes rows at 128 px");
         Path manifest = ShapesDataset.write(work.resolve("data"), rows, 128, 11, ShapesDataset.Split.TRAIN, (d, t) -> { });
@@ -208,14 +208,4 @@ public final class TrainingFarmBenchmark {
         System.out.println("report: " + dir.resolve("report.md"));
     }
 
-    private static void deleteTree(Path p) throws java.io.IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
-    }
 }

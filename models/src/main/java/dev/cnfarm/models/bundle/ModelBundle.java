@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -138,7 +137,7 @@ public final class ModelBundle {
                     throw e;
                 }
                 // another writer got there first (the rename fails with "directory not empty")
-                deleteRecursively(staging);
+                dev.cnfarm.common.storage.Folders.deleteRecursively(staging);
                 return open(dir);
             }
             return new ModelBundle(dir, m);
@@ -160,22 +159,8 @@ public final class ModelBundle {
     }
 
     public static void deleteQuietly(Path p) {
-        try {
-            deleteRecursively(p);
-        } catch (IOException e) {
-            // leftovers of a failed write are harmless: they are never opened as a bundle
-        }
-    }
-
-    private static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
+        // leftovers of a failed write are harmless: they are never opened as a bundle
+        dev.cnfarm.common.storage.Folders.deleteQuietly(p);
     }
 
     public BundleManifest manifest() {

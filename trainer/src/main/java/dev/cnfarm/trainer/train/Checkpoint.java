@@ -9,11 +9,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * A stage's checkpoint: a folder with the weights ({@code weights.safetensors}, fp32, keyed by
@@ -51,7 +49,7 @@ public final class Checkpoint {
                              Optimiser optimiser, Optimiser joinedOptimiser) {
         Path tmp = dir.resolveSibling(dir.getFileName() + ".writing");
         try {
-            deleteRecursively(tmp);
+            dev.cnfarm.common.storage.Folders.deleteRecursively(tmp);
             Files.createDirectories(tmp);
             SafetensorsWriter.write(tmp.resolve(WEIGHTS), tensors(weights, shapes), "F32", Map.of("stage", state.stage()));
             if (ema != null) {
@@ -65,12 +63,12 @@ public final class Checkpoint {
             }
             Json.mapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(STATE).toFile(), state);
             Path old = dir.resolveSibling(dir.getFileName() + ".old");
-            deleteRecursively(old);
+            dev.cnfarm.common.storage.Folders.deleteRecursively(old);
             if (Files.exists(dir)) {
                 Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
             }
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-            deleteRecursively(old);
+            dev.cnfarm.common.storage.Folders.deleteRecursively(old);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the checkpoint " + dir + ": " + e.getMessage(), e);
         }
@@ -110,14 +108,4 @@ public final class Checkpoint {
         return out;
     }
 
-    static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
-    }
 }

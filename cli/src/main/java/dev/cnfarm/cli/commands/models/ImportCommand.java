@@ -163,7 +163,7 @@ public final class ImportCommand implements Callable<Integer> {
             throw new java.io.UncheckedIOException("cannot make a folder for converted files: " + e.getMessage(), e);
         } finally {
             diffusers.values().forEach(SafetensorsFile::close);
-            deleteQuietly(converted);
+            dev.cnfarm.common.storage.Folders.deleteQuietly(converted);
         }
         return 0;
     }
@@ -194,14 +194,4 @@ public final class ImportCommand implements Callable<Integer> {
         return SafetensorsFile.open(out);
     }
 
-    private static void deleteQuietly(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException e) {
-            // a temporary folder left behind
-        }
-    }
 }
