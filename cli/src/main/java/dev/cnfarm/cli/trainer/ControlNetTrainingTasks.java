@@ -97,9 +97,7 @@ public final class ControlNetTrainingTasks implements TaskRunner {
             long t0 = System.nanoTime();
             Path work = workRoot.resolve(task.getJobId());
             Path data = work.resolve("data");
-            if (!Files.isRegularFile(data.resolve("manifest.csv"))) {
-                Archives.unzip(store.get(job.dataset()), data);
-            }
+            DatasetFetch.fetch(store, job.dataset(), task.getTenant(), data);
             String prefix = ObjectKeys.outputPrefix(task.getTenant(), task.getJobId());
             Path run = work.resolve("run");
             Path checkpoint = ControlNetRun.checkpointDir(run);

@@ -86,6 +86,11 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--submit", description = "run the job on the farm (a trainer of the train pool) instead of here")
         boolean submit;
 
+        @Option(names = "--upload-files", description = "with --submit: upload the data set's files one by one (content-addressed: files "
+                + "the farm has already are not sent again) and a manifest naming them, instead of one zip archive; for data sets larger "
+                + "than the upload limit")
+        boolean uploadFiles;
+
         @picocli.CommandLine.Mixin
         dev.cnfarm.cli.ConfigOptions options;
 
@@ -207,21 +212,25 @@ public final class TrainCommand implements Runnable {
             return 0;
         }
 
-        /** Uploads the data set's folder as one zip archive and submits the job to the farm's train pool. */
+        /** Uploads the data set (one zip archive of its folder, or file by file with --upload-files) and submits the job to the train pool. */
         private Integer submit(com.fasterxml.jackson.databind.node.ObjectNode tree, dev.cnfarm.common.training.ControlNetJob spec, Path dir)
                 throws java.io.IOException {
             dev.cnfarm.cli.client.FarmClient client = dev.cnfarm.cli.client.FarmClient.of(options.load());
             Path manifest = dir.resolve(spec.dataset()).toAbsolutePath().normalize();
-            Path archive = java.nio.file.Files.createTempFile("dataset-", ".zip");
-            try {
-                java.nio.file.Files.write(archive, dev.cnfarm.common.storage.Archives.zip(manifest.getParent()));
-                if (!manifest.getFileName().toString().equals("manifest.csv")) {
-                    throw new IllegalArgumentException("dataset: on the farm the data set's manifest must be called manifest.csv at the top "
-                            + "of its folder, got " + manifest);
+            if (uploadFiles) {
+                tree.put("dataset", uploadFiles(client, manifest));
+            } else {
+                Path archive = java.nio.file.Files.createTempFile("dataset-", ".zip");
+                try {
+                    java.nio.file.Files.write(archive, dev.cnfarm.common.storage.Archives.zip(manifest.getParent()));
+                    if (!manifest.getFileName().toString().equals("manifest.csv")) {
+                        throw new IllegalArgumentException("dataset: on the farm the data set's manifest must be called manifest.csv at the top "
+                                + "of its folder, got " + manifest);
+                    }
+                    tree.put("dataset", client.upload(archive));
+                } finally {
+                    java.nio.file.Files.deleteIfExists(archive);
                 }
-                tree.put("dataset", client.upload(archive));
-            } finally {
-                java.nio.file.Files.deleteIfExists(archive);
             }
             tree.put("base", Path.of(spec.base()).getFileName().toString());
             com.fasterxml.jackson.databind.node.ObjectNode body = dev.cnfarm.common.json.Json.mapper().createObjectNode();
@@ -232,6 +241,56 @@ public final class TrainCommand implements Runnable {
             System.out.println("submitted training job " + jobId + " (" + spec.steps() + " steps of " + spec.name() + " on "
                     + tree.get("base").asText() + "); follow it with: farm watch " + jobId);
             return 0;
+        }
+
+        /**
+         * Uploads every file the manifest names (the cells that are files beside it, captions left as
+         * they are), then the manifest with each path replaced by its upload key; returns the
+         * manifest's key, the job's data set.
+         */
+        private static String uploadFiles(dev.cnfarm.cli.client.FarmClient client, Path manifest) throws java.io.IOException {
+            com.fasterxml.jackson.dataformat.csv.CsvMapper csv = new com.fasterxml.jackson.dataformat.csv.CsvMapper();
+            java.util.List<java.util.Map<String, String>> rows = new java.util.ArrayList<>();
+            java.util.List<String> columns = new java.util.ArrayList<>();
+            try (com.fasterxml.jackson.databind.MappingIterator<java.util.Map<String, String>> it = csv.readerForMapOf(String.class)
+                    .with(com.fasterxml.jackson.dataformat.csv.CsvSchema.emptySchema().withHeader()).readValues(manifest.toFile())) {
+                while (it.hasNext()) {
+                    java.util.Map<String, String> r = new java.util.LinkedHashMap<>(it.next());
+                    if (columns.isEmpty()) {
+                        columns.addAll(r.keySet());
+                    }
+                    rows.add(r);
+                }
+            }
+            Path dir = manifest.getParent();
+            java.util.Set<Path> files = new java.util.LinkedHashSet<>();
+            for (java.util.Map<String, String> r : rows) {
+                r.forEach((k, v) -> {
+                    if (!k.equals("text") && v != null && !v.isBlank() && java.nio.file.Files.isRegularFile(dir.resolve(v))) {
+                        files.add(dir.resolve(v).normalize());
+                    }
+                });
+            }
+            System.out.println("uploading " + files.size() + " data set files (those the farm has already are skipped)...");
+            java.util.Map<Path, String> keys;
+            try {
+                keys = new dev.cnfarm.cli.client.ParallelUploader(client, 8).upload(new java.util.ArrayList<>(files), true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while uploading the data set", e);
+            }
+            for (java.util.Map<String, String> r : rows) {
+                r.replaceAll((k, v) -> k.equals("text") || v == null || v.isBlank() ? v : keys.getOrDefault(dir.resolve(v).normalize(), v));
+            }
+            com.fasterxml.jackson.dataformat.csv.CsvSchema.Builder schema = com.fasterxml.jackson.dataformat.csv.CsvSchema.builder().setUseHeader(true);
+            columns.forEach(schema::addColumn);
+            Path keyed = java.nio.file.Files.createTempFile("manifest-", ".csv");
+            try {
+                csv.writer(schema.build()).writeValue(keyed.toFile(), rows);
+                return client.upload(keyed);
+            } finally {
+                java.nio.file.Files.deleteIfExists(keyed);
+            }
         }
 
         private static com.fasterxml.jackson.databind.node.ObjectNode readJob(Path file) throws java.io.IOException {
