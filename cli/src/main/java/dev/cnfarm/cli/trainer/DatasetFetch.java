@@ -1,8 +1,5 @@
 package dev.cnfarm.cli.trainer;
 
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.csv.CsvMapper;
-import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import dev.cnfarm.common.storage.Archives;
 import dev.cnfarm.common.storage.ObjectKeys;
 import dev.cnfarm.common.storage.ObjectNotFoundException;
@@ -11,8 +8,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -50,32 +45,24 @@ final class DatasetFetch {
     /** A manifest of upload keys: each file fetched once, the manifest rewritten with local paths. */
     private static Path fromUploads(ObjectStore store, byte[] csvBytes, String tenant, Path dir) {
         String prefix = ObjectKeys.uploadPrefix(tenant);
-        List<Map<String, String>> rows = new ArrayList<>();
-        List<String> columns = new ArrayList<>();
-        CsvMapper csv = new CsvMapper();
-        try (MappingIterator<Map<String, String>> it = csv.readerForMapOf(String.class).with(CsvSchema.emptySchema().withHeader())
-                .readValues(csvBytes)) {
-            while (it.hasNext()) {
-                Map<String, String> r = new LinkedHashMap<>(it.next());
-                if (columns.isEmpty()) {
-                    columns.addAll(r.keySet());
-                }
-                rows.add(r);
-            }
+        ManifestTable table;
+        try {
+            table = ManifestTable.read(csvBytes);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("the data set is neither a zip archive nor a CSV manifest of uploads: " + e.getMessage(), e);
         }
+        List<String> columns = table.columns();
         if (!columns.contains("image") || !columns.contains("text")) {
             throw new IllegalArgumentException("the data set's manifest must name the columns image and text; it has " + columns);
         }
         try {
             Files.createDirectories(dir.resolve("files"));
             int line = 1;
-            for (Map<String, String> r : rows) {
+            for (Map<String, String> r : table.rows()) {
                 line++;
                 for (Map.Entry<String, String> cell : r.entrySet()) {
                     String v = cell.getValue();
-                    if (cell.getKey().equals("text") || v == null || v.isBlank() || !v.startsWith("uploads/")) {
+                    if (!ManifestTable.fileColumn(cell.getKey()) || v == null || v.isBlank() || !v.startsWith("uploads/")) {
                         continue;
                     }
                     if (!v.startsWith(prefix) || v.substring(prefix.length()).contains("/") || v.contains("..")) {
@@ -97,11 +84,9 @@ final class DatasetFetch {
                     cell.setValue(name);
                 }
             }
-            CsvSchema.Builder schema = CsvSchema.builder().setUseHeader(true);
-            columns.forEach(schema::addColumn);
             Path manifest = dir.resolve("manifest.csv");
             Path tmp = dir.resolve("manifest.csv.tmp");
-            csv.writer(schema.build()).writeValue(tmp.toFile(), rows);
+            table.write(tmp);
             Files.move(tmp, manifest, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             return manifest;
         } catch (IOException e) {

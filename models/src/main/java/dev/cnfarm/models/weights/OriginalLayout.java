@@ -123,6 +123,11 @@ public final class OriginalLayout {
     private static final Pattern UP_LAYER = Pattern.compile("up_blocks\\.(\\d+)\\.(resnets|attentions)\\.(\\d+)\\.(.*)");
     private static final Pattern UPSAMPLER = Pattern.compile("up_blocks\\.(\\d+)\\.upsamplers\\.0\\.conv\\.(.*)");
     private static final Pattern MID = Pattern.compile("mid_block\\.(resnets|attentions)\\.(\\d+)\\.(.*)");
+    private static final Pattern ZERO_CONV = Pattern.compile("controlnet_down_blocks\\.(\\d+)\\.(.*)");
+    private static final Pattern HINT_LAYER = Pattern.compile("controlnet_cond_embedding\\.blocks\\.(\\d+)\\.(.*)");
+    private static final Pattern VAE_DOWN_RESNET = Pattern.compile("down_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.(.*)");
+    private static final Pattern VAE_UP_RESNET = Pattern.compile("up_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.(.*)");
+    private static final Pattern VAE_MID_RESNET = Pattern.compile("mid_block\\.resnets\\.(\\d+)\\.(.*)");
 
     /** Layers per block of each UNet-like component: the largest resnet index of its down blocks, plus one. */
     private static Map<String, Integer> layersPerBlock(List<ParamSpec> params) {
@@ -204,7 +209,7 @@ public final class OriginalLayout {
             return encoder;
         }
         Matcher m;
-        if ((m = Pattern.compile("controlnet_down_blocks\\.(\\d+)\\.(.*)").matcher(key)).matches()) {
+        if ((m = ZERO_CONV.matcher(key)).matches()) {
             return "zero_convs." + m.group(1) + ".0." + m.group(2);
         }
         if (key.startsWith("controlnet_mid_block.")) {
@@ -213,7 +218,7 @@ public final class OriginalLayout {
         if (key.startsWith("controlnet_cond_embedding.conv_in.")) {
             return "input_hint_block.0." + key.substring("controlnet_cond_embedding.conv_in.".length());
         }
-        if ((m = Pattern.compile("controlnet_cond_embedding\\.blocks\\.(\\d+)\\.(.*)").matcher(key)).matches()) {
+        if ((m = HINT_LAYER.matcher(key)).matches()) {
             return "input_hint_block." + (2 + 2 * Integer.parseInt(m.group(1))) + "." + m.group(2);
         }
         if (key.startsWith("controlnet_cond_embedding.conv_out.")) {
@@ -233,19 +238,19 @@ public final class OriginalLayout {
             if (rest.startsWith("conv_norm_out.")) {
                 return side + "norm_out." + rest.substring("conv_norm_out.".length());
             }
-            if ((m = Pattern.compile("down_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.(.*)").matcher(rest)).matches()) {
+            if ((m = VAE_DOWN_RESNET.matcher(rest)).matches()) {
                 return side + "down." + m.group(1) + ".block." + m.group(2) + "." + vaeResnet(m.group(3));
             }
-            if ((m = Pattern.compile("down_blocks\\.(\\d+)\\.downsamplers\\.0\\.conv\\.(.*)").matcher(rest)).matches()) {
+            if ((m = DOWNSAMPLER.matcher(rest)).matches()) {
                 return side + "down." + m.group(1) + ".downsample.conv." + m.group(2);
             }
-            if ((m = Pattern.compile("up_blocks\\.(\\d+)\\.resnets\\.(\\d+)\\.(.*)").matcher(rest)).matches()) {
+            if ((m = VAE_UP_RESNET.matcher(rest)).matches()) {
                 return side + "up." + (upBlocks - 1 - Integer.parseInt(m.group(1))) + ".block." + m.group(2) + "." + vaeResnet(m.group(3));
             }
-            if ((m = Pattern.compile("up_blocks\\.(\\d+)\\.upsamplers\\.0\\.conv\\.(.*)").matcher(rest)).matches()) {
+            if ((m = UPSAMPLER.matcher(rest)).matches()) {
                 return side + "up." + (upBlocks - 1 - Integer.parseInt(m.group(1))) + ".upsample.conv." + m.group(2);
             }
-            if ((m = Pattern.compile("mid_block\\.resnets\\.(\\d+)\\.(.*)").matcher(rest)).matches()) {
+            if ((m = VAE_MID_RESNET.matcher(rest)).matches()) {
                 return side + "mid.block_" + (Integer.parseInt(m.group(1)) + 1) + "." + vaeResnet(m.group(2));
             }
             if (rest.startsWith("mid_block.attentions.0.")) {

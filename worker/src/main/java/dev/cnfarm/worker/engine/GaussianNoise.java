@@ -1,6 +1,6 @@
 package dev.cnfarm.worker.engine;
 
-import dev.cnfarm.worker.engine.sched.NoiseSource;
+import dev.cnfarm.worker.engine.noise.NoiseKind;
 import java.util.Random;
 
 /**
@@ -15,7 +15,7 @@ import java.util.Random;
  * {@code java.util.Random}'s algorithm (a 48-bit linear congruential generator, Gaussians by the
  * polar method) is fixed by the Java SE specification, so every JVM gives the same numbers.
  */
-public final class GaussianNoise implements NoiseSource {
+public final class GaussianNoise implements NoiseKind.ImageNoise {
     private static final long STEP_MIX = 0x9E3779B97F4A7C15L;
 
     private final long seed;
@@ -24,6 +24,7 @@ public final class GaussianNoise implements NoiseSource {
         this.seed = seed;
     }
 
+    @Override
     public float[] initial(int count, double scale) {
         return fill(new Random(seed), count, scale);
     }

@@ -1,5 +1,6 @@
 package dev.cnfarm.cli.commands.train;
 
+import dev.cnfarm.cli.trainer.ManifestTable;
 import dev.cnfarm.trainer.base.BaseTraining;
 import dev.cnfarm.trainer.controlnet.ControlNetRun;
 import dev.cnfarm.trainer.train.TrainingListener;
@@ -249,24 +250,13 @@ public final class TrainCommand implements Runnable {
          * manifest's key, the job's data set.
          */
         private static String uploadFiles(dev.cnfarm.cli.client.FarmClient client, Path manifest) throws java.io.IOException {
-            com.fasterxml.jackson.dataformat.csv.CsvMapper csv = new com.fasterxml.jackson.dataformat.csv.CsvMapper();
-            java.util.List<java.util.Map<String, String>> rows = new java.util.ArrayList<>();
-            java.util.List<String> columns = new java.util.ArrayList<>();
-            try (com.fasterxml.jackson.databind.MappingIterator<java.util.Map<String, String>> it = csv.readerForMapOf(String.class)
-                    .with(com.fasterxml.jackson.dataformat.csv.CsvSchema.emptySchema().withHeader()).readValues(manifest.toFile())) {
-                while (it.hasNext()) {
-                    java.util.Map<String, String> r = new java.util.LinkedHashMap<>(it.next());
-                    if (columns.isEmpty()) {
-                        columns.addAll(r.keySet());
-                    }
-                    rows.add(r);
-                }
-            }
+            ManifestTable table = ManifestTable.read(java.nio.file.Files.readAllBytes(manifest));
             Path dir = manifest.getParent();
             java.util.Set<Path> files = new java.util.LinkedHashSet<>();
-            for (java.util.Map<String, String> r : rows) {
+            for (java.util.Map<String, String> r : table.rows()) {
                 r.forEach((k, v) -> {
-                    if (!k.equals("text") && v != null && !v.isBlank() && java.nio.file.Files.isRegularFile(dir.resolve(v))) {
+                    if (ManifestTable.fileColumn(k) && v != null && !v.isBlank()
+                            && java.nio.file.Files.isRegularFile(dir.resolve(v))) {
                         files.add(dir.resolve(v).normalize());
                     }
                 });
@@ -279,14 +269,13 @@ public final class TrainCommand implements Runnable {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while uploading the data set", e);
             }
-            for (java.util.Map<String, String> r : rows) {
-                r.replaceAll((k, v) -> k.equals("text") || v == null || v.isBlank() ? v : keys.getOrDefault(dir.resolve(v).normalize(), v));
+            for (java.util.Map<String, String> r : table.rows()) {
+                r.replaceAll((k, v) -> !ManifestTable.fileColumn(k) || v == null || v.isBlank() ? v
+                        : keys.getOrDefault(dir.resolve(v).normalize(), v));
             }
-            com.fasterxml.jackson.dataformat.csv.CsvSchema.Builder schema = com.fasterxml.jackson.dataformat.csv.CsvSchema.builder().setUseHeader(true);
-            columns.forEach(schema::addColumn);
             Path keyed = java.nio.file.Files.createTempFile("manifest-", ".csv");
             try {
-                csv.writer(schema.build()).writeValue(keyed.toFile(), rows);
+                table.write(keyed);
                 return client.upload(keyed);
             } finally {
                 java.nio.file.Files.deleteIfExists(keyed);

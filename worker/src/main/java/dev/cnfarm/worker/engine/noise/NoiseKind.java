@@ -44,26 +44,11 @@ public enum NoiseKind {
 
     /** The generator for one image: its initial noise and the noise of its steps. */
     public ImageNoise forSeed(long seed) {
-        if (this == FARM) {
-            GaussianNoise g = new GaussianNoise(seed);
-            return new ImageNoise() {
-                @Override
-                public float[] initial(int count, double scale) {
-                    return g.initial(count, scale);
-                }
-
-                @Override
-                public float[] gaussian(int count, int step) {
-                    return g.gaussian(count, step);
-                }
-            };
-        }
-        if (this == CUDA_PHILOX) {
-            PhiloxGenerator g = new PhiloxGenerator(seed);
-            return scaled(g::randn);
-        }
-        TorchCpuGenerator g = new TorchCpuGenerator(seed);
-        return scaled(g::randn);
+        return switch (this) {
+            case FARM -> new GaussianNoise(seed);
+            case TORCH_CPU -> scaled(new TorchCpuGenerator(seed)::randn);
+            case CUDA_PHILOX -> scaled(new PhiloxGenerator(seed)::randn);
+        };
     }
 
     /** A generator's consecutive draws: the first, scaled, is the starting latent; the next ones the steps' noise. */
