@@ -27,6 +27,7 @@ import dev.cnfarm.worker.render.RendererRegistry;
 import dev.cnfarm.worker.render.StepListener;
 import dev.cnfarm.worker.tasks.TaskOutcome;
 import dev.cnfarm.worker.tasks.MicroBatches;
+import dev.cnfarm.worker.render.LoraMerger;
 import dev.cnfarm.worker.tasks.TaskProcessor;
 import dev.cnfarm.worker.tasks.TaskRunner;
 import dev.cnfarm.worker.tasks.TaskStoppedException;
@@ -127,7 +128,7 @@ public final class WorkerService implements AutoCloseable {
             this.events = new EventPublisher(producer, topics, settings.workerId());
             this.controlMaps = new ControlMaps(store, ImageLimits.defaults(), settings.modelDir().resolve("annotators"));
             RendererRegistry registry = runnerFactory != null ? null : given != null ? given : new RendererRegistry(settings);
-            this.runner = runnerFactory != null ? runnerFactory.create(store) : renderingTasks(registry, store, controlMaps, settings.maxPixels());
+            this.runner = runnerFactory != null ? runnerFactory.create(store) : renderingTasks(registry, store, controlMaps, settings);
             // a render worker with models of its own serves the models the farm trains, as they are published
             this.published = runnerFactory == null && given == null
                     ? new PublishedModels(kafka, topics, settings.workerId(), store, registry, settings.modelDir().resolve("published")) : null;
@@ -145,8 +146,9 @@ public final class WorkerService implements AutoCloseable {
     }
 
     /** A render worker's runner: the task processor over its models. */
-    private static TaskRunner renderingTasks(RendererRegistry renderers, ObjectStore store, ControlMaps controlMaps, long maxPixels) {
-        TaskProcessor processor = new TaskProcessor(store, renderers::get, controlMaps, maxPixels);
+    private static TaskRunner renderingTasks(RendererRegistry renderers, ObjectStore store, ControlMaps controlMaps, WorkerSettings settings) {
+        LoraMerger loras = renderers.loraMerger(store, settings.modelDir().resolve("loras"));
+        TaskProcessor processor = new TaskProcessor(store, renderers::get, controlMaps, settings.maxPixels(), loras);
         return new TaskRunner() {
             @Override
             public List<TaskOutcome> processBatch(List<TaskProcessor.Attempt> attempts) {
@@ -170,6 +172,13 @@ public final class WorkerService implements AutoCloseable {
 
             @Override
             public void close() {
+                if (loras instanceof AutoCloseable c) {
+                    try {
+                        c.close();
+                    } catch (Exception e) {
+                        LOG.warn("closing the LoRA models: {}", e.toString());
+                    }
+                }
                 renderers.close();
             }
         };

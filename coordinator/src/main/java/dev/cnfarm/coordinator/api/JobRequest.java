@@ -41,7 +41,11 @@ public record JobRequest(
         String pool,
         Integer batchSize,
         com.fasterxml.jackson.databind.JsonNode trainControlnet,
-        String noise) {
+        String noise,
+        List<LoraRequest> loras) {
+
+    /** A LoRA to merge into the model: the uploaded safetensors file's key, the name the PNG records, the weight (default 1). */
+    public record LoraRequest(String name, String file, Float weight) {}
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,

@@ -7,6 +7,7 @@ import dev.cnfarm.common.preprocess.PreprocessorCatalog;
 import dev.cnfarm.proto.v1.ControlNetInput;
 import dev.cnfarm.proto.v1.JobRow;
 import dev.cnfarm.proto.v1.JobSpec;
+import dev.cnfarm.proto.v1.LoraRef;
 import dev.cnfarm.proto.v1.ObjectRef;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +36,11 @@ public final class JobValidator {
     public static final int MAX_CONTROLNETS = 4;
     /** The most images a job may let share one model batch (a worker's own limit applies too). */
     public static final int MAX_BATCH_SIZE = 16;
+    /** LoRA files a job may merge; each set is its own sessions on a worker. */
+    public static final int MAX_LORAS = 8;
+    /** Weights outside this range make noise, not images, in every tool. */
+    public static final float MAX_LORA_WEIGHT = 4f;
+    private static final Pattern LORA_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_. -]{0,99}");
     private static final Pattern MODEL_ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
 
     private final JobLimits limits;
@@ -133,6 +139,7 @@ public final class JobValidator {
                     + "make)"));
         }
         spec.setNoise(noise);
+        validateLoras(r.loras(), tenant, spec, errors, quoteOnly ? missing : null);
 
         String model = r.model() == null ? DEFAULT_MODEL : r.model();
         if (!MODEL_ID.matcher(model).matches()) {
@@ -385,8 +392,54 @@ public final class JobValidator {
         return name;
     }
 
+    /**
+     * The job's LoRA files: each an upload of this tenant, with a name (what the PNG records) and a
+     * weight. Whether a file fits the model is the worker's to say (it lists the keys that name no
+     * layer of the model, and the task fails at once).
+     */
+    private void validateLoras(List<JobRequest.LoraRequest> loras, String tenant, JobSpec.Builder spec, List<FieldError> errors,
+                               List<String> missing) {
+        if (loras == null) {
+            return;
+        }
+        if (loras.size() > MAX_LORAS) {
+            errors.add(new FieldError("loras", "has " + loras.size() + " entries; at most " + MAX_LORAS + " are allowed"));
+            return;
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (int i = 0; i < loras.size(); i++) {
+            JobRequest.LoraRequest l = loras.get(i);
+            String f = "loras[" + i + "]";
+            if (l == null) {
+                errors.add(new FieldError(f, "must be an object with name, file and weight"));
+                continue;
+            }
+            if (l.name() == null || !LORA_NAME.matcher(l.name()).matches()) {
+                errors.add(new FieldError(f + ".name", "must be a LoRA's name (letters, digits, '_', '-', '.', ' '; 1 to 100, no ':' "
+                        + "or '>'), as a prompt's <lora:name:weight> tag names it; got " + (l.name() == null ? "nothing" : "'" + l.name() + "'")));
+            } else if (!names.add(l.name())) {
+                errors.add(new FieldError(f + ".name", "'" + l.name() + "' is listed twice; give each LoRA once, with its weight"));
+            }
+            float weight = range(errors, f + ".weight", l.weight(), 1f, -MAX_LORA_WEIGHT, MAX_LORA_WEIGHT);
+            ObjectRef file = uploadRef(l.file(), f + ".file", "LoRA file", tenant, errors, missing);
+            if (file != null && l.name() != null) {
+                spec.addLoras(LoraRef.newBuilder().setName(l.name()).setWeight(weight).setFile(file));
+            }
+        }
+    }
+
     /** An uploaded image of this tenant, or null (with an error, or listed as missing for a quote). */
     private ObjectRef imageRef(String key, String field, String tenant, List<FieldError> errors, List<String> missing) {
+        return uploadRef(key, field, "image", tenant, errors, missing);
+    }
+
+    /**
+     * An uploaded object of this tenant, or null (with an error, or listed as missing for a quote).
+     *
+     * @param what how messages name it ("image", "LoRA file")
+     */
+    private ObjectRef uploadRef(String key, String field, String what, String tenant, List<FieldError> errors,
+                                List<String> missing) {
         String prefix = ObjectKeys.uploadPrefix(tenant);
         if (key == null || key.isBlank()) {
             errors.add(new FieldError(field, "must not be empty"));
@@ -403,13 +456,14 @@ public final class JobValidator {
                 missing.add(key);
                 return ObjectRef.newBuilder().setKey(key).setSha256(sha).build();
             }
-            errors.add(new FieldError(field, "image '" + key + "' not found; upload it first (farm submit does this for local files)"));
+            errors.add(new FieldError(field, what + " '" + key + "' not found; upload it first (farm submit does this for local files)"));
             return null;
         }
-        if (info.get().sizeBytes() > limits.maxUploadBytes()) {
+        long maxBytes = limits.maxUploadBytes();
+        if (info.get().sizeBytes() > maxBytes) {
             // a presigned PUT takes whatever body it is sent, whatever size the upload declared
-            errors.add(new FieldError(field, "image '" + key + "' is " + info.get().sizeBytes() + " bytes, more than the upload limit of "
-                    + limits.maxUploadBytes() + " bytes (coordinator.max-upload-bytes); upload a smaller image"));
+            errors.add(new FieldError(field, what + " '" + key + "' is " + info.get().sizeBytes() + " bytes, more than the limit of "
+                    + maxBytes + " bytes (coordinator.max-upload-bytes); upload a smaller " + what));
             return null;
         }
         return ObjectRef.newBuilder().setKey(key).setSha256(sha).setSizeBytes(info.get().sizeBytes()).build();

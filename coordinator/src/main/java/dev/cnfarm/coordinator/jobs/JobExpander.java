@@ -101,6 +101,7 @@ public final class JobExpander {
                 .setGuidanceScale(guidance)
                 .setScheduler(spec.getScheduler())
                 .setNoise(spec.getNoise())
+                .addAllLoras(spec.getLorasList())
                 .setModel(spec.getModel())
                 .setOutputKey(ObjectKeys.output(tenant, jobId, index))
                 .setReleasedAtMs(releasedAtMs)

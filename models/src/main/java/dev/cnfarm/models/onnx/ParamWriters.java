@@ -120,7 +120,7 @@ public final class ParamWriters {
     }
 
     /** Little-endian float32 or float16 bytes. */
-    static byte[] encode(float[] values, GraphBuilder.Storage storage) {
+    public static byte[] encode(float[] values, GraphBuilder.Storage storage) {
         if (storage == GraphBuilder.Storage.FP32) {
             ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(values);

@@ -108,6 +108,11 @@ public final class LoraWeights implements WeightSource {
         return null;
     }
 
+    /** The ONNX names ({@code component.key}) of the parameters the LoRA files change: the only ones a merge rewrites. */
+    public java.util.Set<String> adapted() {
+        return java.util.Collections.unmodifiableSet(deltas.keySet());
+    }
+
     /** One line per LoRA file: how many layers it adapts, at which weight. */
     public List<String> notes() {
         return List.copyOf(notes);

@@ -31,6 +31,12 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
                       List<DiffusersOnnxModel.ControlNetGraph> splitControlnets, List<String> controlNames) {
     public static final String NATIVE_LAYOUT = "cnfarm-bundle";
 
+    /** The same model computed by other graph files of the same contracts (a LoRA merged into copies of them). */
+    public SdModel withGraphs(Path textEncoder, Path unet, Path controlledUnet) {
+        return new SdModel(id, layout, textEncoder, unet, controlledUnet, vaeDecoder, tokenizerDir, text, unetContract, controlledContract, vae,
+                controlSlots, residualScales, contextDim, vaeScalingFactor, schedulerConfig, splitControlnets, controlNames);
+    }
+
     /** A bundle folder or a diffusers export folder, told apart by the file that describes it. */
     public static SdModel open(Path dir) {
         return DiffusersOnnxModel.looksLike(dir) ? of(DiffusersOnnxModel.open(dir)) : of(ModelBundle.open(dir));

@@ -83,6 +83,11 @@ public final class SdRenderer implements Renderer {
         return sessions.model().id();
     }
 
+    /** The model's graphs and how to call them. */
+    public SdModel model() {
+        return sessions.model();
+    }
+
     @Override
     public String modelLayout() {
         return sessions.model().describe();

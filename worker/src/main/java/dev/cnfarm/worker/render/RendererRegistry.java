@@ -92,6 +92,18 @@ public final class RendererRegistry implements AutoCloseable {
         return true;
     }
 
+    /**
+     * The merger of task LoRA files into this registry's models, keeping files under {@code folder};
+     * {@link LoraMerger#NONE} for a registry of given renderers (it makes no sessions).
+     */
+    public LoraMerger loraMerger(dev.cnfarm.common.storage.ObjectStore store, java.nio.file.Path folder) {
+        if (provider == null) {
+            return LoraMerger.NONE;
+        }
+        return new LoraModels(new LoraFiles(store, folder.resolve("files")), folder.resolve("merged"),
+                model -> new SdRenderer(model, provider, settings.sessions(), settings.promptCacheSize()));
+    }
+
     /** Whether a model of this id is served. */
     public boolean serves(String modelId) {
         return renderers.containsKey(modelId);

@@ -18,15 +18,19 @@ import java.util.function.Function;
 public final class MicroBatches {
 
     /** What tasks must share to be computed together. */
-    public record BatchKey(String model, int width, int height, int steps, String scheduler, boolean guidance, List<String> windows) {
+    public record BatchKey(String model, int width, int height, int steps, String scheduler, boolean guidance, List<String> windows,
+                           List<String> loras) {
 
         public static BatchKey of(RenderTask t) {
             List<String> windows = new ArrayList<>();
             for (ControlNetInput c : t.getControlnetsList()) {
                 windows.add(c.getStart() + ".." + (c.getEnd() == 0 ? 1f : c.getEnd()));
             }
+            // a LoRA set is a model of its own: its sessions carry other weights
+            List<String> loras = t.getLorasList().stream().filter(l -> l.getWeight() != 0f)
+                    .map(l -> l.getFile().getSha256() + "@" + l.getWeight()).toList();
             return new BatchKey(t.getModel(), t.getWidth(), t.getHeight(), t.getSteps(), t.getScheduler(), t.getGuidanceScale() > 1f,
-                    List.copyOf(windows));
+                    List.copyOf(windows), loras);
         }
     }
 

@@ -26,6 +26,7 @@ import dev.cnfarm.worker.output.PngEncoder;
 import dev.cnfarm.worker.render.BadInputException;
 import dev.cnfarm.worker.render.RenderOutOfMemoryException;
 import dev.cnfarm.worker.render.ItemResult;
+import dev.cnfarm.worker.render.LoraMerger;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
 import dev.cnfarm.worker.render.StepListener;
@@ -45,18 +46,23 @@ public final class TaskProcessor {
     private final Function<String, Renderer> renderers;
     private final ControlMaps controlMaps;
     private final long maxPixels;
+    private final LoraMerger loras;
 
     /** @param renderers the renderer of a model id; throws {@link BadInputException} for a model the worker lacks */
     public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps) {
-        this(store, renderers, controlMaps, Long.MAX_VALUE);
+        this(store, renderers, controlMaps, Long.MAX_VALUE, LoraMerger.NONE);
     }
 
-    /** @param maxPixels the largest image this worker renders ({@code worker.max-pixels}) */
-    public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps, long maxPixels) {
+    /**
+     * @param maxPixels the largest image this worker renders ({@code worker.max-pixels})
+     * @param loras     the model a task renders with once its LoRA files are merged in
+     */
+    public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps, long maxPixels, LoraMerger loras) {
         this.store = store;
         this.renderers = renderers;
         this.controlMaps = controlMaps;
         this.maxPixels = maxPixels;
+        this.loras = loras;
     }
 
     /** One task to run: the task, the share group's delivery count, and who hears of its steps. */
@@ -177,6 +183,9 @@ public final class TaskProcessor {
             throw RenderOutOfMemoryException.overLimit(task.getModel(), w, h, maxPixels);
         }
         long t0 = System.nanoTime();
+        if (task.getLorasCount() > 0) {
+            renderer = loras.apply(renderer, task.getTenant(), task.getLorasList());
+        }
         List<ControlUnit> controls = new ArrayList<>();
         List<ControlMaps.ControlMap> maps = new ArrayList<>();
         for (ControlNetInput c : task.getControlnetsList()) {
@@ -266,6 +275,8 @@ public final class TaskProcessor {
         }
         s.put("mode", cns.isEmpty() ? "text_to_image" : "controlnet");
         s.put("noise", t.getNoise().isEmpty() ? "farm" : t.getNoise());
+        s.put("loras", t.getLorasList().stream().map(l -> Map.of("name", l.getName(), "weight", l.getWeight(), "file", l.getFile().getKey(),
+                "sha256", l.getFile().getSha256())).toList());
         s.put("controlnets", cns);
         s.put("controlled_steps", out.controlledSteps());
         s.put("batch_size", out.batchSize());
@@ -282,6 +293,13 @@ public final class TaskProcessor {
     /** The generation parameters in the text form image tools read from a PNG's parameters chunk. */
     static String parameters(RenderTask t) {
         StringBuilder s = new StringBuilder(t.getPrompt());
+        for (dev.cnfarm.proto.v1.LoraRef l : t.getLorasList()) {
+            // where A1111 records a LoRA: a tag in the prompt, which it and the tools that read its PNGs parse back
+            String tag = "<lora:" + l.getName() + ":" + l.getWeight() + ">";
+            if (!t.getPrompt().contains(tag)) {
+                s.append(s.isEmpty() ? "" : " ").append(tag);
+            }
+        }
         if (!t.getNegativePrompt().isEmpty()) {
             s.append("\nNegative prompt: ").append(t.getNegativePrompt());
         }
