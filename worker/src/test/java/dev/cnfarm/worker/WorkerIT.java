@@ -314,6 +314,65 @@ class WorkerIT {
         }
     }
 
+    /**
+     * A job's LoRA: the worker fetches the file from the tenant's uploads, merges it once for the
+     * job's tasks (one set of graph copies), renders other images than the base model's with the
+     * same seed, and records the LoRA in the PNG's parameters and the sidecar; a LoRA upload
+     * holding other bytes than its key names fails its task at once and is deleted.
+     */
+    @Test
+    void aJobsLoraIsFetchedMergedOnceAndRecordedAndAnUploadOfOtherBytesIsRefused() throws Exception {
+        dev.cnfarm.models.bundle.ModelBundle tiny = dev.cnfarm.models.bundle.GeneratedBundles.tiny(models);
+        List<dev.cnfarm.models.onnx.ParamSpec> params = dev.cnfarm.models.weights.GraphWeights.of(List.of(
+                tiny.graph(dev.cnfarm.models.bundle.BundleBuilder.TEXT_ENCODER), tiny.graph(dev.cnfarm.models.bundle.BundleBuilder.UNET))).params();
+        Path file = dev.cnfarm.worker.testing.LoraFixtures.kohya(Files.createTempFile(models, "style", ".safetensors"),
+                params.stream().filter(dev.cnfarm.worker.testing.LoraFixtures::attention).toList(), 2, 9, 0.4f);
+        byte[] bytes = Files.readAllBytes(file);
+        ObjectInfo upload = store.put(ObjectKeys.upload("default", Sha256.of(bytes)), bytes, "application/octet-stream");
+        dev.cnfarm.proto.v1.LoraRef lora = dev.cnfarm.proto.v1.LoraRef.newBuilder().setName("style").setWeight(0.8f)
+                .setFile(ObjectRef.newBuilder().setKey(upload.key()).setSha256(upload.sha256()).setSizeBytes(upload.sizeBytes())).build();
+        ObjectInfo control = uploadControl(checkerboard(32));
+        String job = "job-" + UUID.randomUUID();
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-lora"))) {
+            send(task(job, 0, control, 3, 32, 32));
+            send(task(job, 1, control, 3, 32, 32).toBuilder().addLoras(lora).build());
+            send(task(job, 2, control, 3, 32, 32).toBuilder().addLoras(lora).build());
+            List<TaskEvent> results = awaitEvents(topics.taskEvents(), job, e -> false, 3).stream().filter(TaskEvent::hasResult).toList();
+            assertThat(results).hasSize(3);
+            java.util.Map<Integer, int[]> pixels = new java.util.HashMap<>();
+            for (TaskEvent r : results) {
+                byte[] png = store.get(r.getResult().getOutput().getKey());
+                BufferedImage img = ImageIO.read(new ByteArrayInputStream(png));
+                pixels.put(r.getTaskIndex(), img.getRGB(0, 0, 32, 32, null, 0, 32));
+                String text = new String(png, java.nio.charset.StandardCharsets.ISO_8859_1);
+                String sidecar = new String(store.get(ObjectKeys.sidecar(r.getResult().getOutput().getKey())));
+                if (r.getTaskIndex() == 0) {
+                    assertThat(text).doesNotContain("<lora:");
+                } else {
+                    assertThat(text).as("the PNG's parameters, as A1111 writes them").contains("a test <lora:style:0.8>");
+                    assertThat(sidecar).contains("\"name\" : \"style\"", upload.sha256());
+                }
+            }
+            assertThat(pixels.get(1)).as("same seed and LoRA, same image").isEqualTo(pixels.get(2));
+            assertThat(pixels.get(1)).as("the LoRA changes the image").isNotEqualTo(pixels.get(0));
+            try (var merged = Files.list(models.resolve("loras").resolve("merged"))) {
+                assertThat(merged.toList()).as("one merge for the job's LoRA set").hasSize(1);
+            }
+
+            String swappedKey = ObjectKeys.upload("default", Sha256.of(("declared " + job).getBytes()));
+            store.put(swappedKey, bytes, "application/octet-stream");
+            dev.cnfarm.proto.v1.LoraRef swapped = lora.toBuilder().setFile(ObjectRef.newBuilder().setKey(swappedKey)
+                    .setSha256(swappedKey.substring(swappedKey.lastIndexOf('/') + 1))).build();
+            String job2 = "job-" + UUID.randomUUID();
+            send(task(job2, 0, control, 3, 32, 32).toBuilder().addLoras(swapped).build());
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job2, TaskEvent::hasFailed);
+            TaskEvent failed = events.get(events.size() - 1);
+            assertThat(failed.getFailed().getPermanent()).isTrue();
+            assertThat(failed.getFailed().getMessage()).contains("LoRA file " + swappedKey, "the object was deleted");
+            assertThat(store.stat(swappedKey)).isEmpty();
+        }
+    }
+
     /** Past its memory a CPU worker is killed, not told: a task larger than worker.max-pixels is refused before it starts. */
     @Test
     void aTaskLargerThanTheWorkerRendersIsLeftForAnotherWorkerBeforeAnythingIsAllocated() throws Exception {

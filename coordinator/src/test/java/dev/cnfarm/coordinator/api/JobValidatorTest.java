@@ -142,6 +142,25 @@ class JobValidatorTest {
     }
 
     @Test
+    void lorasAreRecordedInOrderWithTheirWeightsAndEveryBadOneIsNamed() {
+        JobSpec s = valid(job("\"loras\":[{\"name\":\"ink wash\",\"file\":\"" + KEY + "\",\"weight\":0.8},{\"name\":\"grain\",\"file\":\""
+                + KEY + "\"}]"));
+        assertThat(s.getLorasList()).extracting(l -> l.getName(), l -> l.getWeight(), l -> l.getFile().getSha256())
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("ink wash", 0.8f, SHA), org.assertj.core.groups.Tuple.tuple("grain", 1f, SHA));
+        assertThat(s.getLoras(0).getFile().getSizeBytes()).isEqualTo(1234);
+        String other = "uploads/someone-else/" + SHA;
+        List<FieldError> errors = errors(job("\"loras\":[{\"name\":\"a:b\",\"file\":\"" + KEY + "\"},{\"name\":\"x\",\"file\":\"" + other
+                + "\",\"weight\":9},{\"name\":\"y\",\"file\":\"uploads/default/" + "cd".repeat(32) + "\"},{\"name\":\"y\",\"file\":\""
+                + KEY + "\"}]"));
+        assertThat(errors).extracting(FieldError::field).containsExactlyInAnyOrder("loras[0].name", "loras[1].weight", "loras[1].file",
+                "loras[2].file", "loras[3].name");
+        assertThat(errors).filteredOn(e -> e.field().equals("loras[2].file")).extracting(FieldError::message).first().asString()
+                .contains("LoRA file").contains("not found");
+        assertThat(errors(job("\"loras\":[{\"name\":\"x\",\"file\":\"" + KEY + "\",\"weght\":1}]"))).extracting(FieldError::message)
+                .first().asString().contains("unknown field 'weght'").contains("loras (name, file, weight)");
+    }
+
+    @Test
     void controlOptionsAndAdditionalControlNetsAreRecorded() {
         JobSpec s = valid(job("\"control_scale\":0.7,\"control_start\":0.1,\"control_end\":0.6,\"control_mode\":\"prompt\","
                 + "\"guess_mode\":true,\"eta\":0.3,\"additional_controlnets\":[{\"image\":\"" + KEY + "\",\"scale\":0.5,\"mode\":\"control\"}]"));

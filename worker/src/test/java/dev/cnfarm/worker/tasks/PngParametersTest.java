@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cnfarm.proto.v1.RenderTask;
 import org.junit.jupiter.api.Test;
 
-/** The PNG's parameters text says which noise generator made the image, as A1111 writes it. */
+/** The PNG's parameters text says which noise generator and LoRA made the image, as A1111 writes them. */
 class PngParametersTest {
     @Test
     void torchCpuNoiseIsWrittenAsA1111sRngSetting() {
@@ -14,5 +14,16 @@ class PngParametersTest {
         assertThat(TaskProcessor.parameters(t)).doesNotContain("RNG");
         assertThat(TaskProcessor.parameters(t.toBuilder().setNoise("torch_cpu").build())).endsWith(", RNG: CPU");
         assertThat(TaskProcessor.parameters(t.toBuilder().setNoise("cuda_philox").build())).endsWith(", RNG: NV");
+    }
+
+    @Test
+    void loraIsATagInThePromptAsA1111WritesItOnceEvenWhenThePromptHasIt() {
+        RenderTask t = RenderTask.newBuilder().setPrompt("a house").setNegativePrompt("blurry").setSteps(20).setScheduler("euler")
+                .setGuidanceScale(7f).setSeed(3).setWidth(64).setHeight(64).setModel("shapes")
+                .addLoras(dev.cnfarm.proto.v1.LoraRef.newBuilder().setName("ink wash").setWeight(0.8f))
+                .addLoras(dev.cnfarm.proto.v1.LoraRef.newBuilder().setName("grain").setWeight(-0.25f)).build();
+        assertThat(TaskProcessor.parameters(t)).startsWith("a house <lora:ink wash:0.8> <lora:grain:-0.25>\nNegative prompt: blurry\n");
+        RenderTask tagged = t.toBuilder().setPrompt("a house <lora:ink wash:0.8>").build();
+        assertThat(TaskProcessor.parameters(tagged)).startsWith("a house <lora:ink wash:0.8> <lora:grain:-0.25>\n");
     }
 }
