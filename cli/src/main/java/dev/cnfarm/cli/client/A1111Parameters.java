@@ -21,8 +21,12 @@ import java.util.regex.Pattern;
  * @param job       the job's fields (without control images: {@link #controlNets} need theirs)
  * @param controlNets the ControlNet units, in order: the fields each applies
  * @param notApplied settings read but not applied, as {@code Key: value}
+ * @param loras      the prompt's {@code <lora:name:weight>} tags, in order (taken out of the prompt, as A1111 does before encoding it)
  */
-public record A1111Parameters(ObjectNode job, List<ObjectNode> controlNets, List<String> notApplied) {
+public record A1111Parameters(ObjectNode job, List<ObjectNode> controlNets, List<String> notApplied, List<LoraTag> loras) {
+
+    /** A prompt's LoRA tag: the LoRA's name (its file's, without extension) and weight. */
+    public record LoraTag(String name, double weight) {}
 
     /** A1111's sampler names (and this farm's own ids) to the farm's schedulers. */
     private static final Map<String, String> SAMPLERS = Map.ofEntries(Map.entry("euler a", "euler_a"), Map.entry("euler", "euler"),
@@ -63,9 +67,17 @@ public record A1111Parameters(ObjectNode job, List<ObjectNode> controlNets, List
         List<String> notApplied = new ArrayList<>();
         String p = prompt.toString().trim();
         Matcher lora = LORA.matcher(p);
+        List<LoraTag> loras = new ArrayList<>();
         while (lora.find()) {
-            notApplied.add("LoRA " + lora.group(1) + (lora.group(2) == null ? "" : " at " + lora.group(2))
-                    + " (LoRA is not served yet; taken out of the prompt)");
+            // <lora:name>, <lora:name:0.8>, or <lora:name:0.8:0.5> (an extension's text-encoder and UNet weights: the first is taken)
+            String w = lora.group(2) == null ? "1" : lora.group(2).split(":")[0].trim();
+            if (!w.matches("-?\\d+(\\.\\d+)?|-?\\.\\d+")) {
+                throw new IllegalArgumentException("the prompt's LoRA tag " + lora.group() + " has no number for its weight");
+            }
+            if (lora.group(2) != null && lora.group(2).contains(":")) {
+                notApplied.add("LoRA " + lora.group(1) + " weights " + lora.group(2) + " (one weight for text encoder and UNet: " + w + ")");
+            }
+            loras.add(new LoraTag(lora.group(1).trim(), Double.parseDouble(w)));
         }
         p = LORA.matcher(p).replaceAll("").replaceAll("[ \\t]+,", ",").replaceAll("[ \\t]+(?=\\n|$)", "").trim();
         job.putArray("prompts").add(p);
@@ -138,7 +150,7 @@ public record A1111Parameters(ObjectNode job, List<ObjectNode> controlNets, List
         if (noise != null) {
             job.put("noise", noise);
         }
-        return new A1111Parameters(job, units, notApplied);
+        return new A1111Parameters(job, units, notApplied, List.copyOf(loras));
     }
 
     /** One {@code ControlNet N: "Module: canny, Model: ..., Weight: 1, ..."} unit as job fields. */

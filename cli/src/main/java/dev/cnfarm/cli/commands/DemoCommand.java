@@ -66,7 +66,7 @@ public final class DemoCommand implements Callable<Integer> {
             jobFile = CONTROLNET_JOB;
         }
         JobFile job = JobFile.read(jobFile);
-        job.localControlImages(); // fail on a missing image before starting anything
+        job.localFiles(); // fail on a missing image before starting anything
         FarmConfig config = options.load().with(ConfigKeys.COORDINATOR_PORT, "0");
         Path dataDir = config.dataDir().resolve("demo");
         dev.cnfarm.common.storage.Folders.deleteRecursively(dataDir);

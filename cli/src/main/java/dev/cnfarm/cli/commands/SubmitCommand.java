@@ -1,6 +1,7 @@
 package dev.cnfarm.cli.commands;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cnfarm.cli.ConfigOptions;
 import dev.cnfarm.cli.FarmCommand;
@@ -60,6 +61,10 @@ public final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--print", description = "with --from-png: print the jobs as JSON instead of submitting them")
     boolean print;
 
+    @Option(names = "--lora-dir", paramLabel = "DIR", description = "with --from-png: the folder of the LoRA files the prompts' "
+            + "<lora:NAME:WEIGHT> tags name (NAME.safetensors), as A1111's models/Lora folder")
+    Path loraDir;
+
     @Option(names = "--dry-run", description = "validate and quote (task count, estimated GPU-seconds, images to upload) without creating the job")
     boolean dryRun;
 
@@ -83,14 +88,14 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         FarmClient client = FarmClient.of(options.load());
         JobFile job = ManifestReader.isManifest(file) ? JobFile.fromManifest(file) : JobFile.read(file);
-        List<Path> images = job.localControlImages();
+        List<Path> images = job.localFiles();
         String body;
         if (dryRun) {
             // nothing is uploaded for a quote: the files are only named by their content address
             body = job.resolve(p -> client.locate(p).path("key").asText());
         } else {
             if (!images.isEmpty() && !output.json()) {
-                out.println("uploading " + images.size() + " control image(s)...");
+                out.println("uploading " + images.size() + " file(s)...");
                 out.flush();
             }
             Map<Path, String> keys = new ParallelUploader(client, parallel).upload(images, !output.json());
@@ -154,6 +159,7 @@ public final class SubmitCommand implements Callable<Integer> {
         for (Path c : controlImages) {
             keys.add(print ? c.toString() : client.upload(c));
         }
+        Map<Path, String> loraKeys = new java.util.HashMap<>();
         for (int i = 0; i < parsed.size(); i++) {
             A1111Parameters a = parsed.get(i);
             ObjectNode job;
@@ -163,6 +169,14 @@ public final class SubmitCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--from-png " + fromPng.get(i) + ": " + e.getMessage(), e);
             }
             job.put("name", "from " + fromPng.get(i).getFileName());
+            if (!a.loras().isEmpty()) {
+                ArrayNode loras = job.putArray("loras");
+                for (A1111Parameters.LoraTag tag : a.loras()) {
+                    Path file = loraFile(fromPng.get(i), tag);
+                    loras.addObject().put("name", tag.name()).put("weight", tag.weight())
+                            .put("file", print ? file.toString() : loraKeys.computeIfAbsent(file, client::upload));
+                }
+            }
             if (!a.notApplied().isEmpty() && !output.json()) {
                 spec.commandLine().getErr().println(fromPng.get(i).getFileName() + ": not applied: " + String.join("; ", a.notApplied()));
             }
@@ -175,6 +189,20 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         out.flush();
         return FarmCommand.OK;
+    }
+
+    /** The file of a prompt's LoRA tag: NAME.safetensors in --lora-dir; refused by name when there is none. */
+    private Path loraFile(Path png, A1111Parameters.LoraTag tag) {
+        if (loraDir == null) {
+            throw new IllegalArgumentException("--from-png " + png + ": its prompt names LoRA '" + tag.name() + "' (<lora:" + tag.name() + ":"
+                    + tag.weight() + ">); give --lora-dir DIR, the folder holding " + tag.name() + ".safetensors");
+        }
+        Path file = loraDir.resolve(tag.name() + ".safetensors");
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--from-png " + png + ": its prompt names LoRA '" + tag.name() + "', but " + file
+                    + " does not exist; put the file there or give the folder that holds it with --lora-dir");
+        }
+        return file;
     }
 
     /** " (text to image)" for a job without control images, nothing otherwise. */

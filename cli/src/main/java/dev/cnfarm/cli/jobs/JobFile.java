@@ -15,8 +15,9 @@ import java.util.function.Function;
 
 /**
  * A job file (YAML or JSON) as the user writes it: the fields of the REST API's job, where
- * {@code control_images} may name local files (relative to the job file) instead of uploaded
- * keys. {@link #resolve} uploads those files and returns the job as the API takes it.
+ * {@code control_images}, rows' {@code control_image} and {@code loras[].file} may name local files
+ * (relative to the job file) instead of uploaded keys, and a LoRA without a name is named after its
+ * file. {@link #resolve} uploads those files and returns the job as the API takes it.
  */
 public final class JobFile {
     private static final String UPLOADED_PREFIX = "uploads/";
@@ -44,6 +45,7 @@ public final class JobFile {
         }
         ObjectNode job = (ObjectNode) node;
         Path dir = file.toAbsolutePath().getParent();
+        nameLoras(job);
         JsonNode manifest = job.remove("manifest");
         JsonNode zip = job.remove("zip");
         if (manifest != null && zip != null) {
@@ -59,6 +61,20 @@ public final class JobFile {
             job.set("rows", zipRows(file, zip));
         }
         return new JobFile(file, job);
+    }
+
+    /** A LoRA without a name takes its file's (without {@code .safetensors}): what A1111's prompt tags name it by. */
+    private static void nameLoras(ObjectNode job) {
+        JsonNode loras = job.get("loras");
+        if (loras == null || !loras.isArray()) {
+            return;
+        }
+        for (JsonNode l : loras) {
+            if (l.isObject() && !l.has("name") && l.path("file").isTextual() && !l.path("file").asText().startsWith(UPLOADED_PREFIX)) {
+                String stem = Path.of(l.path("file").asText()).getFileName().toString();
+                ((ObjectNode) l).put("name", stem.endsWith(".safetensors") ? stem.substring(0, stem.length() - ".safetensors".length()) : stem);
+            }
+        }
     }
 
     /** A manifest alone is a job: its rows, with every other field at the farm's defaults. */
@@ -138,9 +154,9 @@ public final class JobFile {
         return n;
     }
 
-    /** The local files the job names, in order, without duplicates. */
-    public List<Path> localControlImages() {
-        // every place a control image is named: the matrix's list and each row's image
+    /** The local files the job names (control images and LoRA files), in order, without duplicates. */
+    public List<Path> localFiles() {
+        // every place a file is named: the matrix's list, each row's image, each LoRA
         Map<String, JsonNode> named = new LinkedHashMap<>();
         JsonNode rows = job.get("rows");
         if (rows != null && rows.isArray()) {
@@ -152,6 +168,12 @@ public final class JobFile {
         if (images != null && images.isArray()) {
             for (int i = 0; i < images.size(); i++) {
                 named.put("control_images[" + i + "]", images.get(i));
+            }
+        }
+        JsonNode loras = job.get("loras");
+        if (loras != null && loras.isArray()) {
+            for (int i = 0; i < loras.size(); i++) {
+                named.put("loras[" + i + "].file", loras.get(i).path("file"));
             }
         }
         java.util.Set<Path> out = new java.util.LinkedHashSet<>();
@@ -176,7 +198,7 @@ public final class JobFile {
      */
     public String resolve(Function<Path, String> uploader) {
         Map<Path, String> keys = new LinkedHashMap<>();
-        for (Path p : localControlImages()) {
+        for (Path p : localFiles()) {
             keys.put(p, uploader.apply(p));
         }
         ObjectNode copy = job.deepCopy();
@@ -200,6 +222,15 @@ public final class JobFile {
                 }
             }
             copy.set("control_images", resolved);
+        }
+        JsonNode loras = copy.get("loras");
+        if (loras != null && loras.isArray()) {
+            for (JsonNode l : loras) {
+                JsonNode n = l.path("file");
+                if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
+                    ((ObjectNode) l).put("file", keys.get(localPath(n.asText())));
+                }
+            }
         }
         return copy.toString();
     }

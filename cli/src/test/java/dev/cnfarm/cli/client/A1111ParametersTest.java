@@ -47,7 +47,8 @@ class A1111ParametersTest {
         assertThat(j.at("/additional_controlnets/0/image").asText()).isEqualTo("uploads/default/b");
         assertThat(j.at("/additional_controlnets/0/preprocessor").asText()).isEqualTo("passthrough");
         assertThat(j.at("/additional_controlnets/0/scale").asDouble()).isEqualTo(0.5);
-        assertThat(p.notApplied()).anyMatch(s -> s.startsWith("LoRA watercolor at 0.7")).anyMatch(s -> s.startsWith("Model hash: 6ce0161689"))
+        assertThat(p.loras()).containsExactly(new A1111Parameters.LoraTag("watercolor", 0.7));
+        assertThat(p.notApplied()).anyMatch(s -> s.startsWith("Model hash: 6ce0161689"))
                 .anyMatch(s -> s.startsWith("Denoising strength: 0.4")).anyMatch(s -> s.startsWith("ControlNet 0 Threshold A: 100"))
                 .anyMatch(s -> s.startsWith("Version: v1.6.0")).anyMatch(s -> s.startsWith("Lora hashes"));
         assertThatThrownBy(() -> p.jobWith(List.of("uploads/default/a"), null)).hasMessageContaining("--control-image")
@@ -94,10 +95,17 @@ class A1111ParametersTest {
         picocli.CommandLine cli = dev.cnfarm.cli.FarmCommand.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
-        int code = cli.execute("submit", "--from-png", png.toString(), "--control-image", map1.toString(), "--control-image", map2.toString(),
+        int noLora = cli.execute("submit", "--from-png", png.toString(), "--control-image", map1.toString(), "--control-image", map2.toString(),
                 "--model", "shapes", "--print");
+        assertThat(noLora).isEqualTo(dev.cnfarm.cli.FarmCommand.USAGE);
+        assertThat(err.toString()).contains("names LoRA 'watercolor'", "--lora-dir");
+        Files.createDirectories(dir.resolve("Lora"));
+        Files.write(dir.resolve("Lora/watercolor.safetensors"), new byte[] {3});
+        int code = cli.execute("submit", "--from-png", png.toString(), "--control-image", map1.toString(), "--control-image", map2.toString(),
+                "--model", "shapes", "--lora-dir", dir.resolve("Lora").toString(), "--print");
         assertThat(code).as(err.toString()).isZero();
-        assertThat(out.toString()).contains("\"scheduler\" : \"dpmpp_2m_karras\"", "\"name\" : \"from a1111.png\"", "edges.png");
+        assertThat(out.toString()).contains("\"scheduler\" : \"dpmpp_2m_karras\"", "\"name\" : \"from a1111.png\"", "edges.png",
+                "\"name\" : \"watercolor\"", "\"weight\" : 0.7", "watercolor.safetensors");
         assertThat(err.toString()).contains("not applied").contains("Denoising strength: 0.4");
 
         int refused = cli.execute("submit", "--from-png", png.toString(), "--print");

@@ -40,10 +40,35 @@ class JobFileTest {
     }
 
     @Test
+    void loraFilesAreUploadedReplacedByKeysAndNamedAfterTheirFileWhenUnnamed() throws Exception {
+        Files.createDirectories(dir.resolve("loras"));
+        Files.write(dir.resolve("loras/ink-wash.safetensors"), new byte[] {3});
+        Path job = dir.resolve("lora-job.yaml");
+        Files.writeString(job, """
+                prompts: [x]
+                loras:
+                  - {file: loras/ink-wash.safetensors, weight: 0.8}
+                  - {name: grain, file: uploads/default/already-there}
+                """);
+        List<Path> uploaded = new ArrayList<>();
+        JsonNode node = Json.mapper().readTree(JobFile.read(job).resolve(p -> {
+            uploaded.add(p);
+            return "uploads/default/" + p.getFileName();
+        }));
+        assertThat(uploaded).containsExactly(dir.resolve("loras/ink-wash.safetensors"));
+        assertThat(node.get("loras").get(0).get("name").asText()).isEqualTo("ink-wash");
+        assertThat(node.get("loras").get(0).get("file").asText()).isEqualTo("uploads/default/ink-wash.safetensors");
+        assertThat(node.get("loras").get(0).get("weight").asDouble()).isEqualTo(0.8);
+        assertThat(node.get("loras").get(1).get("file").asText()).isEqualTo("uploads/default/already-there");
+        Files.writeString(job, "prompts: [x]\nloras: [{file: nope.safetensors}]\n");
+        assertThatThrownBy(() -> JobFile.read(job).localFiles()).hasMessageContaining("loras[0].file").hasMessageContaining("nope.safetensors");
+    }
+
+    @Test
     void missingImageIsNamedByItsPosition() throws Exception {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, "prompts: [x]\ncontrol_images: [nope.png]\n");
-        assertThatThrownBy(() -> JobFile.read(job).localControlImages())
+        assertThatThrownBy(() -> JobFile.read(job).localFiles())
                 .hasMessageContaining("control_images[0]").hasMessageContaining("nope.png");
     }
 

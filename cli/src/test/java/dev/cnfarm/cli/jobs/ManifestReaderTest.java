@@ -73,7 +73,7 @@ class ManifestReaderTest {
         Files.writeString(job, "manifest: set/rows.csv\nsteps: 4\nmodel: tiny\n");
         JobFile f = JobFile.read(job);
         assertThat(f.imageCount()).isEqualTo(2);
-        assertThat(f.localControlImages()).containsExactly(dir.resolve("set/img/a.png"));
+        assertThat(f.localFiles()).containsExactly(dir.resolve("set/img/a.png"));
         JsonNode body = Json.mapper().readTree(f.resolve(p -> "uploads/default/k"));
         assertThat(body.has("manifest")).isFalse();
         assertThat(body.get("steps").asInt()).isEqualTo(4);
@@ -100,7 +100,7 @@ class ManifestReaderTest {
         Path m = dir.resolve("alone.jsonl");
         Files.writeString(m, "{\"prompt\": \"x\", \"control_image\": \"a.png\"}\n");
         JobFile f = JobFile.fromManifest(m);
-        assertThat(f.localControlImages()).containsExactly(dir.resolve("a.png"));
+        assertThat(f.localFiles()).containsExactly(dir.resolve("a.png"));
         assertThat(Json.mapper().readTree(f.resolve(p -> "k")).get("name").asText()).isEqualTo("alone.jsonl");
     }
 }

@@ -32,7 +32,7 @@ class SampleJobsTest {
         JobValidator validator = new JobValidator(JobLimits.defaults(1000), key -> Optional.of(new ObjectInfo(key, 1234, "", "image/png")));
         for (Path job : jobs) {
             JobFile f = JobFile.read(job);
-            assertThat(f.localControlImages()).as(job.getFileName().toString()).allSatisfy(p -> assertThat(p).isRegularFile());
+            assertThat(f.localFiles()).as(job.getFileName().toString()).allSatisfy(p -> assertThat(p).isRegularFile());
             String json = f.resolve(p -> "uploads/default/" + "ab".repeat(32));
             JobSpec spec = validator.validate(JobRequestParser.parse(json), "default");
             assertThat(spec.getModel()).as(job.getFileName().toString()).isNotEmpty();
