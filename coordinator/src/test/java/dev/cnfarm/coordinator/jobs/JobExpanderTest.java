@@ -19,6 +19,7 @@ class JobExpanderTest {
                 .addSeeds(7).addSeeds(8)
                 .setSteps(10).setWidth(64).setHeight(64).setModel("skeleton").setBatchSize(3)
                 .setControlScale(0.8f).setControlStart(0.1f).setControlEnd(0.9f).setControlMode("prompt").setNoise("torch_cpu")
+                .addLoras(dev.cnfarm.proto.v1.LoraRef.newBuilder().setName("ink").setWeight(0.8f).setFile(ObjectRef.newBuilder().setKey("uploads/default/l")))
                 .addAdditionalControlnets(dev.cnfarm.proto.v1.ControlNetInput.newBuilder()
                         .setImage(ObjectRef.newBuilder().setKey("uploads/default/pose")).setScale(0.5f).setEnd(1f))
                 .build();
@@ -36,6 +37,7 @@ class JobExpanderTest {
         assertThat(t5.getSeed()).isEqualTo(8);
         assertThat(tasks).extracting(RenderTask::getMaxBatch).as("the job's batch_size").containsOnly(3);
         assertThat(tasks).extracting(RenderTask::getNoise).as("the job's noise generator").containsOnly("torch_cpu");
+        assertThat(tasks).extracting(RenderTask::getLorasList).as("the job's LoRA on every task").containsOnly(spec.getLorasList());
         assertThat(t5.getTaskId()).isEqualTo("job-1-5");
         assertThat(t5.getOutputKey()).isEqualTo("outputs/default/job-1/000005.png");
         assertThat(tasks.get(6).getPrompt()).isEqualTo("p1");
