@@ -57,11 +57,12 @@ public final class GraphWeights implements WeightSource {
      * stored as the graph stores it (float16 or float32) in the copy itself; the external data
      * files of the weights left alone are linked beside the copy (copied where links fail).
      *
-     * @param values new values by ONNX name; names the graph lacks are ignored (the caller gives
-     *               every component's, each graph takes its own)
+     * @param values new values by ONNX name, null for a weight kept as it is; asked once per
+     *               initializer as it is written, so only one new value need be in memory at a time
+     *               (besides the copy's encoded bytes)
      * @return how many weights were replaced
      */
-    public static int copyWith(Path graph, Map<String, float[]> values, Path target) {
+    public static int copyWith(Path graph, java.util.function.Function<String, float[]> values, Path target) {
         ModelProto model = map(graph);
         GraphProto.Builder g = model.getGraph().toBuilder();
         Path from = graph.toAbsolutePath().getParent();
@@ -71,7 +72,7 @@ public final class GraphWeights implements WeightSource {
             java.nio.file.Files.createDirectories(to);
             for (int i = 0; i < g.getInitializerCount(); i++) {
                 TensorProto t = g.getInitializer(i);
-                float[] v = values.get(t.getName());
+                float[] v = values.apply(t.getName());
                 if (v != null) {
                     long count = t.getDimsList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
                     if (v.length != count) {

@@ -103,12 +103,14 @@ public final class LoraModels implements LoraMerger, AutoCloseable {
             throw BadInputException.permanent(e.getMessage().replace("safetensors", "LoRA") + " (LoRA "
                     + loras.stream().map(LoraRef::getName).toList() + " on model " + base.modelId() + ")", e);
         }
-        Map<String, float[]> values = new LinkedHashMap<>();
+        Map<String, ParamSpec> adapted = new LinkedHashMap<>();
         for (ParamSpec p : params) {
             if (merged.adapted().contains(p.onnxName())) {
-                values.put(p.onnxName(), merged.values(p));
+                adapted.put(p.onnxName(), p);
             }
         }
+        // merged as each copy is written: one layer's values at a time (the UNet's are merged again for the controlled graph)
+        java.util.function.Function<String, float[]> values = name -> adapted.containsKey(name) ? merged.values(adapted.get(name)) : null;
         SdRenderer renderer;
         long t1;
         try {
@@ -123,13 +125,13 @@ public final class LoraModels implements LoraMerger, AutoCloseable {
             throw e;
         }
         merges.incrementAndGet();
-        LOG.info("merged {} into {}: {} layers in {} ms, sessions in {} ms", merged.notes(), base.modelId(), values.size(),
+        LOG.info("merged {} into {}: {} layers in {} ms, sessions in {} ms", merged.notes(), base.modelId(), adapted.size(),
                 (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
         return new Merged(renderer, folder);
     }
 
     /** A copy of one graph with the merged weights, in a folder of its own (the data files it links keep their names). */
-    private static Path copy(Path graph, Map<String, float[]> values, Path dir) {
+    private static Path copy(Path graph, java.util.function.Function<String, float[]> values, Path dir) {
         Path target = dir.resolve(graph.getFileName());
         GraphWeights.copyWith(graph, values, target);
         return target;
