@@ -42,14 +42,18 @@ public record JobRequest(
         Integer batchSize,
         com.fasterxml.jackson.databind.JsonNode trainControlnet,
         String noise,
-        List<LoraRequest> loras) {
+        List<LoraRequest> loras,
+        List<String> initImages,
+        Float strength,
+        List<String> maskImages,
+        Integer maskBlur) {
 
     /** A LoRA to merge into the model: the uploaded safetensors file's key, the name the PNG records, the weight (default 1). */
     public record LoraRequest(String name, String file, Float weight) {}
 
     /** One image of a manifest job; missing fields take the job's values (seed: drawn at random). */
     public record RowRequest(String prompt, String negativePrompt, String controlImage, Long seed, Integer steps,
-                             Float guidanceScale, Float controlScale) {}
+                             Float guidanceScale, Float controlScale, String initImage, String maskImage) {}
 
     /** An extra ControlNet: its image (an uploaded key) and options; missing options take the defaults. */
     public record ControlNetRequest(String image, Float scale, Float start, Float end, String mode, String preprocessor,

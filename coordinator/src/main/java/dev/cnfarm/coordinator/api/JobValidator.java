@@ -36,6 +36,8 @@ public final class JobValidator {
     public static final int MAX_CONTROLNETS = 4;
     /** The most images a job may let share one model batch (a worker's own limit applies too). */
     public static final int MAX_BATCH_SIZE = 16;
+    public static final int DEFAULT_MASK_BLUR = 4;
+    public static final int MAX_MASK_BLUR = 64;
     /** LoRA files a job may merge; each set is its own sessions on a worker. */
     public static final int MAX_LORAS = 8;
     /** Weights outside this range make noise, not images, in every tool. */
@@ -198,6 +200,10 @@ public final class JobValidator {
         }
 
         int controls = validateControlImages(r.controlImages(), tenant, spec, errors, missing);
+        int inits = validateInitImages(r, tenant, spec, errors, missing);
+        if (spec.getControlImagesCount() == 0 && inits > 0) {
+            controls = inits; // img2img without ControlNet: the init images are the matrix's images
+        }
 
         List<Long> seeds = r.seeds();
         if (seeds == null) {
@@ -222,7 +228,7 @@ public final class JobValidator {
         long tasks = (long) spec.getPromptsCount() * controls * spec.getSeedsCount();
         if (errors.isEmpty() && tasks > limits.maxTasks()) {
             errors.add(new FieldError("prompts", "the job would have " + spec.getPromptsCount() + " prompts x " + controls
-                    + " control images x " + spec.getSeedsCount() + " seeds = " + tasks + " images; at most "
+                    + " images x " + spec.getSeedsCount() + " seeds = " + tasks + " images; at most "
                     + limits.maxTasks() + " are allowed per job: split it into several jobs"));
         }
     }
@@ -281,6 +287,24 @@ public final class JobValidator {
             if (ref != null) {
                 refs.put(key, ref);
                 b.setControlImage(ref);
+            }
+            String init = row.initImage();
+            ObjectRef initRef = init == null ? null : refs.containsKey(init) ? refs.get(init) : imageRef(init, f + ".init_image", tenant, errors, missing);
+            if (initRef != null) {
+                refs.put(init, initRef);
+                b.setInitImage(initRef);
+            }
+            if (row.maskImage() != null) {
+                if (init == null) {
+                    errors.add(new FieldError(f + ".mask_image", "needs an init_image: the mask says which part of it is repainted"));
+                } else {
+                    ObjectRef maskRef = refs.containsKey(row.maskImage()) ? refs.get(row.maskImage())
+                            : imageRef(row.maskImage(), f + ".mask_image", tenant, errors, missing);
+                    if (maskRef != null) {
+                        refs.put(row.maskImage(), maskRef);
+                        b.setMaskImage(maskRef);
+                    }
+                }
             }
             Long seed = row.seed() == null ? ThreadLocalRandom.current().nextLong(0, 1L << 32) : row.seed();
             if (seed < 0) {
@@ -467,6 +491,64 @@ public final class JobValidator {
             return null;
         }
         return ObjectRef.newBuilder().setKey(key).setSha256(sha).setSizeBytes(info.get().sizeBytes()).build();
+    }
+
+    /**
+     * img2img and inpainting: {@code init_images} (one per control image, or one for all; with no
+     * control images, the matrix's images), {@code mask_images} (one per init image, or one for all),
+     * {@code strength} and {@code mask_blur}. Whether a mask is the size of its init image is seen
+     * when the images are read (the task fails at once, naming the mask).
+     *
+     * @return the number of init images (0 without)
+     */
+    private int validateInitImages(JobRequest r, String tenant, JobSpec.Builder spec, List<FieldError> errors, List<String> missing) {
+        List<String> inits = r.initImages() == null ? List.of() : r.initImages();
+        List<String> masks = r.maskImages() == null ? List.of() : r.maskImages();
+        boolean rows = r.rows() != null;
+        if (!rows && !inits.isEmpty()) {
+            int controls = r.controlImages() == null ? 0 : r.controlImages().size();
+            if (inits.size() > limits.maxControlImages()) {
+                errors.add(new FieldError("init_images", "has " + inits.size() + " entries; at most " + limits.maxControlImages() + " are allowed"));
+                return 0;
+            }
+            if (controls > 0 && inits.size() != 1 && inits.size() != controls) {
+                errors.add(new FieldError("init_images", "has " + inits.size() + " entries for " + controls + " control images: give one "
+                        + "init image per control image (paired in order), or one for all"));
+            }
+            for (int i = 0; i < inits.size(); i++) {
+                ObjectRef ref = imageRef(inits.get(i), "init_images[" + i + "]", tenant, errors, missing);
+                if (ref != null) {
+                    spec.addInitImages(ref);
+                }
+            }
+            if (!masks.isEmpty() && masks.size() != 1 && masks.size() != inits.size()) {
+                errors.add(new FieldError("mask_images", "has " + masks.size() + " entries for " + inits.size() + " init images: give one mask "
+                        + "per init image (white where it is repainted), or one for all"));
+            }
+            for (int i = 0; i < masks.size(); i++) {
+                ObjectRef ref = imageRef(masks.get(i), "mask_images[" + i + "]", tenant, errors, missing);
+                if (ref != null) {
+                    spec.addMaskImages(ref);
+                }
+            }
+        } else if (!masks.isEmpty()) {
+            errors.add(new FieldError("mask_images", rows ? "cannot be combined with rows: give each row its mask_image"
+                    : "needs init_images: a mask says which part of an init image is repainted"));
+        } else if (rows && !inits.isEmpty()) {
+            errors.add(new FieldError("init_images", "cannot be combined with rows: give each row its init_image"));
+        }
+        boolean anyInit = !inits.isEmpty() || (rows && r.rows().stream().anyMatch(x -> x != null && x.initImage() != null));
+        if (r.strength() != null && !anyInit) {
+            errors.add(new FieldError("strength", "needs init_images (or rows with init_image): it is how much of an init image is "
+                    + "repainted"));
+        }
+        // A1111's defaults: 0.75 of the steps from the init image, masks blurred by 4 pixels
+        spec.setStrength(range(errors, "strength", r.strength(), anyInit ? 0.75f : 0f, 0f, 1f));
+        if (r.maskBlur() != null && (r.maskBlur() < 0 || r.maskBlur() > MAX_MASK_BLUR)) {
+            errors.add(new FieldError("mask_blur", "must be between 0 and " + MAX_MASK_BLUR + " pixels, got " + r.maskBlur()));
+        }
+        spec.setMaskBlur(r.maskBlur() == null ? DEFAULT_MASK_BLUR : Math.max(0, Math.min(MAX_MASK_BLUR, r.maskBlur())));
+        return inits.size();
     }
 
     /** @param missing where to list absent images instead of refusing them, or null to refuse */

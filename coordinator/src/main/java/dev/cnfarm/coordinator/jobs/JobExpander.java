@@ -26,7 +26,12 @@ public final class JobExpander {
         if (spec.getRowsCount() > 0) {
             return spec.getRowsCount();
         }
-        return (long) spec.getPromptsCount() * Math.max(1, spec.getControlImagesCount()) * spec.getSeedsCount();
+        return (long) spec.getPromptsCount() * images(spec) * spec.getSeedsCount();
+    }
+
+    /** The matrix's images: the control images, or without them the init images (img2img), or one (text to image). */
+    private static int images(JobSpec spec) {
+        return Math.max(1, spec.getControlImagesCount() > 0 ? spec.getControlImagesCount() : spec.getInitImagesCount());
     }
 
     /** True when no image of the job has a control image: every task renders text to image with the plain UNet. */
@@ -61,6 +66,8 @@ public final class JobExpander {
         }
         long seed;
         ObjectRef control;
+        ObjectRef init;
+        ObjectRef mask;
         String prompt;
         String negative = spec.getNegativePrompt();
         int steps = spec.getSteps();
@@ -71,6 +78,8 @@ public final class JobExpander {
             JobRow row = spec.getRows(index);
             seed = row.getSeed();
             control = row.hasControlImage() ? row.getControlImage() : null;
+            init = row.hasInitImage() ? row.getInitImage() : null;
+            mask = row.hasMaskImage() ? row.getMaskImage() : null;
             prompt = row.getPrompt();
             negative = row.getNegativePrompt().isEmpty() ? negative : row.getNegativePrompt();
             steps = row.hasSteps() ? row.getSteps() : steps;
@@ -78,9 +87,14 @@ public final class JobExpander {
             controlScale = row.hasControlScale() ? row.getControlScale() : controlScale;
         } else {
             int seeds = spec.getSeedsCount();
-            int images = Math.max(1, spec.getControlImagesCount());
+            int images = images(spec);
+            int image = (index / seeds) % images;
             seed = spec.getSeeds(index % seeds);
-            control = spec.getControlImagesCount() == 0 ? null : spec.getControlImages((index / seeds) % images);
+            control = spec.getControlImagesCount() == 0 ? null : spec.getControlImages(image);
+            // one init image for all, or one per image of the matrix; a mask per init image, or one for all
+            int initAt = spec.getInitImagesCount() == 1 ? 0 : image;
+            init = spec.getInitImagesCount() == 0 ? null : spec.getInitImages(initAt);
+            mask = spec.getMaskImagesCount() == 0 ? null : spec.getMaskImages(spec.getMaskImagesCount() == 1 ? 0 : initAt);
             prompt = spec.getPrompts(index / (seeds * images));
         }
         RenderTask.Builder task = RenderTask.newBuilder()
@@ -107,6 +121,12 @@ public final class JobExpander {
                 .setReleasedAtMs(releasedAtMs)
                 .setRelease(1)
                 .setPool(spec.getPool());
+        if (init != null) {
+            task.setInitImage(init).setStrength(spec.getStrength());
+            if (mask != null) {
+                task.setMaskImage(mask).setMaskBlur(spec.getMaskBlur());
+            }
+        }
         if (control != null) {
             // without a control image the task is text to image: no ControlNet at all, the plain UNet runs every step
             task.addControlnets(ControlNetInput.newBuilder().setImage(control)

@@ -24,6 +24,7 @@ public final class BundleSessions implements AutoCloseable {
     private OrtSession controlledUnet;
     private final OrtSession[] splitControlnets;
     private final OrtSession vaeDecoder;
+    private OrtSession vaeEncoder;
     private final String provider;
 
     public BundleSessions(SdModel model, ExecutionProvider ep, SessionSettings settings) {
@@ -104,6 +105,14 @@ public final class BundleSessions implements AutoCloseable {
         return vaeDecoder;
     }
 
+    /** The VAE encoder, loaded on the first img2img or inpainting task; null when the model has none. */
+    public synchronized OrtSession vaeEncoder() {
+        if (vaeEncoder == null && model.vaeEncoder() != null) {
+            vaeEncoder = load(model.vaeEncoder(), "VAE encoder");
+        }
+        return vaeEncoder;
+    }
+
     public int controlSlots() {
         return model.controlSlots();
     }
@@ -134,6 +143,7 @@ public final class BundleSessions implements AutoCloseable {
             closeQuietly(s);
         }
         closeQuietly(vaeDecoder);
+        closeQuietly(vaeEncoder);
     }
 
     private static void closeQuietly(OrtSession s) {

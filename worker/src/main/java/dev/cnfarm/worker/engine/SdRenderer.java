@@ -16,6 +16,7 @@ import dev.cnfarm.worker.engine.sched.SchedulerConfig;
 import dev.cnfarm.worker.engine.sched.SchedulerKind;
 import dev.cnfarm.worker.engine.text.ClipTokenizer;
 import dev.cnfarm.worker.render.BadInputException;
+import dev.cnfarm.worker.render.InitImage;
 import dev.cnfarm.worker.render.RenderOutOfMemoryException;
 import dev.cnfarm.worker.render.ItemResult;
 import dev.cnfarm.worker.render.RenderOutput;
@@ -139,7 +140,7 @@ public final class SdRenderer implements Renderer {
     }
 
     /** What requests must share to go through the model in one run. */
-    private record RunShape(int width, int height, int steps, String scheduler, boolean cfg) {}
+    private record RunShape(int width, int height, int steps, String scheduler, boolean cfg, int startStep) {}
 
     private List<ItemResult> renderItems(List<RenderRequest> requests, List<StepListener> listeners, boolean alwaysGuidanceBatch) {
         if (requests.size() != listeners.size()) {
@@ -152,7 +153,7 @@ public final class SdRenderer implements Renderer {
             try {
                 validate(r);
                 runs.computeIfAbsent(new RunShape(r.width(), r.height(), r.steps(), r.scheduler(),
-                        alwaysGuidanceBatch || r.guidanceScale() > 1f), k -> new ArrayList<>()).add(i);
+                        alwaysGuidanceBatch || r.guidanceScale() > 1f, r.startStep()), k -> new ArrayList<>()).add(i);
             } catch (BadInputException e) {
                 results[i] = new ItemResult.Failed(e);
             }
@@ -194,16 +195,33 @@ public final class SdRenderer implements Renderer {
         Scheduler[] schedulers = new Scheduler[n];
         dev.cnfarm.worker.engine.noise.NoiseKind.ImageNoise[] noises = new dev.cnfarm.worker.engine.noise.NoiseKind.ImageNoise[n];
         float[][] latents = new float[n][];
+        InitLatents[] inits = new InitLatents[n];
+        int start = first.startStep(); // one for the run: requests with other starts run apart
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
         for (int b = 0; b < n; b++) {
             RenderRequest r = reqs.get(b);
             schedulers[b] = SchedulerKind.of(r.scheduler()).create(schedulerConfig, r.steps(), r.eta());
             noises[b] = r.noise().forSeed(r.seed());
-            latents[b] = noises[b].initial(latentSize, schedulers[b].initNoiseSigma());
+            if (r.init() == null || r.init().fromNoiseOnly()) {
+                latents[b] = noises[b].initial(latentSize, schedulers[b].initNoiseSigma());
+            } else {
+                try {
+                    inits[b] = initLatents(env, r.init(), noises[b].initial(latentSize, 1), h, w);
+                } catch (OrtException e) {
+                    throw new BadInputException("model " + modelId() + "'s VAE encoder refused the init image: " + e.getMessage(), e);
+                }
+                // strength 1 with a mask: from noise, the known region put back step by step
+                latents[b] = start == 0 ? schedulers[b].addNoise(new float[latentSize], inits[b].noise(), 0)
+                        : schedulers[b].addNoise(inits[b].latent(), inits[b].noise(), start);
+            }
+        }
+        if (java.util.Arrays.stream(inits).anyMatch(java.util.Objects::nonNull)) {
+            shared.put("vae_encode", (System.nanoTime() - t1) / 1_000_000);
         }
         int steps = schedulers[0].steps();
+        int run = steps - start; // the steps this run takes, as listeners and ControlNet windows count them
         ItemResult[] ended = new ItemResult[n];
         int[] controlled = new int[n];
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] sampleShape = {items, LATENT_CHANNELS, h, w};
         FloatBuffer noisePred = ByteBuffer.allocateDirect(items * latentSize * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         // the plain and the controlled graph may declare their inputs differently (a merged graph from other tools' exports)
@@ -213,7 +231,7 @@ public final class SdRenderer implements Renderer {
             List<float[]> splitImages = split == null ? null : slotImages(reqs, items);
             float[] modelInput = new float[items * latentSize];
             float[][] xs = new float[n][];
-            for (int i = 0; i < steps && java.util.Arrays.stream(ended).anyMatch(java.util.Objects::isNull); i++) {
+            for (int i = start; i < steps && java.util.Arrays.stream(ended).anyMatch(java.util.Objects::isNull); i++) {
                 double t = schedulers[0].timestep(i);
                 modelRuns.incrementAndGet();
                 for (int b = 0; b < n; b++) {
@@ -223,7 +241,7 @@ public final class SdRenderer implements Renderer {
                         System.arraycopy(xs[b], 0, modelInput, (n + b) * latentSize, latentSize);
                     }
                 }
-                float[] scales = scales(reqs, i, steps, cfg);
+                float[] scales = scales(reqs, i - start, run, cfg);
                 boolean useControl = scales != null;
                 if (split != null) {
                     noisePred.rewind();
@@ -238,15 +256,19 @@ public final class SdRenderer implements Renderer {
                         continue; // stopped earlier: still computed with the others, no longer stepped
                     }
                     RenderRequest r = reqs.get(b);
-                    if (useControl && anyActive(r, i, steps)) {
+                    if (useControl && anyActive(r, i - start, run)) {
                         controlled[b]++;
                     }
                     float[] eps = guide(noisePred, b, n, cfg, latentSize, r.guidanceScale());
-                    byte[] preview = listeners.get(b).wantsPreview(i + 1, steps)
+                    byte[] preview = listeners.get(b).wantsPreview(i + 1 - start, run)
                             ? LatentPreview.png(predictX0(xs[b], eps, t), h, w) : null;
                     latents[b] = schedulers[b].step(eps, i, latents[b], noises[b]);
+                    if (inits[b] != null && inits[b].mask() != null) {
+                        // inpainting with a plain UNet: the known region back, noised to the level of the next step
+                        latents[b] = inits[b].keepKnown(latents[b], schedulers[b].addNoise(inits[b].latent(), inits[b].noise(), i + 1));
+                    }
                     try {
-                        listeners.get(b).onStep(i + 1, steps, preview);
+                        listeners.get(b).onStep(i + 1 - start, run, preview);
                     } catch (RuntimeException e) {
                         ended[b] = new ItemResult.Failed(e);
                     }
@@ -262,6 +284,9 @@ public final class SdRenderer implements Renderer {
                 }
                 long v0 = System.nanoTime();
                 float[] rgb = decode(env, latents[b], h, w);
+                if (reqs.get(b).init() != null && reqs.get(b).init().mask() != null) {
+                    rgb = composite(rgb, reqs.get(b).init());
+                }
                 Map<String, Long> timings = new LinkedHashMap<>(shared);
                 timings.put("vae", (System.nanoTime() - v0) / 1_000_000);
                 results.add(new ItemResult.Rendered(new RenderOutput(rgb, timings, controlled[b], n)));
@@ -325,6 +350,10 @@ public final class SdRenderer implements Renderer {
                     + req.controls().size());
         }
         int expected = 3 * req.width() * req.height();
+        if (req.init() != null && (req.init().rgb().length != expected
+                || (req.init().mask() != null && req.init().mask().length != expected / 3))) {
+            throw BadInputException.permanent("the init image or its mask is not " + req.width() + "x" + req.height());
+        }
         for (int i = 0; i < req.controls().size(); i++) {
             if (req.controls().get(i).image().length != expected) {
                 throw new BadInputException("control image " + i + " is not " + req.width() + "x" + req.height());
@@ -465,6 +494,71 @@ public final class SdRenderer implements Renderer {
     }
 
     /** VAE decode of latent / scaling factor, then [-1, 1] to [0, 1]. */
+    /**
+     * An init image in latent space: its VAE encoding (the distribution's mean, scaled), the unit
+     * noise drawn for it, and the mask at latent resolution (1: repaint), or null without one.
+     */
+    private record InitLatents(float[] latent, float[] noise, float[] mask) {
+        /** {@code mask * sample + (1 - mask) * known}, each latent pixel over its 4 channels. */
+        float[] keepKnown(float[] sample, float[] known) {
+            int plane = mask.length;
+            float[] out = new float[sample.length];
+            for (int k = 0; k < out.length; k++) {
+                float m = mask[k % plane];
+                out[k] = m * sample[k] + (1 - m) * known[k];
+            }
+            return out;
+        }
+    }
+
+    private InitLatents initLatents(OrtEnvironment env, InitImage init, float[] unitNoise, int h, int w) throws OrtException {
+        OrtSession encoder = sessions.vaeEncoder();
+        if (encoder == null) {
+            throw BadInputException.permanent("model " + modelId() + " has no VAE encoder, which img2img and inpainting need (a bundle "
+                    + "built by farm models import has one; a diffusers export needs vae_encoder/model.onnx)");
+        }
+        int width = w * 8;
+        int height = h * 8;
+        float[] sample = new float[init.rgb().length];
+        for (int k = 0; k < sample.length; k++) {
+            sample[k] = init.rgb()[k] * 2f - 1f;
+        }
+        float[] latent;
+        String input = encoder.getInputNames().iterator().next();
+        String output = encoder.getOutputNames().iterator().next();
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(sample), new long[] {1, 3, height, width});
+             OrtSession.Result r = encoder.run(Map.of(input, in), Set.of(output))) {
+            latent = Tensors.read((OnnxTensor) r.get(output).orElseThrow());
+        }
+        float f = sessions.vaeScalingFactor();
+        for (int k = 0; k < latent.length; k++) {
+            latent[k] *= f;
+        }
+        float[] mask = null;
+        if (init.mask() != null) {
+            // a latent pixel is repainted when any of its 8x8 image pixels is: small masked details are not lost to the known latent
+            mask = new float[h * w];
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    int at = (y / 8) * w + x / 8;
+                    mask[at] = Math.max(mask[at], init.mask()[y * width + x] > 0 ? 1f : 0f);
+                }
+            }
+        }
+        return new InitLatents(latent, unitNoise, mask);
+    }
+
+    /** The decoded image inside the (blurred) mask, the init image's own pixels outside it, exactly. */
+    private static float[] composite(float[] rgb, InitImage init) {
+        int plane = init.mask().length;
+        float[] out = new float[rgb.length];
+        for (int k = 0; k < out.length; k++) {
+            float m = init.mask()[k % plane];
+            out[k] = m == 0f ? init.rgb()[k] : m == 1f ? rgb[k] : m * rgb[k] + (1 - m) * init.rgb()[k];
+        }
+        return out;
+    }
+
     private float[] decode(OrtEnvironment env, float[] latent, int h, int w) throws OrtException {
         float[] scaled = new float[latent.length];
         float f = sessions.vaeScalingFactor();

@@ -51,6 +51,11 @@ final class EulerScheduler implements Scheduler {
     }
 
     @Override
+    public boolean varianceExploding() {
+        return true;
+    }
+
+    @Override
     public double initNoiseSigma() {
         return initSigma;
     }

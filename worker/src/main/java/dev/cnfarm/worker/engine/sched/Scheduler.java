@@ -25,4 +25,27 @@ public interface Scheduler {
 
     /** The sample after step {@code i}, from the model's epsilon prediction. */
     float[] step(float[] eps, int i, float[] sample, NoiseSource noise);
+
+    /**
+     * Whether the sample lives in sigma space (x = x0 + sigma * noise, Euler) rather than the
+     * variance-preserving space (x = alpha * x0 + sigma_vp * noise, the others).
+     */
+    default boolean varianceExploding() {
+        return false;
+    }
+
+    /**
+     * A clean latent noised to the level the sample has at step {@code i}; at {@code i == steps()}
+     * the clean latent itself. How img2img starts at a later step, and how inpainting puts the
+     * known region back after each step.
+     */
+    default float[] addNoise(float[] x0, float[] noise, int i) {
+        double s = i >= steps() ? 0 : sigmas()[i];
+        double scale = varianceExploding() ? 1 : 1 / Math.sqrt(s * s + 1);
+        float[] out = new float[x0.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = (float) (scale * (x0[k] + s * noise[k]));
+        }
+        return out;
+    }
 }
