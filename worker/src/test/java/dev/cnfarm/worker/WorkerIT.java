@@ -373,6 +373,67 @@ class WorkerIT {
         }
     }
 
+    /**
+     * Inpainting through a worker: the init image and mask are fetched from the uploads, the
+     * pixels outside the mask come back exactly as uploaded, the masked ones are repainted, the
+     * PNG records A1111's img2img settings; a mask of another size than its init image fails the
+     * task at once, naming both.
+     */
+    @Test
+    void anInpaintingTaskKeepsThePixelsOutsideItsMaskAndAMaskOfAnotherSizeIsRefused() throws Exception {
+        BufferedImage init = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        BufferedImage mask = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 32; x++) {
+                init.setRGB(x, y, (x * 8) << 16 | (y * 8) << 8 | 0x40);
+                mask.setRGB(x, y, x < 16 ? 0xffffff : 0);
+            }
+        }
+        ObjectInfo initRef = uploadControl(png(init));
+        ObjectInfo maskRef = uploadControl(png(mask));
+        ObjectInfo smallMask = uploadControl(checkerboard(16));
+        String job = "job-" + UUID.randomUUID();
+        RenderTask.Builder inpaint = task(job, 0, initRef, 4, 32, 32).toBuilder().clearControlnets()
+                .setInitImage(ObjectRef.newBuilder().setKey(initRef.key()).setSha256(initRef.sha256()))
+                .setMaskImage(ObjectRef.newBuilder().setKey(maskRef.key()).setSha256(maskRef.sha256()))
+                .setStrength(0.7f).setMaskBlur(0);
+        try (WorkerService worker = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "w-inpaint"))) {
+            send(inpaint.build());
+            List<TaskEvent> events = awaitEvents(topics.taskEvents(), job, e -> e.hasResult() || e.hasFailed());
+            TaskEvent last = events.get(events.size() - 1);
+            assertThat(last.hasResult()).as("events %s", events).isTrue();
+            byte[] out = store.get(last.getResult().getOutput().getKey());
+            BufferedImage img = ImageIO.read(new ByteArrayInputStream(out));
+            int changed = 0;
+            for (int y = 0; y < 32; y++) {
+                for (int x = 0; x < 32; x++) {
+                    if (x >= 16) {
+                        assertThat(img.getRGB(x, y) & 0xffffff).as("kept pixel %d,%d", x, y).isEqualTo(init.getRGB(x, y) & 0xffffff);
+                    } else if ((img.getRGB(x, y) & 0xffffff) != (init.getRGB(x, y) & 0xffffff)) {
+                        changed++;
+                    }
+                }
+            }
+            assertThat(changed).as("the masked half repainted").isGreaterThan(16 * 32 / 2);
+            assertThat(new String(out, java.nio.charset.StandardCharsets.ISO_8859_1)).contains("Denoising strength: 0.7, Mask blur: 0");
+            assertThat(new String(store.get(ObjectKeys.sidecar(last.getResult().getOutput().getKey())))).contains("\"mode\" : \"inpaint\"");
+
+            String job2 = "job-" + UUID.randomUUID();
+            send(inpaint.setJobId(job2).setTaskId(job2 + "-0").setOutputKey(ObjectKeys.output("default", job2, 0))
+                    .setMaskImage(ObjectRef.newBuilder().setKey(smallMask.key()).setSha256(smallMask.sha256())).build());
+            List<TaskEvent> refused = awaitEvents(topics.taskEvents(), job2, TaskEvent::hasFailed);
+            TaskEvent failed = refused.get(refused.size() - 1);
+            assertThat(failed.getFailed().getPermanent()).isTrue();
+            assertThat(failed.getFailed().getMessage()).contains("mask image " + smallMask.key() + " is 16x16", "32x32");
+        }
+    }
+
+    private static byte[] png(BufferedImage img) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+
     /** Past its memory a CPU worker is killed, not told: a task larger than worker.max-pixels is refused before it starts. */
     @Test
     void aTaskLargerThanTheWorkerRendersIsLeftForAnotherWorkerBeforeAnythingIsAllocated() throws Exception {

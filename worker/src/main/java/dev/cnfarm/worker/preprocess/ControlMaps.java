@@ -44,6 +44,14 @@ public final class ControlMaps {
     public record ControlMap(byte[] png, float[] chw, String key, boolean cached) {}
 
     public ControlMap get(String tenant, ControlNetInput c, int w, int h) {
+        return get(tenant, c, w, h, "control image");
+    }
+
+    /**
+     * @param what how messages name the input ({@code control image}, {@code init image}, {@code mask image}): the same
+     *             fetch, check and resize serve img2img's images, kept in the same cache
+     */
+    public ControlMap get(String tenant, ControlNetInput c, int w, int h, String what) {
         String pre = c.getPreprocessor().isEmpty() ? PreprocessorCatalog.PASSTHROUGH : c.getPreprocessor();
         String params;
         try {
@@ -70,7 +78,7 @@ public final class ControlMaps {
         store.stat(inputKey).ifPresent(info -> {
             if (info.sizeBytes() > limits.maxBytes()) {
                 // refused unread: a presigned PUT accepts any body, whatever size its upload declared
-                throw BadInputException.permanent("control image " + inputKey + " is " + info.sizeBytes() + " bytes; at most "
+                throw BadInputException.permanent(what + " " + inputKey + " is " + info.sizeBytes() + " bytes; at most "
                         + limits.maxBytes() + " are accepted");
             }
         });
@@ -79,7 +87,7 @@ public final class ControlMaps {
         if (!c.getImage().getSha256().isEmpty() && !sha.equals(c.getImage().getSha256())) {
             // uploads are named by their sha256: these bytes are not the upload the job was given, and never will be
             deleteQuietly(inputKey);
-            throw BadInputException.permanent("control image " + inputKey + " holds bytes with sha256 " + sha + ", not the "
+            throw BadInputException.permanent(what + " " + inputKey + " holds bytes with sha256 " + sha + ", not the "
                     + c.getImage().getSha256() + " its key names (a PUT to the upload's URL sent other bytes than it declared); "
                     + "the object was deleted: upload the image again");
         }

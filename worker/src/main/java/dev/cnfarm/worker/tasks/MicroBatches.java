@@ -19,7 +19,7 @@ public final class MicroBatches {
 
     /** What tasks must share to be computed together. */
     public record BatchKey(String model, int width, int height, int steps, String scheduler, boolean guidance, List<String> windows,
-                           List<String> loras) {
+                           List<String> loras, float strength) {
 
         public static BatchKey of(RenderTask t) {
             List<String> windows = new ArrayList<>();
@@ -30,7 +30,7 @@ public final class MicroBatches {
             List<String> loras = t.getLorasList().stream().filter(l -> l.getWeight() != 0f)
                     .map(l -> l.getFile().getSha256() + "@" + l.getWeight()).toList();
             return new BatchKey(t.getModel(), t.getWidth(), t.getHeight(), t.getSteps(), t.getScheduler(), t.getGuidanceScale() > 1f,
-                    List.copyOf(windows), loras);
+                    List.copyOf(windows), loras, t.hasInitImage() ? t.getStrength() : -1f); // a strength starts sampling at its own step
         }
     }
 

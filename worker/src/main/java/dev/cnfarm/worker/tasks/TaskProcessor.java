@@ -26,6 +26,9 @@ import dev.cnfarm.worker.output.PngEncoder;
 import dev.cnfarm.worker.render.BadInputException;
 import dev.cnfarm.worker.render.RenderOutOfMemoryException;
 import dev.cnfarm.worker.render.ItemResult;
+import dev.cnfarm.worker.render.InitImage;
+import dev.cnfarm.worker.preprocess.ImageSizes;
+import dev.cnfarm.worker.preprocess.MaskBlur;
 import dev.cnfarm.worker.render.LoraMerger;
 import dev.cnfarm.worker.render.RenderRequest;
 import dev.cnfarm.worker.render.Renderer;
@@ -208,8 +211,38 @@ public final class TaskProcessor {
             throw new BadInputException(e.getMessage(), e);
         }
         RenderRequest request = new RenderRequest(task.getPrompt(), task.getNegativePrompt(), controls, task.getGuessMode(),
-                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta(), noise);
+                task.getSeed(), task.getSteps(), w, h, task.getGuidanceScale(), task.getScheduler(), task.getEta(), noise, initImage(task, w, h));
         return new Prepared(a, renderer, request, maps, outputKey, System.nanoTime() - t0);
+    }
+
+    /**
+     * The task's init image and mask at its size (fetched, checked and resized as control images
+     * are, and cached with them), the mask blurred as the job asked; null without an init image.
+     */
+    private InitImage initImage(RenderTask task, int w, int h) {
+        if (!task.hasInitImage()) {
+            return null;
+        }
+        float[] rgb = controlMaps.get(task.getTenant(), asIs(task.getInitImage()), w, h, "init image").chw();
+        float[] mask = null;
+        if (task.hasMaskImage()) {
+            int[] initSize = ImageSizes.of(store, task.getInitImage().getKey(), "init image");
+            int[] maskSize = ImageSizes.of(store, task.getMaskImage().getKey(), "mask image");
+            if (initSize[0] != maskSize[0] || initSize[1] != maskSize[1]) {
+                throw BadInputException.permanent("mask image " + task.getMaskImage().getKey() + " is " + maskSize[0] + "x" + maskSize[1]
+                        + ", its init image " + task.getInitImage().getKey() + " " + initSize[0] + "x" + initSize[1]
+                        + "; mask_images must be the size of their init images");
+            }
+            float[] gray = controlMaps.get(task.getTenant(), asIs(task.getMaskImage()), w, h, "mask image").chw();
+            mask = MaskBlur.blur(java.util.Arrays.copyOf(gray, w * h), w, h, task.getMaskBlur()); // the first channel: white repaints
+        }
+        return new InitImage(rgb, task.getStrength(), mask);
+    }
+
+    /** An image taken as it is (resized to the task's size, nothing detected in it). */
+    private static ControlNetInput asIs(ObjectRef image) {
+        return ControlNetInput.newBuilder().setImage(image).setPreprocessor(dev.cnfarm.common.preprocess.PreprocessorCatalog.PASSTHROUGH)
+                .setResizeMode("just_resize").setMode("balanced").build();
     }
 
     /** Encodes and stores the image, its control maps and its sidecar. */
@@ -273,7 +306,15 @@ public final class TaskProcessor {
             m.put("control_map_cached", maps.get(i).cached());
             cns.add(m);
         }
-        s.put("mode", cns.isEmpty() ? "text_to_image" : "controlnet");
+        s.put("mode", t.hasMaskImage() ? "inpaint" : t.hasInitImage() ? "img2img" : cns.isEmpty() ? "text_to_image" : "controlnet");
+        if (t.hasInitImage()) {
+            s.put("init_image", t.getInitImage().getKey());
+            s.put("strength", t.getStrength());
+        }
+        if (t.hasMaskImage()) {
+            s.put("mask_image", t.getMaskImage().getKey());
+            s.put("mask_blur", t.getMaskBlur());
+        }
         s.put("noise", t.getNoise().isEmpty() ? "farm" : t.getNoise());
         s.put("loras", t.getLorasList().stream().map(l -> Map.of("name", l.getName(), "weight", l.getWeight(), "file", l.getFile().getKey(),
                 "sha256", l.getFile().getSha256())).toList());
@@ -317,6 +358,12 @@ public final class TaskProcessor {
         }
         if (t.getGuessMode()) {
             s.append(", Guess mode: true");
+        }
+        if (t.hasInitImage()) {
+            s.append(", Denoising strength: ").append(t.getStrength()); // A1111's names for img2img's settings
+            if (t.hasMaskImage()) {
+                s.append(", Mask blur: ").append(t.getMaskBlur());
+            }
         }
         if ("torch_cpu".equals(t.getNoise())) {
             s.append(", RNG: CPU"); // A1111's name for noise from PyTorch's CPU generator
