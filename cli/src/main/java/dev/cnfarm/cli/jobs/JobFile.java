@@ -15,12 +15,16 @@ import java.util.function.Function;
 
 /**
  * A job file (YAML or JSON) as the user writes it: the fields of the REST API's job, where
- * {@code control_images}, rows' {@code control_image} and {@code loras[].file} may name local files
+ * {@code control_images}, {@code init_images}, {@code mask_images}, rows' {@code control_image},
+ * {@code init_image} and {@code mask_image}, and {@code loras[].file} may name local files
  * (relative to the job file) instead of uploaded keys, and a LoRA without a name is named after its
  * file. {@link #resolve} uploads those files and returns the job as the API takes it.
  */
 public final class JobFile {
     private static final String UPLOADED_PREFIX = "uploads/";
+    /** The job's lists of images, and a row's images: where local files may be named. */
+    private static final List<String> IMAGE_LISTS = List.of("control_images", "init_images", "mask_images");
+    private static final List<String> ROW_IMAGES = List.of("control_image", "init_image", "mask_image");
 
     private final Path file;
     private final ObjectNode job;
@@ -126,9 +130,11 @@ public final class JobFile {
     /** Local control images of manifest rows, made absolute: they are relative to the manifest, not the job file. */
     private static ArrayNode absoluteImages(ArrayNode rows, Path dir) {
         for (JsonNode row : rows) {
-            JsonNode img = row.get("control_image");
-            if (img != null && img.isTextual() && !img.asText().startsWith(UPLOADED_PREFIX)) {
-                ((ObjectNode) row).put("control_image", dir.resolve(img.asText()).normalize().toString());
+            for (String field : ROW_IMAGES) {
+                JsonNode img = row.get(field);
+                if (img != null && img.isTextual() && !img.asText().startsWith(UPLOADED_PREFIX)) {
+                    ((ObjectNode) row).put(field, dir.resolve(img.asText()).normalize().toString());
+                }
             }
         }
         return rows;
@@ -161,13 +167,17 @@ public final class JobFile {
         JsonNode rows = job.get("rows");
         if (rows != null && rows.isArray()) {
             for (int i = 0; i < rows.size(); i++) {
-                named.put("rows[" + i + "].control_image", rows.get(i).path("control_image"));
+                for (String field : ROW_IMAGES) {
+                    named.put("rows[" + i + "]." + field, rows.get(i).path(field));
+                }
             }
         }
-        JsonNode images = job.get("control_images");
-        if (images != null && images.isArray()) {
-            for (int i = 0; i < images.size(); i++) {
-                named.put("control_images[" + i + "]", images.get(i));
+        for (String list : IMAGE_LISTS) {
+            JsonNode images = job.get(list);
+            if (images != null && images.isArray()) {
+                for (int i = 0; i < images.size(); i++) {
+                    named.put(list + "[" + i + "]", images.get(i));
+                }
             }
         }
         JsonNode loras = job.get("loras");
@@ -205,23 +215,27 @@ public final class JobFile {
         JsonNode rows = copy.get("rows");
         if (rows != null && rows.isArray()) {
             for (JsonNode row : rows) {
-                JsonNode n = row.path("control_image");
-                if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
-                    ((ObjectNode) row).put("control_image", keys.get(localPath(n.asText())));
+                for (String field : ROW_IMAGES) {
+                    JsonNode n = row.path(field);
+                    if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
+                        ((ObjectNode) row).put(field, keys.get(localPath(n.asText())));
+                    }
                 }
             }
         }
-        JsonNode images = copy.get("control_images");
-        if (images != null && images.isArray()) {
-            ArrayNode resolved = Json.mapper().createArrayNode();
-            for (JsonNode n : images) {
-                if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
-                    resolved.add(keys.get(localPath(n.asText())));
-                } else {
-                    resolved.add(n);
+        for (String list : IMAGE_LISTS) {
+            JsonNode images = copy.get(list);
+            if (images != null && images.isArray()) {
+                ArrayNode resolved = Json.mapper().createArrayNode();
+                for (JsonNode n : images) {
+                    if (n.isTextual() && !n.asText().startsWith(UPLOADED_PREFIX)) {
+                        resolved.add(keys.get(localPath(n.asText())));
+                    } else {
+                        resolved.add(n);
+                    }
                 }
+                copy.set(list, resolved);
             }
-            copy.set("control_images", resolved);
         }
         JsonNode loras = copy.get("loras");
         if (loras != null && loras.isArray()) {

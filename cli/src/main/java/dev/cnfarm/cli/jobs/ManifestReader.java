@@ -22,14 +22,15 @@ import java.util.Set;
  * Reads a manifest, one image per row, into the job's {@code rows}: CSV with a header line, or
  * JSON Lines (one object per line). Columns: {@code prompt}, optionally {@code control_image} (a local
  * file, relative to the manifest, or an uploaded key; without one the row renders text to image), and {@code negative_prompt},
- * {@code seed}, {@code steps}, {@code guidance_scale}, {@code control_scale}. Empty cells take the
+ * {@code seed}, {@code steps}, {@code guidance_scale}, {@code control_scale}, {@code init_image} and {@code mask_image}
+ * (img2img and inpainting; files like control_image). Empty cells take the
  * job's values. Problems name the file, the line and the column.
  */
 public final class ManifestReader {
     /** Column name to its type: text, whole number or decimal. */
     static final Map<String, Character> COLUMNS = Map.of(
             "prompt", 's', "negative_prompt", 's', "control_image", 's', "seed", 'l', "steps", 'i',
-            "guidance_scale", 'f', "control_scale", 'f');
+            "guidance_scale", 'f', "control_scale", 'f', "init_image", 's', "mask_image", 's');
     /** A row without a control image renders text to image. */
     private static final Set<String> REQUIRED = Set.of("prompt");
 

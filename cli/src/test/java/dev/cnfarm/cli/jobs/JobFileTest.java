@@ -65,6 +65,19 @@ class JobFileTest {
     }
 
     @Test
+    void initAndMaskImagesAreUploadedLikeControlImages() throws Exception {
+        Files.write(dir.resolve("photo.png"), new byte[] {4});
+        Files.write(dir.resolve("mask.png"), new byte[] {5});
+        Path job = dir.resolve("inpaint.yaml");
+        Files.writeString(job, "prompts: [x]\ninit_images: [photo.png]\nmask_images: [mask.png]\nstrength: 0.6\n");
+        JsonNode node = Json.mapper().readTree(JobFile.read(job).resolve(p -> "uploads/default/" + p.getFileName()));
+        assertThat(node.at("/init_images/0").asText()).isEqualTo("uploads/default/photo.png");
+        assertThat(node.at("/mask_images/0").asText()).isEqualTo("uploads/default/mask.png");
+        Files.writeString(job, "prompts: [x]\ninit_images: [absent.png]\n");
+        assertThatThrownBy(() -> JobFile.read(job).localFiles()).hasMessageContaining("init_images[0]");
+    }
+
+    @Test
     void missingImageIsNamedByItsPosition() throws Exception {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, "prompts: [x]\ncontrol_images: [nope.png]\n");

@@ -326,6 +326,7 @@ public final class JobValidator {
                 break;
             }
         }
+        validateInitImages(r, tenant, spec, errors, missing); // the job's strength and mask_blur for rows with init images
     }
 
     /** A checked preprocessor setting: its name, its parameters as given (as strings), the resize mode. */

@@ -161,6 +161,37 @@ class JobValidatorTest {
     }
 
     @Test
+    void initAndMaskImagesAreRecordedWithStrengthAndBlurAndEveryBadOneIsNamed() {
+        JobSpec s = valid(job("\"init_images\":[\"" + KEY + "\"],\"mask_images\":[\"" + KEY + "\"],\"strength\":0.4,\"mask_blur\":8"));
+        assertThat(s.getInitImagesCount()).isEqualTo(1);
+        assertThat(s.getMaskImagesCount()).isEqualTo(1);
+        assertThat(s.getStrength()).isEqualTo(0.4f);
+        assertThat(s.getMaskBlur()).isEqualTo(8);
+        JobSpec defaults = valid("{\"prompts\":[\"x\"],\"init_images\":[\"" + KEY + "\",\"" + KEY + "\"]}");
+        assertThat(defaults.getStrength()).as("A1111's default").isEqualTo(0.75f);
+        assertThat(JobExpanderImages.count(defaults)).as("without control images the init images are the matrix's images").isEqualTo(2);
+        assertThat(errors(job("\"init_images\":[\"" + KEY + "\"],\"strength\":1.5,\"mask_blur\":99"))).extracting(FieldError::field)
+                .containsExactlyInAnyOrder("strength", "mask_blur");
+        assertThat(errors(job("\"strength\":0.5,\"mask_images\":[\"" + KEY + "\"]"))).extracting(FieldError::field)
+                .containsExactlyInAnyOrder("strength", "mask_images");
+        assertThat(errors("{\"prompts\":[\"x\"],\"control_images\":[\"" + KEY + "\",\"" + KEY + "\",\"" + KEY + "\"],\"init_images\":[\""
+                + KEY + "\",\"" + KEY + "\"]}")).extracting(FieldError::message).first().asString().contains("one init image per control image");
+        assertThat(errors("{\"rows\":[{\"prompt\":\"x\",\"mask_image\":\"" + KEY + "\"}]}")).extracting(FieldError::field)
+                .containsExactly("rows[0].mask_image");
+        JobSpec rows = valid("{\"rows\":[{\"prompt\":\"x\",\"init_image\":\"" + KEY + "\",\"mask_image\":\"" + KEY + "\"}],\"strength\":0.3}");
+        assertThat(rows.getRows(0).hasInitImage()).isTrue();
+        assertThat(rows.getRows(0).hasMaskImage()).isTrue();
+        assertThat(rows.getStrength()).isEqualTo(0.3f);
+    }
+
+    /** The matrix's task count, as the expander makes it. */
+    private static final class JobExpanderImages {
+        static long count(JobSpec s) {
+            return dev.cnfarm.coordinator.jobs.JobExpander.taskCount(s);
+        }
+    }
+
+    @Test
     void controlOptionsAndAdditionalControlNetsAreRecorded() {
         JobSpec s = valid(job("\"control_scale\":0.7,\"control_start\":0.1,\"control_end\":0.6,\"control_mode\":\"prompt\","
                 + "\"guess_mode\":true,\"eta\":0.3,\"additional_controlnets\":[{\"image\":\"" + KEY + "\",\"scale\":0.5,\"mode\":\"control\"}]"));

@@ -44,4 +44,24 @@ class JobExpanderTest {
         assertThat(tasks).extracting(RenderTask::getSchemaVersion).containsOnly(1);
         assertThat(JobExpander.expand("job-1", "default", spec, 5)).isEqualTo(tasks);
     }
+
+    @Test
+    void initImagesPairWithControlImagesOrServeAllAndMasksFollowTheirInitImages() {
+        JobSpec paired = JobSpec.newBuilder().addPrompts("p").addSeeds(1).setSteps(10).setWidth(64).setHeight(64).setModel("tiny")
+                .addControlImages(ObjectRef.newBuilder().setKey("uploads/default/c0")).addControlImages(ObjectRef.newBuilder().setKey("uploads/default/c1"))
+                .addInitImages(ObjectRef.newBuilder().setKey("uploads/default/i0")).addInitImages(ObjectRef.newBuilder().setKey("uploads/default/i1"))
+                .addMaskImages(ObjectRef.newBuilder().setKey("uploads/default/m")).setStrength(0.6f).setMaskBlur(4).build();
+        List<RenderTask> tasks = JobExpander.expand("j", "default", paired, 1);
+        assertThat(tasks).extracting(t -> t.getControlnets(0).getImage().getKey() + "+" + t.getInitImage().getKey() + "+" + t.getMaskImage().getKey())
+                .containsExactly("uploads/default/c0+uploads/default/i0+uploads/default/m", "uploads/default/c1+uploads/default/i1+uploads/default/m");
+        assertThat(tasks).extracting(RenderTask::getStrength).containsOnly(0.6f);
+        assertThat(tasks).extracting(RenderTask::getMaskBlur).containsOnly(4);
+        JobSpec alone = paired.toBuilder().clearControlImages().clearMaskImages().build();
+        List<RenderTask> img2img = JobExpander.expand("j", "default", alone, 1);
+        assertThat(img2img).extracting(t -> t.getInitImage().getKey()).containsExactly("uploads/default/i0", "uploads/default/i1");
+        assertThat(img2img).allSatisfy(t -> {
+            assertThat(t.getControlnetsCount()).isZero();
+            assertThat(t.hasMaskImage()).isFalse();
+        });
+    }
 }
