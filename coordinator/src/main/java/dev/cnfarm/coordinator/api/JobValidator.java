@@ -487,7 +487,7 @@ public final class JobValidator {
         long maxBytes = limits.maxUploadBytes();
         if (info.get().sizeBytes() > maxBytes) {
             // a presigned PUT takes whatever body it is sent, whatever size the upload declared
-            errors.add(new FieldError(field, what + " '" + key + "' is " + info.get().sizeBytes() + " bytes, more than the limit of "
+            errors.add(new FieldError(field, what + " '" + key + "' is " + info.get().sizeBytes() + " bytes, more than the upload limit of "
                     + maxBytes + " bytes (coordinator.max-upload-bytes); upload a smaller " + what));
             return null;
         }
