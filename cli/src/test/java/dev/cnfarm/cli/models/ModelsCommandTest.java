@@ -145,6 +145,28 @@ class ModelsCommandTest {
         assertThat(bad).doesNotExist();
     }
 
+    /** An inpainting UNet's checkpoint (conv_in of 9 input channels) names its architecture: imported as the preset's inpainting form. */
+    @Test
+    void aCheckpointWithANineChannelUNetImportsAsAnInpaintingBundle() throws Exception {
+        ModelPreset inpainting = ModelPreset.tiny().inpainting();
+        java.util.List<ParamSpec> params = new java.util.ArrayList<>();
+        BundleBuilder.graphs(inpainting, 0, GraphBuilder.Storage.FP32, BundleBuilder.referenceSize(inpainting)).values()
+                .forEach(g -> params.addAll(g.params()));
+        RandomWeights w = new RandomWeights(5, false);
+        Map<String, SafetensorsWriter.Tensor> checkpoint = new LinkedHashMap<>();
+        var layout = dev.cnfarm.models.weights.OriginalLayout.of(params, dev.cnfarm.models.weights.OriginalLayout.CONTROLNET_PREFIX);
+        for (var e : layout.entries().values()) {
+            checkpoint.put(e.originalKey(), new SafetensorsWriter.Tensor(e.originalShape(), w.values(e.param())));
+        }
+        Path ckpt = dir.resolve("v1-5-inpainting-like.safetensors");
+        SafetensorsWriter.write(ckpt, checkpoint, "F16", Map.of());
+        Path out = dir.resolve("inpainting");
+        Run r = farm("models", "import", "--preset", "tiny", "--checkpoint", ckpt.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(ModelBundle.open(out).manifest().preset()).isEqualTo("tiny-inpainting");
+        assertThat(dev.cnfarm.worker.engine.SdModel.of(ModelBundle.open(out)).unetInChannels()).isEqualTo(9);
+    }
+
     @Test
     void aSingleFileCheckpointAndAnOriginalControlNetImportToTheSameImages() throws Exception {
         ModelPreset tiny = ModelPreset.tiny();

@@ -83,8 +83,8 @@ public final class ModelGraphs {
                 Value image = g.node("Gather", List.of(images, index), new long[] {r.batch(), 3, r.imageHeight(), r.imageWidth()},
                         Attr.i("axis", 0));
                 Value itemScales = g.node("Gather", List.of(scales, index), new long[] {r.batch(), scalesPer}, Attr.i("axis", 0));
-                ControlNet.Residuals<Value> res = ControlNet.forward(nn, controlnetComponent(i), in.sample, in.timestep, in.context, image,
-                        p.controlnet());
+                ControlNet.Residuals<Value> res = ControlNet.forward(nn, controlnetComponent(i), controlSample(g, in.sample, p),
+                        in.timestep, in.context, image, p.controlnet());
                 List<Value> scaled = new ArrayList<>();
                 for (int k = 0; k < res.down().size(); k++) {
                     scaled.add(scale(g, res.down().get(k), itemScales, k));
@@ -182,6 +182,21 @@ public final class ModelGraphs {
         Value context = g.input(CONTEXT, DataType.FLOAT, new long[] {r.batch(), SEQUENCE_LENGTH, u.crossAttentionDim()},
                 "batch", "sequence", u.crossAttentionDim());
         return new UNetInputs(sample, t, context);
+    }
+
+    /**
+     * What a ControlNet sees of the UNet's input: all of it, or for an inpainting UNet (9 channels)
+     * the noisy latent alone, its first 4 channels, as ControlNets trained on the plain UNet expect.
+     */
+    private static Value controlSample(GraphBuilder g, Value sample, ModelPreset p) {
+        int channels = p.controlnet().unet().inChannels();
+        if (p.unet().inChannels() == channels) {
+            return sample;
+        }
+        long[] shape = sample.shape().clone();
+        shape[1] = channels;
+        return g.node("Slice", List.of(sample, g.constantInt64("start", new long[] {0}, 1), g.constantInt64("end", new long[] {channels}, 1),
+                g.constantInt64("axes", new long[] {1}, 1)), shape);
     }
 
     /** residual [B, C, h, w] times scales[:, k] as [B, 1, 1, 1]. */

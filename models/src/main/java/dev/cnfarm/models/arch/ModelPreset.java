@@ -38,11 +38,35 @@ public record ModelPreset(String name, UNetConfig unet, ControlNetConfig control
         }
     }
 
+    /** UNet input channels of an inpainting UNet: the noisy latent (4), the mask (1) and the masked image's latent (4). */
+    public static final int INPAINTING_CHANNELS = 9;
+
+    /**
+     * The same architecture with an inpainting UNet: 9 input channels (latent, mask, masked
+     * image's latent), as runwayml's sd-v1-5-inpainting. Its ControlNets keep their 4-channel
+     * input and see the noisy latent alone.
+     */
+    public ModelPreset inpainting() {
+        if (isInpainting()) {
+            return this;
+        }
+        UNetConfig u = unet;
+        return new ModelPreset(name + "-inpainting", new UNetConfig(INPAINTING_CHANNELS, u.outChannels(), u.blockOutChannels(),
+                u.downBlockTypes(), u.upBlockTypes(), u.layersPerBlock(), u.attentionHeadDim(), u.crossAttentionDim(), u.normNumGroups(),
+                u.normEps(), u.flipSinToCos(), u.freqShift()), controlnet, textEncoder, vae);
+    }
+
+    public boolean isInpainting() {
+        return unet.inChannels() == INPAINTING_CHANNELS;
+    }
+
     public static ModelPreset named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "sd15" -> sd15();
             case "tiny" -> tiny();
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "'; use sd15 or tiny");
+            case "sd15-inpainting" -> sd15().inpainting();
+            case "tiny-inpainting" -> tiny().inpainting();
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "'; use sd15, tiny, sd15-inpainting or tiny-inpainting");
         };
     }
 }

@@ -76,7 +76,7 @@ public final class BundleBuilder {
 
     /** A size every preset's graphs can be checked at: batch 2 and a latent of 8 times the size multiple. */
     public static RefSize referenceSize(ModelPreset preset) {
-        int side = preset.name().equals("sd15") ? 64 : 8 * preset.unet().sizeMultiple();
+        int side = preset.name().startsWith("sd15") ? 64 : 8 * preset.unet().sizeMultiple();
         return new RefSize(2, side, side);
     }
 

@@ -25,17 +25,23 @@ import java.util.Map;
  * @param splitControlnets the ControlNets of the split form (each its own graph), empty otherwise
  * @param controlNames   what each ControlNet slot is for ({@code canny}, ...), the names a job may choose them by
  * @param vaeEncoder     the VAE encoder (image to latent mean), for img2img and inpainting; null when the model has none
+ * @param unetInChannels the UNet's input channels: 4, or 9 for an inpainting UNet (latent, mask, masked image's latent)
  */
 public record SdModel(String id, String layout, Path textEncoder, Path unet, Path controlledUnet, Path vaeDecoder, Path tokenizerDir,
                       Contracts.Text text, Contracts.UNet unetContract, Contracts.UNet controlledContract, Contracts.Vae vae,
                       int controlSlots, int residualScales, int contextDim, float vaeScalingFactor, SchedulerConfig schedulerConfig,
-                      List<DiffusersOnnxModel.ControlNetGraph> splitControlnets, List<String> controlNames, Path vaeEncoder) {
+                      List<DiffusersOnnxModel.ControlNetGraph> splitControlnets, List<String> controlNames, Path vaeEncoder, int unetInChannels) {
     public static final String NATIVE_LAYOUT = "cnfarm-bundle";
 
     /** The same model computed by other graph files of the same contracts (a LoRA merged into copies of them). */
     public SdModel withGraphs(Path textEncoder, Path unet, Path controlledUnet) {
         return new SdModel(id, layout, textEncoder, unet, controlledUnet, vaeDecoder, tokenizerDir, text, unetContract, controlledContract, vae,
-                controlSlots, residualScales, contextDim, vaeScalingFactor, schedulerConfig, splitControlnets, controlNames, vaeEncoder);
+                controlSlots, residualScales, contextDim, vaeScalingFactor, schedulerConfig, splitControlnets, controlNames, vaeEncoder, unetInChannels);
+    }
+
+    /** The UNet's input channels from the bundle's recorded configuration (4 when it records none). */
+    private static int unetInChannels(BundleManifest m) {
+        return m.configs().get("unet") instanceof Map<?, ?> u && u.get("in_channels") instanceof Number n ? n.intValue() : 4;
     }
 
     /** A bundle folder or a diffusers export folder, told apart by the file that describes it. */
@@ -57,7 +63,7 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
                 Contracts.NATIVE_VAE,
                 controlled ? m.controlnets() : 0, controlled ? scalesDim(m) : 0, contextDim(m), scaling, SchedulerConfig.sd15(), List.of(),
                 controlled ? m.slotNames() : List.of(),
-                m.graphs().containsKey(BundleBuilder.VAE_ENCODER) ? bundle.graph(BundleBuilder.VAE_ENCODER) : null);
+                m.graphs().containsKey(BundleBuilder.VAE_ENCODER) ? bundle.graph(BundleBuilder.VAE_ENCODER) : null, unetInChannels(m));
     }
 
     /**
@@ -70,14 +76,14 @@ public record SdModel(String id, String layout, Path textEncoder, Path unet, Pat
             return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), null, d.vaeDecoder(), d.tokenizerDir(),
                     d.text(), d.unetContract(), d.unetContract(), d.vae(), d.controlnets().size(), d.unetContract().residualInputs().size(),
                     d.contextDim(), d.vaeScalingFactor(), scheduler(d), d.controlnets(),
-                    d.controlnets().stream().map(DiffusersOnnxModel.ControlNetGraph::name).toList(), d.vaeEncoder());
+                    d.controlnets().stream().map(DiffusersOnnxModel.ControlNetGraph::name).toList(), d.vaeEncoder(), 4);
         }
         DiffusersOnnxModel.Controlled c = d.controlled();
         return new SdModel(d.id(), DiffusersOnnxModel.LAYOUT, d.textEncoder(), d.unet(), c == null ? null : c.file(), d.vaeDecoder(),
                 d.tokenizerDir(), d.text(), d.unetContract(), c == null ? d.unetContract() : c.contract(), d.vae(),
                 c == null ? 0 : c.controlnets(), c == null ? 0 : c.residualScales(), d.contextDim(), d.vaeScalingFactor(), scheduler(d),
                 List.of(), java.util.stream.IntStream.range(0, c == null ? 0 : c.controlnets()).mapToObj(i -> "controlnet" + i).toList(),
-                d.vaeEncoder());
+                d.vaeEncoder(), 4);
     }
 
     /** The folder's scheduler_config.json over SD1.5's defaults; models that predict anything but the noise are refused. */

@@ -223,22 +223,39 @@ public final class SdRenderer implements Renderer {
         ItemResult[] ended = new ItemResult[n];
         int[] controlled = new int[n];
         long[] sampleShape = {items, LATENT_CHANNELS, h, w};
+        // an inpainting UNet takes 9 channels: the (scaled) latent, then each item's mask and masked image's latent
+        int inChannels = sessions.model().unetInChannels();
+        int inputSize = inChannels * h * w;
+        long[] inputShape = {items, inChannels, h, w};
+        float[][] extra = new float[n][];
+        if (inChannels != LATENT_CHANNELS) {
+            if (split != null || inChannels != LATENT_CHANNELS + 1 + LATENT_CHANNELS) {
+                throw BadInputException.permanent("model " + modelId() + " has a UNet of " + inChannels + " input channels in the split "
+                        + "ControlNet form or another layout; only the farm's own inpainting bundles (9 channels) are rendered");
+            }
+            for (int b = 0; b < n; b++) {
+                extra[b] = inpaintingInputs(env, reqs.get(b).init(), inits[b], h, w);
+            }
+        }
         FloatBuffer noisePred = ByteBuffer.allocateDirect(items * latentSize * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
         // the plain and the controlled graph may declare their inputs differently (a merged graph from other tools' exports)
         Map<TensorType, OnnxTensor> contexts = new java.util.EnumMap<>(TensorType.class);
         try (OnnxTensor out = OnnxTensor.createTensor(env, noisePred, sampleShape);
              OnnxTensor images = split == null ? controlImages(env, reqs, items) : null) {
             List<float[]> splitImages = split == null ? null : slotImages(reqs, items);
-            float[] modelInput = new float[items * latentSize];
+            float[] modelInput = new float[items * inputSize];
             float[][] xs = new float[n][];
             for (int i = start; i < steps && java.util.Arrays.stream(ended).anyMatch(java.util.Objects::isNull); i++) {
                 double t = schedulers[0].timestep(i);
                 modelRuns.incrementAndGet();
                 for (int b = 0; b < n; b++) {
                     xs[b] = schedulers[b].scaleModelInput(latents[b], i);
-                    System.arraycopy(xs[b], 0, modelInput, b * latentSize, latentSize);
+                    System.arraycopy(xs[b], 0, modelInput, b * inputSize, latentSize);
+                    if (extra[b] != null) {
+                        System.arraycopy(extra[b], 0, modelInput, b * inputSize + latentSize, extra[b].length);
+                    }
                     if (cfg) {
-                        System.arraycopy(xs[b], 0, modelInput, (n + b) * latentSize, latentSize);
+                        System.arraycopy(modelInput, b * inputSize, modelInput, (n + b) * inputSize, inputSize);
                     }
                 }
                 float[] scales = scales(reqs, i - start, run, cfg);
@@ -249,7 +266,7 @@ public final class SdRenderer implements Renderer {
                             first.width(), scales));
                     noisePred.rewind();
                 } else {
-                    runUnet(env, useControl, modelInput, sampleShape, t, items, context, d, images, scales, out, noisePred, contexts);
+                    runUnet(env, useControl, modelInput, inputShape, t, items, context, d, images, scales, out, noisePred, contexts);
                 }
                 for (int b = 0; b < n; b++) {
                     if (ended[b] != null) {
@@ -263,7 +280,7 @@ public final class SdRenderer implements Renderer {
                     byte[] preview = listeners.get(b).wantsPreview(i + 1 - start, run)
                             ? LatentPreview.png(predictX0(xs[b], eps, t), h, w) : null;
                     latents[b] = schedulers[b].step(eps, i, latents[b], noises[b]);
-                    if (inits[b] != null && inits[b].mask() != null) {
+                    if (inits[b] != null && inits[b].mask() != null && extra[b] == null) {
                         // inpainting with a plain UNet: the known region back, noised to the level of the next step
                         latents[b] = inits[b].keepKnown(latents[b], schedulers[b].addNoise(inits[b].latent(), inits[b].noise(), i + 1));
                     }
@@ -511,22 +528,21 @@ public final class SdRenderer implements Renderer {
         }
     }
 
-    private InitLatents initLatents(OrtEnvironment env, InitImage init, float[] unitNoise, int h, int w) throws OrtException {
+    /** An image (CHW in [0, 1], 8h x 8w) to its latent: the VAE encoder's mean, scaled by the VAE's factor. */
+    private float[] encode(OrtEnvironment env, float[] rgb, int h, int w) throws OrtException {
         OrtSession encoder = sessions.vaeEncoder();
         if (encoder == null) {
             throw BadInputException.permanent("model " + modelId() + " has no VAE encoder, which img2img and inpainting need (a bundle "
                     + "built by farm models import has one; a diffusers export needs vae_encoder/model.onnx)");
         }
-        int width = w * 8;
-        int height = h * 8;
-        float[] sample = new float[init.rgb().length];
+        float[] sample = new float[rgb.length];
         for (int k = 0; k < sample.length; k++) {
-            sample[k] = init.rgb()[k] * 2f - 1f;
+            sample[k] = rgb[k] * 2f - 1f;
         }
         float[] latent;
         String input = encoder.getInputNames().iterator().next();
         String output = encoder.getOutputNames().iterator().next();
-        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(sample), new long[] {1, 3, height, width});
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(sample), new long[] {1, 3, h * 8, w * 8});
              OrtSession.Result r = encoder.run(Map.of(input, in), Set.of(output))) {
             latent = Tensors.read((OnnxTensor) r.get(output).orElseThrow());
         }
@@ -534,6 +550,13 @@ public final class SdRenderer implements Renderer {
         for (int k = 0; k < latent.length; k++) {
             latent[k] *= f;
         }
+        return latent;
+    }
+
+    private InitLatents initLatents(OrtEnvironment env, InitImage init, float[] unitNoise, int h, int w) throws OrtException {
+        int width = w * 8;
+        int height = h * 8;
+        float[] latent = encode(env, init.rgb(), h, w);
         float[] mask = null;
         if (init.mask() != null) {
             // a latent pixel is repainted when any of its 8x8 image pixels is: small masked details are not lost to the known latent
@@ -546,6 +569,38 @@ public final class SdRenderer implements Renderer {
             }
         }
         return new InitLatents(latent, unitNoise, mask);
+    }
+
+    /**
+     * An inpainting UNet's extra input channels for one image: the mask at latent size (1:
+     * repaint) and the latent of the image with the masked part blanked (grey), as diffusers'
+     * inpainting pipeline makes them. Without a mask everything is repainted: a mask of ones and a
+     * blank image, also for text to image.
+     */
+    private float[] inpaintingInputs(OrtEnvironment env, InitImage init, InitLatents latents, int h, int w) {
+        int plane = h * w;
+        float[] out = new float[plane + LATENT_CHANNELS * plane];
+        float[] blank = new float[3 * plane * 64];
+        java.util.Arrays.fill(blank, 0.5f);
+        float[] masked = blank;
+        if (latents != null && latents.mask() != null) {
+            System.arraycopy(latents.mask(), 0, out, 0, plane);
+            masked = init.rgb().clone();
+            int pixels = init.mask().length;
+            for (int k = 0; k < masked.length; k++) {
+                if (init.mask()[k % pixels] >= 0.5f) {
+                    masked[k] = 0.5f;
+                }
+            }
+        } else {
+            java.util.Arrays.fill(out, 0, plane, 1f);
+        }
+        try {
+            System.arraycopy(encode(env, masked, h, w), 0, out, plane, LATENT_CHANNELS * plane);
+        } catch (OrtException e) {
+            throw new BadInputException("model " + modelId() + "'s VAE encoder refused the masked image: " + e.getMessage(), e);
+        }
+        return out;
     }
 
     /** The decoded image inside the (blurred) mask, the init image's own pixels outside it, exactly. */

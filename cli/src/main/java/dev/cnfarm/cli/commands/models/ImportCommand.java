@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
                 "Any file may be a PyTorch .ckpt / .pth instead: it is read by a restricted reader that runs nothing from the file and "
                         + "refuses every pickle instruction or global a state dict does not need."})
 public final class ImportCommand implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "sd15", description = "architecture of the weights: sd15 or tiny (default ${DEFAULT-VALUE})")
+    @Option(names = "--preset", defaultValue = "sd15", description = "architecture of the weights: sd15 or tiny, or their -inpainting forms (a UNet of 9 input channels is "
+            + "recognised by itself; default ${DEFAULT-VALUE})")
     String preset;
 
     @Option(names = "--unet", description = "UNet weights (unet/diffusion_pytorch_model.safetensors)")
@@ -115,10 +116,15 @@ public final class ImportCommand implements Callable<Integer> {
         try (OriginalWeights original = new OriginalWeights(ema)) {
             converted = Files.createTempDirectory("farm-import-");
             if (checkpoint != null) {
-                original.addCheckpoint(open(checkpoint, converted));
+                SafetensorsFile ckpt = open(checkpoint, converted);
+                p = inpaintingWhenNineChannels(p, ckpt, "model.diffusion_model.input_blocks.0.0.weight");
+                original.addCheckpoint(ckpt);
             }
             for (Map.Entry<String, Path> f : files.entrySet()) {
                 SafetensorsFile opened = open(f.getValue(), converted);
+                if (f.getKey().equals(ModelGraphs.UNET)) {
+                    p = inpaintingWhenNineChannels(p, opened, "conv_in.weight");
+                }
                 if (f.getKey().startsWith("controlnet") && OriginalWeights.isOriginal(opened)) {
                     original.addControlNet(opened, f.getKey());
                 } else {
@@ -166,6 +172,20 @@ public final class ImportCommand implements Callable<Integer> {
             dev.cnfarm.common.storage.Folders.deleteQuietly(converted);
         }
         return 0;
+    }
+
+    /**
+     * The preset's inpainting form when the file's UNet takes 9 input channels (latent, mask, masked
+     * image's latent), as sd-v1-5-inpainting's does: such a file names its architecture itself.
+     */
+    private static ModelPreset inpaintingWhenNineChannels(ModelPreset p, SafetensorsFile file, String convIn) {
+        SafetensorsFile.TensorInfo t = file.tensors().get(convIn);
+        if (t != null && t.shape().length == 4 && t.shape()[1] == ModelPreset.INPAINTING_CHANNELS && !p.isInpainting()) {
+            System.out.println("note: the UNet takes " + ModelPreset.INPAINTING_CHANNELS + " input channels (latent, mask, masked image): "
+                    + "an inpainting UNet, built as preset " + p.inpainting().name());
+            return p.inpainting();
+        }
+        return p;
     }
 
     /** {@code FILE[:WEIGHT]}: a LoRA file and its weight (1 when not given). */
