@@ -190,6 +190,34 @@ public abstract class EndToEndContract {
      * control maps of fresh scenes, chosen by name, put the shapes where the maps draw them (the
      * full 200-map evaluation is `farm eval control`), against the same jobs at control scale 0.
      */
+    /**
+     * A hires job through the farm: the base images, then one second pass per image at twice the
+     * size, released after its base image succeeded and started from it (its sidecar names the base
+     * output as its init image); progress counts both stages.
+     */
+    @Test
+    void aHiresJobRendersEachImageAgainAtTwiceTheSizeFromItsBaseImage() throws Exception {
+        String key = client.upload(Path.of("../samples/control/house.png"));
+        String jobId = client.submit("{\"prompts\":[\"a house\"],\"control_images\":[\"" + key + "\"],\"seeds\":[1,2],\"steps\":3,"
+                + "\"width\":64,\"height\":64,\"hires\":{\"scale\":2,\"steps\":2,\"strength\":0.5}}", null, false).get("job_id").asText();
+        Map<Integer, String> digests = awaitDigests(jobId);
+        assertThat(digests).hasSize(4);
+        JsonNode job = client.job(jobId);
+        try (ObjectStore store = new MinioObjectStore(config.s3())) {
+            for (int i = 2; i < 4; i++) {
+                String output = job.get("tasks").get(i).get("output_key").asText();
+                String base = job.get("tasks").get(i - 2).get("output_key").asText();
+                JsonNode sidecar = Json.mapper().readTree(store.get(output.replace(".png", ".json")));
+                java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(store.get(output)));
+                assertThat(img.getWidth()).as("task %d", i).isEqualTo(128);
+                assertThat(sidecar.get("init_image").asText()).isEqualTo(base);
+                assertThat(sidecar.get("mode").asText()).isEqualTo("img2img");
+                assertThat(sidecar.get("stage").asInt()).isEqualTo(1);
+                assertThat(sidecar.get("steps").asInt()).isEqualTo(2);
+            }
+        }
+    }
+
     @Test
     void theShippedControlNetsPutTheShapesWhereTheMapsDrawThem() throws Exception {
         List<String> shipped = dev.cnfarm.models.bundle.TrainedModels.shapesControlNets();

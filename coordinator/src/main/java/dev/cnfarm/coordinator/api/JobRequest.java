@@ -46,7 +46,11 @@ public record JobRequest(
         List<String> initImages,
         Float strength,
         List<String> maskImages,
-        Integer maskBlur) {
+        Integer maskBlur,
+        HiresRequest hires) {
+
+    /** Hires fix: a second pass per image at {@code scale} times the size, img2img at {@code strength} from the upscaled base image. */
+    public record HiresRequest(Float scale, Integer steps, Float strength, String upscaler) {}
 
     /** A LoRA to merge into the model: the uploaded safetensors file's key, the name the PNG records, the weight (default 1). */
     public record LoraRequest(String name, String file, Float weight) {}

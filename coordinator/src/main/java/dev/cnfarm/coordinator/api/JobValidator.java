@@ -37,6 +37,7 @@ public final class JobValidator {
     /** The most images a job may let share one model batch (a worker's own limit applies too). */
     public static final int MAX_BATCH_SIZE = 16;
     public static final int DEFAULT_MASK_BLUR = 4;
+    public static final float MAX_HIRES_SCALE = 4f;
     public static final int MAX_MASK_BLUR = 64;
     /** LoRA files a job may merge; each set is its own sessions on a worker. */
     public static final int MAX_LORAS = 8;
@@ -164,6 +165,8 @@ public final class JobValidator {
                 spec.setWebhookUrl(url);
             }
         }
+
+        validateHires(r.hires(), spec, errors);
 
         if (r.pool() != null) {
             if (!Topics.POOL_NAME.matcher(r.pool()).matches()) {
@@ -550,6 +553,39 @@ public final class JobValidator {
         }
         spec.setMaskBlur(r.maskBlur() == null ? DEFAULT_MASK_BLUR : Math.max(0, Math.min(MAX_MASK_BLUR, r.maskBlur())));
         return inits.size();
+    }
+
+    /**
+     * Hires fix: scale above 1 (at most 4) with the larger size within the limits, steps within
+     * the limits (default: the job's), strength 0..1 (default 0.5), upscaler bicubic (what the workers resize init images with); the second
+     * pass doubles the job's task count, which must stay within the limit.
+     */
+    private void validateHires(JobRequest.HiresRequest h, JobSpec.Builder spec, List<FieldError> errors) {
+        if (h == null) {
+            return;
+        }
+        float scale = range(errors, "hires.scale", h.scale(), 2f, 1f, MAX_HIRES_SCALE);
+        if (scale <= 1f) {
+            errors.add(new FieldError("hires.scale", "must be above 1 (the second pass's size over the first's), got " + scale));
+        }
+        int w = dev.cnfarm.coordinator.jobs.JobExpander.hiresSide(spec.getWidth(), scale);
+        int hgt = dev.cnfarm.coordinator.jobs.JobExpander.hiresSide(spec.getHeight(), scale);
+        if (w > limits.maxSide() || hgt > limits.maxSide()) {
+            errors.add(new FieldError("hires.scale", scale + " x " + spec.getWidth() + "x" + spec.getHeight() + " is " + w + "x" + hgt
+                    + ", past the largest side of " + limits.maxSide() + "; use a smaller scale or base size"));
+        }
+        int steps = h.steps() == null ? 0 : range(errors, "hires.steps", h.steps(), 0, 1, limits.maxSteps());
+        float strength = range(errors, "hires.strength", h.strength(), 0.5f, 0f, 1f);
+        String upscaler = h.upscaler() == null ? "bicubic" : h.upscaler();
+        if (!upscaler.equals("bicubic")) {
+            errors.add(new FieldError("hires.upscaler", "unknown upscaler '" + upscaler + "'; use bicubic (the one the workers have)"));
+        }
+        long base = dev.cnfarm.coordinator.jobs.JobExpander.baseCount(spec.buildPartial());
+        if (2 * base > limits.maxTasks()) {
+            errors.add(new FieldError("hires", "doubles the job's " + base + " images to " + 2 * base + " tasks; at most " + limits.maxTasks()
+                    + " are allowed per job: split it into several jobs"));
+        }
+        spec.setHires(dev.cnfarm.proto.v1.HiresFix.newBuilder().setScale(scale).setSteps(steps).setStrength(strength).setUpscaler(upscaler));
     }
 
     /** @param missing where to list absent images instead of refusing them, or null to refuse */

@@ -20,6 +20,11 @@ public final class JobExpander {
     private JobExpander() {}
 
     public static long taskCount(JobSpec spec) {
+        return baseCount(spec) * (hasHires(spec) ? 2 : 1);
+    }
+
+    /** The job's own images (the base pass): rows, or the matrix's cells; a hires fix adds as many second-pass tasks after them. */
+    public static long baseCount(JobSpec spec) {
         if (!spec.getTrainControlnetJson().isEmpty()) {
             return 1; // a training job is one task: the whole run
         }
@@ -27,6 +32,25 @@ public final class JobExpander {
             return spec.getRowsCount();
         }
         return (long) spec.getPromptsCount() * images(spec) * spec.getSeedsCount();
+    }
+
+    public static boolean hasHires(JobSpec spec) {
+        return spec.hasHires() && spec.getHires().getScale() > 1f;
+    }
+
+    /**
+     * The tasks whose success the task at {@code index} waits for (their outputs are its inputs):
+     * a hires pass waits for its base image; the base pass waits for nothing. Always lower indexes,
+     * so releasing in index order never waits for a task not yet released.
+     */
+    public static int[] dependencies(JobSpec spec, int index) {
+        long base = baseCount(spec);
+        return hasHires(spec) && index >= base ? new int[] {(int) (index - base)} : new int[0];
+    }
+
+    /** A hires pass's side: the base side times the scale, rounded down to a multiple of 8. */
+    public static int hiresSide(int side, float scale) {
+        return (int) (side * (double) scale) / 8 * 8;
     }
 
     /** The matrix's images: the control images, or without them the init images (img2img), or one (text to image). */
@@ -55,8 +79,25 @@ public final class JobExpander {
         return tasks;
     }
 
-    /** The task at one index of the matrix, made without expanding the rest (the scheduler releases tasks one by one). */
+    /**
+     * The task at one index, made without expanding the rest (the scheduler releases tasks one by
+     * one). A hires pass is its base task at the larger size, with the pass's steps and strength; its
+     * init image (the base task's output) is the scheduler's to fill in when the base task succeeds.
+     */
     public static RenderTask task(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {
+        long base = baseCount(spec);
+        if (hasHires(spec) && index >= base) {
+            RenderTask first = baseTask(jobId, tenant, spec, (int) (index - base), releasedAtMs);
+            var h = spec.getHires();
+            return first.toBuilder().setTaskId(taskId(jobId, index)).setIndex(index).setOutputKey(ObjectKeys.output(tenant, jobId, index))
+                    .setWidth(hiresSide(first.getWidth(), h.getScale())).setHeight(hiresSide(first.getHeight(), h.getScale()))
+                    .setSteps(h.getSteps() > 0 ? h.getSteps() : first.getSteps()).setStrength(h.getStrength())
+                    .clearInitImage().clearMaskImage().setMaskBlur(0).setStage(1).addDependsOn((int) (index - base)).build();
+        }
+        return baseTask(jobId, tenant, spec, index, releasedAtMs);
+    }
+
+    private static RenderTask baseTask(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {
         if (!spec.getTrainControlnetJson().isEmpty()) {
             return RenderTask.newBuilder().setSchemaVersion(SchemaVersion.SCHEMA_VERSION_CURRENT_VALUE)
                     .setTaskId(taskId(jobId, index)).setJobId(jobId).setTenant(tenant).setIndex(index)

@@ -395,7 +395,50 @@ public final class Scheduler {
 
     private boolean hasWork(SchedulerJob j) {
         ArrayDeque<String> ready = readyRetries.get(j.getRecord().getJobId());
-        return (ready != null && !ready.isEmpty()) || j.getNextIndex() < j.getRecord().getTaskCount();
+        return (ready != null && !ready.isEmpty())
+                || (j.getNextIndex() < j.getRecord().getTaskCount() && dependenciesEnded(j, j.getNextIndex()));
+    }
+
+    /**
+     * Whether every task the task at {@code index} depends on has ended (a staged job's later
+     * stage). Tasks are released in index order and dependencies point to lower indexes, so a task
+     * waiting for its dependency holds back the job's later tasks too: simple, and what keeps a
+     * dependent from ever being released before its dependency succeeded, across restarts included
+     * (the check reads the stored task states).
+     */
+    private boolean dependenciesEnded(SchedulerJob j, int index) {
+        for (int d : JobExpander.dependencies(j.getRecord().getSpec(), index)) {
+            TaskStateRecord t = store.task(JobExpander.taskId(j.getRecord().getJobId(), d)).orElse(null);
+            if (t == null || !isTerminal(t.getPhase())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A dependent task's start: the outputs of the tasks it depends on as its inputs, or, when one
+     * of them failed or was cancelled, the reason it cannot run (it ends the same way without
+     * being released).
+     */
+    private sealed interface Inputs permits Inputs.Ready, Inputs.Blocked {
+        record Ready(RenderTask task) implements Inputs {}
+
+        record Blocked(TaskPhase phase, String reason) implements Inputs {}
+    }
+
+    private Inputs inputs(SchedulerJob job, RenderTask task) {
+        RenderTask.Builder b = task.toBuilder();
+        for (int d : task.getDependsOnList()) {
+            TaskStateRecord dep = store.task(JobExpander.taskId(job.getRecord().getJobId(), d)).orElseThrow();
+            if (dep.getPhase() != TaskPhase.TASK_PHASE_SUCCEEDED) {
+                boolean cancelled = dep.getPhase() == TaskPhase.TASK_PHASE_CANCELLED;
+                return new Inputs.Blocked(cancelled ? TaskPhase.TASK_PHASE_CANCELLED : TaskPhase.TASK_PHASE_FAILED, "task " + d
+                        + ", whose output this task refines, " + (cancelled ? "was cancelled" : "failed: " + dep.getLastError()));
+            }
+            b.setInitImage(dep.getResult().getOutput()); // a hires pass starts from its base image
+        }
+        return new Inputs.Ready(b.build());
     }
 
     private void releaseOne(SchedulerJob job) {
@@ -419,6 +462,24 @@ public final class Scheduler {
         }
         RenderTask task = JobExpander.task(r.getJobId(), r.getTenant(), r.getSpec(), state.getTaskIndex(), now).toBuilder()
                 .setRelease(state.getRelease()).build();
+        Inputs inputs = inputs(job, task);
+        if (inputs instanceof Inputs.Blocked blocked) {
+            // never released: it ends as its dependency did, with the reason, and counts as such
+            SchedulerJob advanced = next.setInFlight(job.getInFlight()).build();
+            putJob(advanced);
+            putTask(state.toBuilder().setPhase(blocked.phase()).setLastError(blocked.reason()).build());
+            JobRecord.Builder counts = advanced.getRecord().toBuilder();
+            if (blocked.phase() == TaskPhase.TASK_PHASE_CANCELLED) {
+                counts.setCancelledCount(counts.getCancelledCount() + 1);
+            } else {
+                counts.setFailedCount(counts.getFailedCount() + 1);
+            }
+            advanced = advanced.toBuilder().setRecord(counts).build();
+            putJob(advanced);
+            finishIfDone(advanced);
+            return;
+        }
+        task = ((Inputs.Ready) inputs).task();
         addInFlight(job, 1);
         putJob(next.build());
         putTask(state);

@@ -309,6 +309,49 @@ class SchedulerTest {
         assertThat(jobs()).last().extracting(JobRecord::getState).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     }
 
+    /**
+     * A hires job of 3 images: tasks 3..5 refine tasks 0..2. A second pass is released only once
+     * its base task succeeded (across a restart too), carrying the base output as its init image;
+     * one whose base failed ends failed without being released, naming the reason.
+     */
+    @Test
+    void aSecondPassWaitsForItsBaseTaskAndEndsAsItWhenTheBaseFails() {
+        JobSpec spec = JobSpec.newBuilder().addPrompts("p").addSeeds(1).addSeeds(2).addSeeds(3).setSteps(4).setWidth(64).setHeight(64)
+                .setModel("tiny").setHires(dev.cnfarm.proto.v1.HiresFix.newBuilder().setScale(2).setStrength(0.5f).setSteps(3)).build();
+        command("h", JobCommand.newBuilder().setTenant("t").setSubmit(JobRecord.newBuilder().setJobId("h").setTenant("t").setSpec(spec)
+                .setTaskCount(6).setSubmittedAtMs(now)));
+        assertThat(releases()).as("the window has room for 4, but the second passes wait").extracting(RenderTask::getIndex)
+                .containsExactly(0, 1, 2);
+        out.clear();
+        finish("h", 1);
+        assertThat(releases()).as("task 3 waits for task 0; later ones wait behind it").isEmpty();
+        // a restart in between: the wait is read from the stored task states
+        scheduler = newScheduler(new SchedulerSettings(2, 4, 3, 2, 1000, 8000, 0, 10_000, 2000));
+        finish("h", 0);
+        assertThat(releases()).extracting(RenderTask::getIndex).containsExactly(3, 4);
+        RenderTask second = releases().get(0);
+        assertThat(second.getInitImage().getKey()).as("the base image is the second pass's init image").isEqualTo("outputs/h/0/w1");
+        assertThat(second.getWidth()).isEqualTo(128);
+        assertThat(second.getSteps()).isEqualTo(3);
+        assertThat(second.getStrength()).isEqualTo(0.5f);
+        assertThat(second.getStage()).isEqualTo(1);
+        assertThat(releases().get(1).getInitImage().getKey()).isEqualTo("outputs/h/1/w1");
+        out.clear();
+        started("h", 2, 1, 1, "w1");
+        scheduler.onEvent(event("h", 2, 1, 1, "w1").setFailed(TaskFailed.newBuilder().setCause(FailureCause.FAILURE_CAUSE_BAD_INPUT)
+                .setMessage("undecodable").setPermanent(true)).build());
+        assertThat(releases()).as("task 5 is never released").isEmpty();
+        assertThat(lastState("h-5").getPhase()).isEqualTo(TaskPhase.TASK_PHASE_FAILED);
+        assertThat(lastState("h-5").getLastError()).contains("task 2", "failed: undecodable");
+        finish("h", 3);
+        finish("h", 4);
+        assertThat(jobs()).last().satisfies(j -> {
+            assertThat(j.getState()).isEqualTo(JobState.JOB_STATE_FAILED);
+            assertThat(j.getSucceededCount()).isEqualTo(4);
+            assertThat(j.getFailedCount()).isEqualTo(2);
+        });
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private void submit(String id, String tenant, int tasks, int priority) {

@@ -311,6 +311,10 @@ public final class TaskProcessor {
             s.put("init_image", t.getInitImage().getKey());
             s.put("strength", t.getStrength());
         }
+        if (t.getStage() > 0) {
+            s.put("stage", t.getStage()); // a hires pass, refining the output of the task it depends on
+            s.put("depends_on", t.getDependsOnList());
+        }
         if (t.hasMaskImage()) {
             s.put("mask_image", t.getMaskImage().getKey());
             s.put("mask_blur", t.getMaskBlur());
