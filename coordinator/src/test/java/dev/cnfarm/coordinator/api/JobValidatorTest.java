@@ -184,6 +184,18 @@ class JobValidatorTest {
         assertThat(rows.getStrength()).isEqualTo(0.3f);
     }
 
+    @Test
+    void hiresIsRecordedWithItsDefaultsDoublesTheTasksAndEveryBadFieldIsNamed() {
+        JobSpec s = valid(job("\"seeds\":[1,2],\"hires\":{\"scale\":1.5}"));
+        assertThat(s.getHires().getScale()).isEqualTo(1.5f);
+        assertThat(s.getHires().getStrength()).as("default").isEqualTo(0.5f);
+        assertThat(s.getHires().getUpscaler()).isEqualTo("bicubic");
+        assertThat(JobExpanderImages.count(s)).as("two images, each with its second pass").isEqualTo(4);
+        assertThat(errors(job("\"width\":768,\"hires\":{\"scale\":4,\"steps\":0,\"strength\":2,\"upscaler\":\"esrgan\"}")))
+                .extracting(FieldError::field).containsExactlyInAnyOrder("hires.scale", "hires.steps", "hires.strength", "hires.upscaler");
+        assertThat(errors(job("\"hires\":{\"scale\":1}"))).extracting(FieldError::message).first().asString().contains("above 1");
+    }
+
     /** The matrix's task count, as the expander makes it. */
     private static final class JobExpanderImages {
         static long count(JobSpec s) {
