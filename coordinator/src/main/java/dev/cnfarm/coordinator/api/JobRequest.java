@@ -47,7 +47,11 @@ public record JobRequest(
         Float strength,
         List<String> maskImages,
         Integer maskBlur,
-        HiresRequest hires) {
+        HiresRequest hires,
+        UpscaleRequest upscale) {
+
+    /** Tiled upscale: each image enlarged {@code scale} times, cut into tiles rendered as tasks of their own, then blended. */
+    public record UpscaleRequest(Float scale, Integer tile, Integer overlap, Float strength, Integer steps) {}
 
     /** Hires fix: a second pass per image at {@code scale} times the size, img2img at {@code strength} from the upscaled base image. */
     public record HiresRequest(Float scale, Integer steps, Float strength, String upscaler) {}

@@ -23,7 +23,7 @@ public final class JobRequestParser {
             + "additional_controlnets (image, scale, start, end, mode, preprocessor, preprocessor_params, resize_mode, "
             + "controlnet), preprocessor, preprocessor_params, resize_mode, controlnet, rows (prompt, negative_prompt, control_image, seed, steps, "
             + "guidance_scale, control_scale, init_image, mask_image), webhook_url, pool, batch_size, noise, loras (name, file, weight), "
-            + "init_images, strength, mask_images, mask_blur, hires (scale, steps, strength, upscaler), train_controlnet (a training job: "
+            + "init_images, strength, mask_images, mask_blur, hires (scale, steps, strength, upscaler), upscale (scale, tile, overlap, strength, steps), train_controlnet (a training job: "
             + String.join(", ", dev.cnfarm.common.training.ControlNetJob.FIELDS.keySet()) + ")";
 
     private JobRequestParser() {}

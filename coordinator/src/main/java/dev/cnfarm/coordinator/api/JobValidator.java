@@ -38,6 +38,9 @@ public final class JobValidator {
     public static final int MAX_BATCH_SIZE = 16;
     public static final int DEFAULT_MASK_BLUR = 4;
     public static final float MAX_HIRES_SCALE = 4f;
+    public static final float MAX_UPSCALE = 8f;
+    /** The largest side a tiled upscale blends: what a worker holds as one image while blending. */
+    public static final int MAX_UPSCALED_SIDE = 8192;
     public static final int MAX_MASK_BLUR = 64;
     /** LoRA files a job may merge; each set is its own sessions on a worker. */
     public static final int MAX_LORAS = 8;
@@ -167,6 +170,10 @@ public final class JobValidator {
         }
 
         validateHires(r.hires(), spec, errors);
+        validateUpscale(r.upscale(), spec, errors);
+        if (r.hires() != null && r.upscale() != null) {
+            errors.add(new FieldError("upscale", "cannot be combined with hires in one job: give one of the two"));
+        }
 
         if (r.pool() != null) {
             if (!Topics.POOL_NAME.matcher(r.pool()).matches()) {
@@ -586,6 +593,50 @@ public final class JobValidator {
                     + " are allowed per job: split it into several jobs"));
         }
         spec.setHires(dev.cnfarm.proto.v1.HiresFix.newBuilder().setScale(scale).setSteps(steps).setStrength(strength).setUpscaler(upscaler));
+    }
+
+    /**
+     * Tiled upscale: scale above 1 (at most 8), the enlarged image at most {@link #MAX_UPSCALED_SIDE}
+     * a side; tiles a multiple of 8 within the size limits, overlap a multiple of 8 below half a tile;
+     * strength 0..1 (default 0.35); the job's tasks (images, their tiles, a blend each) within the limit.
+     */
+    private void validateUpscale(JobRequest.UpscaleRequest u, JobSpec.Builder spec, List<FieldError> errors) {
+        if (u == null) {
+            return;
+        }
+        float scale = range(errors, "upscale.scale", u.scale(), 2f, 1f, MAX_UPSCALE);
+        if (scale <= 1f) {
+            errors.add(new FieldError("upscale.scale", "must be above 1 (the final size over the first pass's), got " + scale));
+        }
+        int w = dev.cnfarm.coordinator.jobs.JobExpander.hiresSide(spec.getWidth(), scale);
+        int h = dev.cnfarm.coordinator.jobs.JobExpander.hiresSide(spec.getHeight(), scale);
+        if (w > MAX_UPSCALED_SIDE || h > MAX_UPSCALED_SIDE) {
+            errors.add(new FieldError("upscale.scale", scale + " x " + spec.getWidth() + "x" + spec.getHeight() + " is " + w + "x" + h
+                    + ", past the largest upscaled side of " + MAX_UPSCALED_SIDE + "; use a smaller scale or base size"));
+        }
+        int tile = range(errors, "upscale.tile", u.tile(), 512, limits.minSide(), limits.maxSide());
+        if (tile % 8 != 0) {
+            errors.add(new FieldError("upscale.tile", "must be a multiple of 8, got " + tile));
+        }
+        int overlap = u.overlap() == null ? 64 : u.overlap();
+        if (overlap < 0 || overlap % 8 != 0 || overlap * 2 > tile) {
+            errors.add(new FieldError("upscale.overlap", "must be a multiple of 8 from 0 to half the tile (" + tile / 2 + "), got " + overlap
+                    + (overlap >= tile ? ": a tile smaller than its overlap covers nothing new" : "")));
+        }
+        int steps = u.steps() == null ? 0 : range(errors, "upscale.steps", u.steps(), 0, 1, limits.maxSteps());
+        float strength = range(errors, "upscale.strength", u.strength(), 0.35f, 0f, 1f);
+        dev.cnfarm.proto.v1.TiledUpscale up = dev.cnfarm.proto.v1.TiledUpscale.newBuilder().setScale(scale).setTile(tile)
+                .setOverlap(Math.max(0, overlap)).setStrength(strength).setSteps(steps).build();
+        boolean usable = errors.stream().noneMatch(e -> e.field().startsWith("upscale"));
+        if (usable) {
+            long base = dev.cnfarm.coordinator.jobs.JobExpander.baseCount(spec.buildPartial());
+            long tasks = dev.cnfarm.coordinator.jobs.JobExpander.taskCount(spec.clone().setUpscale(up).buildPartial());
+            if (tasks > limits.maxTasks()) {
+                errors.add(new FieldError("upscale", base + " images with their tiles and blends make " + tasks + " tasks; at most "
+                        + limits.maxTasks() + " are allowed per job: use larger tiles, or split the job"));
+            }
+        }
+        spec.setUpscale(up);
     }
 
     /** @param missing where to list absent images instead of refusing them, or null to refuse */

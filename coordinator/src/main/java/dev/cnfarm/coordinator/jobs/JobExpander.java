@@ -20,7 +20,15 @@ public final class JobExpander {
     private JobExpander() {}
 
     public static long taskCount(JobSpec spec) {
-        return baseCount(spec) * (hasHires(spec) ? 2 : 1);
+        long base = baseCount(spec);
+        if (hasUpscale(spec)) {
+            return base + base * TileGrid.of(spec).count() + base; // the images, their tiles, one blend each
+        }
+        return base * (hasHires(spec) ? 2 : 1);
+    }
+
+    public static boolean hasUpscale(JobSpec spec) {
+        return spec.hasUpscale() && spec.getUpscale().getScale() > 1f;
     }
 
     /** The job's own images (the base pass): rows, or the matrix's cells; a hires fix adds as many second-pass tasks after them. */
@@ -45,7 +53,23 @@ public final class JobExpander {
      */
     public static int[] dependencies(JobSpec spec, int index) {
         long base = baseCount(spec);
-        return hasHires(spec) && index >= base ? new int[] {(int) (index - base)} : new int[0];
+        if (index < base) {
+            return new int[0];
+        }
+        if (hasUpscale(spec)) {
+            int tiles = TileGrid.of(spec).count();
+            long blends = base + base * tiles;
+            if (index < blends) {
+                return new int[] {(int) ((index - base) / tiles)}; // a tile waits for its image
+            }
+            int image = (int) (index - blends);
+            int[] out = new int[tiles]; // a blend waits for its image's tiles
+            for (int t = 0; t < tiles; t++) {
+                out[t] = (int) (base + (long) image * tiles + t);
+            }
+            return out;
+        }
+        return hasHires(spec) ? new int[] {(int) (index - base)} : new int[0];
     }
 
     /** A hires pass's side: the base side times the scale, rounded down to a multiple of 8. */
@@ -86,6 +110,9 @@ public final class JobExpander {
      */
     public static RenderTask task(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {
         long base = baseCount(spec);
+        if (hasUpscale(spec) && index >= base) {
+            return upscaleTask(jobId, tenant, spec, index, releasedAtMs, base);
+        }
         if (hasHires(spec) && index >= base) {
             RenderTask first = baseTask(jobId, tenant, spec, (int) (index - base), releasedAtMs);
             var h = spec.getHires();
@@ -95,6 +122,39 @@ public final class JobExpander {
                     .clearInitImage().clearMaskImage().setMaskBlur(0).setStage(1).addDependsOn((int) (index - base)).build();
         }
         return baseTask(jobId, tenant, spec, index, releasedAtMs);
+    }
+
+    /**
+     * A tiled upscale's task: a tile (its image's task at the tile's size, cropped from the enlarged
+     * image, as img2img at the upscale's strength; init image filled in by the scheduler) or a
+     * blend (no model: the image's tiles, filled in by the scheduler, feathered into one image).
+     */
+    private static RenderTask upscaleTask(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs, long base) {
+        TileGrid grid = TileGrid.of(spec);
+        int tiles = grid.count();
+        long blends = base + base * tiles;
+        var u = spec.getUpscale();
+        if (index < blends) {
+            int image = (int) ((index - base) / tiles);
+            int t = (int) ((index - base) % tiles);
+            RenderTask first = baseTask(jobId, tenant, spec, image, releasedAtMs);
+            return first.toBuilder().setTaskId(taskId(jobId, index)).setIndex(index).setOutputKey(ObjectKeys.output(tenant, jobId, index))
+                    .setWidth(grid.tileWidth()).setHeight(grid.tileHeight()).setSteps(u.getSteps() > 0 ? u.getSteps() : first.getSteps())
+                    .setStrength(u.getStrength()).clearInitImage().clearMaskImage().setMaskBlur(0).setStage(1).addDependsOn(image)
+                    .setCrop(dev.cnfarm.proto.v1.TileCrop.newBuilder().setX(grid.x(t)).setY(grid.y(t)).setFullWidth(grid.fullWidth())
+                            .setFullHeight(grid.fullHeight()))
+                    .build();
+        }
+        int image = (int) (index - blends);
+        RenderTask first = baseTask(jobId, tenant, spec, image, releasedAtMs);
+        RenderTask.Builder blend = first.toBuilder().setTaskId(taskId(jobId, index)).setIndex(index)
+                .setOutputKey(ObjectKeys.output(tenant, jobId, index)).setWidth(grid.fullWidth()).setHeight(grid.fullHeight())
+                .clearControlnets().clearInitImage().clearMaskImage().setStage(2).setOverlap(u.getOverlap());
+        for (int t = 0; t < tiles; t++) {
+            blend.addDependsOn((int) (base + (long) image * tiles + t)).addTiles(dev.cnfarm.proto.v1.TilePlacement.newBuilder()
+                    .setX(grid.x(t)).setY(grid.y(t)).setWidth(grid.tileWidth()).setHeight(grid.tileHeight()));
+        }
+        return blend.build();
     }
 
     private static RenderTask baseTask(String jobId, String tenant, JobSpec spec, int index, long releasedAtMs) {

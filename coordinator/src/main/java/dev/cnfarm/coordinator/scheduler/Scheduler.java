@@ -429,14 +429,19 @@ public final class Scheduler {
 
     private Inputs inputs(SchedulerJob job, RenderTask task) {
         RenderTask.Builder b = task.toBuilder();
-        for (int d : task.getDependsOnList()) {
+        for (int k = 0; k < task.getDependsOnCount(); k++) {
+            int d = task.getDependsOn(k);
             TaskStateRecord dep = store.task(JobExpander.taskId(job.getRecord().getJobId(), d)).orElseThrow();
             if (dep.getPhase() != TaskPhase.TASK_PHASE_SUCCEEDED) {
                 boolean cancelled = dep.getPhase() == TaskPhase.TASK_PHASE_CANCELLED;
                 return new Inputs.Blocked(cancelled ? TaskPhase.TASK_PHASE_CANCELLED : TaskPhase.TASK_PHASE_FAILED, "task " + d
                         + ", whose output this task refines, " + (cancelled ? "was cancelled" : "failed: " + dep.getLastError()));
             }
-            b.setInitImage(dep.getResult().getOutput()); // a hires pass starts from its base image
+            if (task.getTilesCount() > 0) {
+                b.setTiles(k, task.getTiles(k).toBuilder().setImage(dep.getResult().getOutput())); // a blend gathers its tiles
+            } else {
+                b.setInitImage(dep.getResult().getOutput()); // a hires pass or a tile starts from its base image
+            }
         }
         return new Inputs.Ready(b.build());
     }

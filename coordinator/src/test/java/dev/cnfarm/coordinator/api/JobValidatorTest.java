@@ -196,6 +196,19 @@ class JobValidatorTest {
         assertThat(errors(job("\"hires\":{\"scale\":1}"))).extracting(FieldError::message).first().asString().contains("above 1");
     }
 
+    @Test
+    void aTiledUpscaleIsRecordedAndEveryBadFieldIsNamed() {
+        JobSpec s = valid(job("\"upscale\":{\"scale\":4,\"tile\":256,\"overlap\":32}"));
+        assertThat(s.getUpscale().getStrength()).as("default").isEqualTo(0.35f);
+        assertThat(JobExpanderImages.count(s)).as("1 image, 9 x 9 tiles of 256 over 2048, 1 blend").isEqualTo(1 + 81 + 1);
+        assertThat(errors(job("\"upscale\":{\"scale\":4,\"tile\":100,\"overlap\":120,\"strength\":-1}"))).extracting(FieldError::field)
+                .containsExactlyInAnyOrder("upscale.tile", "upscale.overlap", "upscale.strength");
+        assertThat(errors(job("\"upscale\":{\"scale\":4,\"tile\":128,\"overlap\":256}"))).extracting(FieldError::message).first()
+                .asString().contains("a tile smaller than its overlap");
+        assertThat(errors(job("\"width\":1536,\"upscale\":{\"scale\":8}"))).extracting(FieldError::field).contains("upscale.scale");
+        assertThat(errors(job("\"upscale\":{\"scale\":2},\"hires\":{\"scale\":2}"))).extracting(FieldError::field).contains("upscale");
+    }
+
     /** The matrix's task count, as the expander makes it. */
     private static final class JobExpanderImages {
         static long count(JobSpec s) {

@@ -64,4 +64,28 @@ class JobExpanderTest {
             assertThat(t.hasMaskImage()).isFalse();
         });
     }
+
+    @Test
+    void aTiledUpscaleCutsEachImageIntoTilesThatWaitForItAndABlendThatWaitsForThem() {
+        JobSpec spec = JobSpec.newBuilder().addPrompts("p").addSeeds(1).setSteps(10).setWidth(64).setHeight(64).setModel("tiny")
+                .setUpscale(dev.cnfarm.proto.v1.TiledUpscale.newBuilder().setScale(4).setTile(128).setOverlap(32).setStrength(0.35f)).build();
+        TileGrid grid = TileGrid.of(spec);
+        assertThat(grid.xs()).as("every 96 px, the last moved back to end at the edge").containsExactly(0, 96, 128);
+        assertThat(JobExpander.taskCount(spec)).isEqualTo(1 + 9 + 1);
+        List<RenderTask> tasks = JobExpander.expand("u", "default", spec, 1);
+        RenderTask tile = tasks.get(5); // tile 4: the middle one
+        assertThat(tile.getWidth()).isEqualTo(128);
+        assertThat(tile.getCrop().getX()).isEqualTo(96);
+        assertThat(tile.getCrop().getY()).isEqualTo(96);
+        assertThat(tile.getCrop().getFullWidth()).isEqualTo(256);
+        assertThat(tile.getStrength()).isEqualTo(0.35f);
+        assertThat(tile.getDependsOnList()).containsExactly(0);
+        RenderTask blend = tasks.get(10);
+        assertThat(blend.getWidth()).isEqualTo(256);
+        assertThat(blend.getTilesCount()).isEqualTo(9);
+        assertThat(blend.getDependsOnList()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(blend.getOverlap()).isEqualTo(32);
+        assertThat(blend.getControlnetsCount()).isZero();
+        assertThat(JobExpander.dependencies(spec, 10)).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9);
+    }
 }

@@ -95,6 +95,10 @@ public final class TaskProcessor {
         Map<Renderer, List<Integer>> byModel = new LinkedHashMap<>();
         List<Prepared> prepared = new ArrayList<>(java.util.Collections.nCopies(attempts.size(), null));
         for (int i = 0; i < attempts.size(); i++) {
+            if (attempts.get(i).task().getTilesCount() > 0) {
+                outcomes[i] = blend(attempts.get(i)); // a tiled upscale's blend: no model runs
+                continue;
+            }
             try {
                 Prepared p = prepare(attempts.get(i));
                 prepared.set(i, p);
@@ -192,7 +196,9 @@ public final class TaskProcessor {
         List<ControlUnit> controls = new ArrayList<>();
         List<ControlMaps.ControlMap> maps = new ArrayList<>();
         for (ControlNetInput c : task.getControlnetsList()) {
-            ControlMaps.ControlMap map = controlMaps.get(task.getTenant(), c, w, h);
+            ControlMaps.ControlMap map = task.hasCrop()
+                    ? cropped(controlMaps.get(task.getTenant(), c, task.getCrop().getFullWidth(), task.getCrop().getFullHeight()), task)
+                    : controlMaps.get(task.getTenant(), c, w, h);
             maps.add(map);
             ControlMode mode;
             try {
@@ -223,7 +229,10 @@ public final class TaskProcessor {
         if (!task.hasInitImage()) {
             return null;
         }
-        float[] rgb = controlMaps.get(task.getTenant(), asIs(task.getInitImage()), w, h, "init image").chw();
+        float[] rgb = task.hasCrop()
+                ? cropped(controlMaps.get(task.getTenant(), asIs(task.getInitImage()), task.getCrop().getFullWidth(),
+                        task.getCrop().getFullHeight(), "init image"), task).chw()
+                : controlMaps.get(task.getTenant(), asIs(task.getInitImage()), w, h, "init image").chw();
         float[] mask = null;
         if (task.hasMaskImage()) {
             int[] initSize = ImageSizes.of(store, task.getInitImage().getKey(), "init image");
@@ -237,6 +246,95 @@ public final class TaskProcessor {
             mask = MaskBlur.blur(java.util.Arrays.copyOf(gray, w * h), w, h, task.getMaskBlur()); // the first channel: white repaints
         }
         return new InitImage(rgb, task.getStrength(), mask);
+    }
+
+    /**
+     * A tile's part of a map made at the enlarged size: its crop of the CHW values (the PNG kept
+     * beside the output stays the whole map the tile was cut from).
+     */
+    private static ControlMaps.ControlMap cropped(ControlMaps.ControlMap full, RenderTask task) {
+        var crop = task.getCrop();
+        int fw = crop.getFullWidth();
+        int fh = crop.getFullHeight();
+        int w = task.getWidth();
+        int h = task.getHeight();
+        if (crop.getX() + w > fw || crop.getY() + h > fh) {
+            throw BadInputException.permanent("tile " + w + "x" + h + " at " + crop.getX() + "," + crop.getY() + " lies outside the "
+                    + fw + "x" + fh + " image it is cut from");
+        }
+        float[] out = new float[3 * w * h];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(full.chw(), c * fw * fh + (crop.getY() + y) * fw + crop.getX(), out, c * w * h + y * w, w);
+            }
+        }
+        return new ControlMaps.ControlMap(full.png(), out, full.key(), full.cached());
+    }
+
+    /**
+     * A tiled upscale's blend: fetches the tiles (each checked against the digest its task
+     * recorded), feathers them into one image and stores it with its sidecar.
+     */
+    private TaskOutcome blend(Attempt a) {
+        RenderTask task = a.task();
+        try {
+            long t0 = System.nanoTime();
+            List<TileBlend.Placed> placed = new ArrayList<>();
+            for (dev.cnfarm.proto.v1.TilePlacement p : task.getTilesList()) {
+                byte[] png = store.get(p.getImage().getKey());
+                if (!p.getImage().getSha256().isEmpty() && !Sha256.of(png).equals(p.getImage().getSha256())) {
+                    throw new StorageUnavailableException("tile " + p.getImage().getKey() + " does not hold the bytes its task recorded", null);
+                }
+                java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));
+                if (img == null || img.getWidth() != p.getWidth() || img.getHeight() != p.getHeight()) {
+                    throw BadInputException.permanent("tile " + p.getImage().getKey() + " is not the " + p.getWidth() + "x" + p.getHeight()
+                            + " image its task rendered");
+                }
+                placed.add(new TileBlend.Placed(chw(img), p.getX(), p.getY(), p.getWidth(), p.getHeight()));
+            }
+            long t1 = System.nanoTime();
+            float[] rgb = TileBlend.blend(placed, task.getWidth(), task.getHeight(), task.getOverlap());
+            long t2 = System.nanoTime();
+            a.listener().beforeStore();
+            String outputKey = ObjectKeys.attemptOutput(task.getOutputKey(), Math.max(1, task.getRelease()), a.delivery());
+            ObjectInfo stored = store.put(outputKey, PngEncoder.encode(rgb, task.getWidth(), task.getHeight(), parameters(task)), "image/png");
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("job_id", task.getJobId());
+            s.put("task_id", task.getTaskId());
+            s.put("index", task.getIndex());
+            s.put("mode", "tile_blend");
+            s.put("stage", task.getStage());
+            s.put("width", task.getWidth());
+            s.put("height", task.getHeight());
+            s.put("overlap", task.getOverlap());
+            s.put("tiles", task.getTilesList().stream().map(p -> Map.of("image", p.getImage().getKey(), "x", p.getX(), "y", p.getY())).toList());
+            s.put("image", Map.of("key", stored.key(), "sha256", stored.sha256(), "size_bytes", stored.sizeBytes()));
+            store.put(ObjectKeys.sidecar(outputKey), Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(s), "application/json");
+            long t3 = System.nanoTime();
+            return new TaskOutcome.Succeeded(TaskResult.newBuilder()
+                    .setOutput(ObjectRef.newBuilder().setKey(stored.key()).setSha256(stored.sha256()).setSizeBytes(stored.sizeBytes()))
+                    .setWidth(task.getWidth()).setHeight(task.getHeight())
+                    .setTimings(Timings.newBuilder().setFetchMs((t1 - t0) / 1_000_000).setRenderMs((t2 - t1) / 1_000_000)
+                            .setUploadMs((t3 - t2) / 1_000_000))
+                    .build());
+        } catch (java.io.IOException e) {
+            return outcomeOf(task, BadInputException.permanent("a tile cannot be read: " + e.getMessage(), e));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            return outcomeOf(task, e);
+        }
+    }
+
+    private static float[] chw(java.awt.image.BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int[] rgb = img.getRGB(0, 0, w, h, null, 0, w);
+        float[] out = new float[3 * w * h];
+        for (int k = 0; k < rgb.length; k++) {
+            out[k] = ((rgb[k] >> 16) & 0xff) / 255f;
+            out[w * h + k] = ((rgb[k] >> 8) & 0xff) / 255f;
+            out[2 * w * h + k] = (rgb[k] & 0xff) / 255f;
+        }
+        return out;
     }
 
     /** An image taken as it is (resized to the task's size, nothing detected in it). */
