@@ -186,11 +186,6 @@ public abstract class EndToEndContract {
     }
 
     /**
-     * The ControlNets trained for the shapes model and shipped with it, through the whole farm:
-     * control maps of fresh scenes, chosen by name, put the shapes where the maps draw them (the
-     * full 200-map evaluation is `farm eval control`), against the same jobs at control scale 0.
-     */
-    /**
      * A hires job through the farm: the base images, then one second pass per image at twice the
      * size, released after its base image succeeded and started from it (its sidecar names the base
      * output as its init image); progress counts both stages.
@@ -218,6 +213,45 @@ public abstract class EndToEndContract {
         }
     }
 
+    /**
+     * A 4x tiled upscale through the farm with two workers: the base image, 25 tiles of 128 over
+     * 512x512 (both workers render some), and the blend; the final image has the requested size and
+     * no seams: the gradient across the tiles' borders is within 1.5x of the image's elsewhere.
+     */
+    @Test
+    void aTiledUpscaleIsRenderedByTwoWorkersAndBlendedWithoutSeams() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.cnfarm.models.bundle.TrainedModels.hasShapes(), "this build ships no shapes model");
+        try (WorkerService second = WorkerService.start(config.with(ConfigKeys.WORKER_ID, "e2e-second-tiler"))) {
+            String jobId = client.submit("{\"prompts\":[\"a red circle on a blue background\"],\"model\":\"shapes\",\"seeds\":[3],"
+                    + "\"steps\":10,\"width\":128,\"height\":128,\"upscale\":{\"scale\":4,\"tile\":128,\"overlap\":32,\"strength\":0.35}}",
+                    null, false).get("job_id").asText();
+            Map<Integer, String> digests = awaitDigests(jobId);
+            assertThat(digests).hasSize(27);
+            JsonNode job = client.job(jobId);
+            java.util.Set<String> tilers = new java.util.HashSet<>();
+            for (int i = 1; i <= 25; i++) {
+                tilers.add(job.get("tasks").get(i).get("worker").asText());
+            }
+            assertThat(tilers).as("the tiles are spread over both workers").hasSize(2);
+            try (ObjectStore store = new MinioObjectStore(config.s3())) {
+                java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                        store.get(job.get("tasks").get(26).get("output_key").asText())));
+                assertThat(img.getWidth()).isEqualTo(512);
+                assertThat(img.getHeight()).isEqualTo(512);
+                double ratio = SeamMetric.ratio(img, List.of(96, 128, 192, 224, 288, 320, 384, 416));
+                Path out = Files.createDirectories(Path.of("target/tiled-upscale"));
+                javax.imageio.ImageIO.write(img, "png", out.resolve("final.png").toFile());
+                Files.writeString(out.resolve("seam-ratio.txt"), ratio + System.lineSeparator());
+                assertThat(ratio).as("gradient across tile borders over the image's elsewhere").isLessThanOrEqualTo(1.5);
+            }
+        }
+    }
+
+    /**
+     * The ControlNets trained for the shapes model and shipped with it, through the whole farm:
+     * control maps of fresh scenes, chosen by name, put the shapes where the maps draw them (the
+     * full 200-map evaluation is `farm eval control`), against the same jobs at control scale 0.
+     */
     @Test
     void theShippedControlNetsPutTheShapesWhereTheMapsDrawThem() throws Exception {
         List<String> shipped = dev.cnfarm.models.bundle.TrainedModels.shapesControlNets();
