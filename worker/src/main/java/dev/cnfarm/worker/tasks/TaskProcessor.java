@@ -50,6 +50,13 @@ public final class TaskProcessor {
     private final ControlMaps controlMaps;
     private final long maxPixels;
     private final LoraMerger loras;
+    /** Enlarged maps of tiled upscales, the most recent few (each up to 8192^2 pixels), for the next tiles of their image. */
+    private final Map<String, ControlMaps.ControlMap> enlargedMaps = new LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, ControlMaps.ControlMap> eldest) {
+            return size() > 2;
+        }
+    };
 
     /** @param renderers the renderer of a model id; throws {@link BadInputException} for a model the worker lacks */
     public TaskProcessor(ObjectStore store, Function<String, Renderer> renderers, ControlMaps controlMaps) {
@@ -197,7 +204,7 @@ public final class TaskProcessor {
         List<ControlMaps.ControlMap> maps = new ArrayList<>();
         for (ControlNetInput c : task.getControlnetsList()) {
             ControlMaps.ControlMap map = task.hasCrop()
-                    ? cropped(controlMaps.get(task.getTenant(), c, task.getCrop().getFullWidth(), task.getCrop().getFullHeight()), task)
+                    ? cropped(enlarged(task, c, "control image"), task)
                     : controlMaps.get(task.getTenant(), c, w, h);
             maps.add(map);
             ControlMode mode;
@@ -230,8 +237,7 @@ public final class TaskProcessor {
             return null;
         }
         float[] rgb = task.hasCrop()
-                ? cropped(controlMaps.get(task.getTenant(), asIs(task.getInitImage()), task.getCrop().getFullWidth(),
-                        task.getCrop().getFullHeight(), "init image"), task).chw()
+                ? cropped(enlarged(task, asIs(task.getInitImage()), "init image"), task).chw()
                 : controlMaps.get(task.getTenant(), asIs(task.getInitImage()), w, h, "init image").chw();
         float[] mask = null;
         if (task.hasMaskImage()) {
@@ -246,6 +252,27 @@ public final class TaskProcessor {
             mask = MaskBlur.blur(java.util.Arrays.copyOf(gray, w * h), w, h, task.getMaskBlur()); // the first channel: white repaints
         }
         return new InitImage(rgb, task.getStrength(), mask);
+    }
+
+    /**
+     * A map at a tile's enlarged size, kept in memory for the next tiles of the same image on this
+     * worker (the few most recent): otherwise every tile fetches and decodes the whole enlarged map.
+     */
+    private ControlMaps.ControlMap enlarged(RenderTask task, ControlNetInput input, String what) {
+        String key = task.getTenant() + "|" + input.toByteString().hashCode() + "|" + input.getImage().getKey() + "|"
+                + task.getCrop().getFullWidth() + "x" + task.getCrop().getFullHeight();
+        synchronized (enlargedMaps) {
+            ControlMaps.ControlMap kept = enlargedMaps.get(key);
+            if (kept != null) {
+                return kept;
+            }
+        }
+        ControlMaps.ControlMap made = controlMaps.get(task.getTenant(), input, task.getCrop().getFullWidth(), task.getCrop().getFullHeight(),
+                what);
+        synchronized (enlargedMaps) {
+            enlargedMaps.put(key, made);
+        }
+        return made;
     }
 
     /**
