@@ -110,6 +110,9 @@ public final class SubmitCommand implements Callable<Integer> {
                 out.printf("quote: %d images%s, about %.1f GPU-seconds; %d control image(s) to upload%n",
                         quote.path("task_count").asLong(), modeNote(quote), quote.path("estimated_gpu_seconds").asDouble(),
                         quote.path("control_images_to_upload").asInt());
+                // a staged job: each stage's tasks and time
+                quote.path("stages").forEach(st -> out.printf("  stage %s: %d tasks, about %.1f GPU-seconds%n", st.path("name").asText(),
+                        st.path("task_count").asLong(), st.path("estimated_gpu_seconds").asDouble()));
                 // what one worker of each device that has rendered the model would take
                 quote.path("estimated_seconds_by_device").fields().forEachRemaining(d ->
                         out.printf("  on one %s worker: about %.1f s%n", d.getKey(), d.getValue().asDouble()));

@@ -193,8 +193,13 @@ public abstract class EndToEndContract {
     @Test
     void aHiresJobRendersEachImageAgainAtTwiceTheSizeFromItsBaseImage() throws Exception {
         String key = client.upload(Path.of("../samples/control/house.png"));
-        String jobId = client.submit("{\"prompts\":[\"a house\"],\"control_images\":[\"" + key + "\"],\"seeds\":[1,2],\"steps\":3,"
-                + "\"width\":64,\"height\":64,\"hires\":{\"scale\":2,\"steps\":2,\"strength\":0.5}}", null, false).get("job_id").asText();
+        String body = "{\"prompts\":[\"a house\"],\"control_images\":[\"" + key + "\"],\"seeds\":[1,2],\"steps\":3,"
+                + "\"width\":64,\"height\":64,\"hires\":{\"scale\":2,\"steps\":2,\"strength\":0.5}}";
+        JsonNode quote = client.submit(body, null, true).get("quote");
+        assertThat(quote.get("task_count").asInt()).isEqualTo(4);
+        assertThat(quote.get("stages")).extracting(st -> st.get("name").asText() + ":" + st.get("task_count").asInt())
+                .containsExactly("base:2", "hires:2");
+        String jobId = client.submit(body, null, false).get("job_id").asText();
         Map<Integer, String> digests = awaitDigests(jobId);
         assertThat(digests).hasSize(4);
         JsonNode job = client.job(jobId);

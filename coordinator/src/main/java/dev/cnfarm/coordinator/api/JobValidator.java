@@ -40,7 +40,7 @@ public final class JobValidator {
     public static final float MAX_HIRES_SCALE = 4f;
     public static final float MAX_UPSCALE = 8f;
     /** The largest side a tiled upscale blends: what a worker holds as one image while blending. */
-    public static final int MAX_UPSCALED_SIDE = 8192;
+    public static final int MAX_UPSCALED_SIDE = 4096;
     public static final int MAX_MASK_BLUR = 64;
     /** LoRA files a job may merge; each set is its own sessions on a worker. */
     public static final int MAX_LORAS = 8;

@@ -152,6 +152,11 @@ public final class ApiRoutes {
                     quote.put("estimated_seconds_by_device", byDevice);
                 }
                 quote.put("mode", r.textToImage() ? "text_to_image" : "controlnet");
+                if (!r.stages().isEmpty()) {
+                    // a staged job: what each stage adds (the base pass, hires passes, tiles, blends)
+                    quote.put("stages", r.stages().stream().map(st -> Map.of("name", st.name(), "task_count", st.taskCount(),
+                            "estimated_gpu_seconds", Math.round(st.estimatedGpuSeconds() * 1000) / 1000.0)).toList());
+                }
                 if (dryRun) {
                     quote.put("control_images_to_upload", r.imagesToUpload());
                 }

@@ -27,6 +27,30 @@ public final class JobExpander {
         return base * (hasHires(spec) ? 2 : 1);
     }
 
+    /**
+     * One stage of a job for its quote: how many tasks, and the steps they run at which size
+     * (img2img runs the strength's share of its steps; a blend runs none).
+     */
+    public record Stage(String name, long tasks, int steps, int width, int height) {}
+
+    public static List<Stage> stages(JobSpec spec) {
+        long base = baseCount(spec);
+        List<Stage> out = new ArrayList<>();
+        out.add(new Stage("base", base, spec.getSteps(), spec.getWidth(), spec.getHeight()));
+        if (hasUpscale(spec)) {
+            var u = spec.getUpscale();
+            TileGrid grid = TileGrid.of(spec);
+            int steps = (int) Math.floor((u.getSteps() > 0 ? u.getSteps() : spec.getSteps()) * (double) u.getStrength() + 1e-4);
+            out.add(new Stage("tiles", base * grid.count(), steps, grid.tileWidth(), grid.tileHeight()));
+            out.add(new Stage("blend", base, 0, grid.fullWidth(), grid.fullHeight()));
+        } else if (hasHires(spec)) {
+            var h = spec.getHires();
+            int steps = (int) Math.floor((h.getSteps() > 0 ? h.getSteps() : spec.getSteps()) * (double) h.getStrength() + 1e-4);
+            out.add(new Stage("hires", base, steps, hiresSide(spec.getWidth(), h.getScale()), hiresSide(spec.getHeight(), h.getScale())));
+        }
+        return out;
+    }
+
     public static boolean hasUpscale(JobSpec spec) {
         return spec.hasUpscale() && spec.getUpscale().getScale() > 1f;
     }

@@ -148,14 +148,36 @@ public final class JobSubmitter {
             throw new IdempotencyConflictException("Idempotency-Key '" + key + "' was already used for job " + job.getJobId()
                     + " with a different body; use a new key for a different job");
         }
-        return new SubmitResult(job.getJobId(), false, job.getTaskCount(),
-                view.estimateSeconds(job.getSpec().getModel(), job.getTaskCount(), job.getSpec().getSteps(), job.getSpec().getWidth(),
-                        job.getSpec().getHeight()), 0,
-                JobExpander.textToImage(job.getSpec())).withEstimatesByDevice(byDevice(job.getSpec(), job.getTaskCount()));
+        return new SubmitResult(job.getJobId(), false, job.getTaskCount(), estimate(job.getSpec()), 0,
+                JobExpander.textToImage(job.getSpec())).withEstimatesByDevice(byDevice(job.getSpec())).withStages(stages(job.getSpec()));
     }
 
-    private java.util.Map<String, Double> byDevice(JobSpec spec, long tasks) {
-        return view.estimateSecondsByDevice(spec.getModel(), tasks, spec.getSteps(), spec.getWidth(), spec.getHeight());
+    /** The job's render time on one worker: each stage's tasks at their own size and steps. */
+    private double estimate(JobSpec spec) {
+        return JobExpander.stages(spec).stream().mapToDouble(s -> stageSeconds(spec, s)).sum();
+    }
+
+    private double stageSeconds(JobSpec spec, JobExpander.Stage s) {
+        return s.steps() == 0 ? 0 : view.estimateSeconds(spec.getModel(), s.tasks(), s.steps(), s.width(), s.height());
+    }
+
+    /** Each stage's quote, for a staged job (hires, tiled upscale); empty for one stage. */
+    private java.util.List<SubmitResult.StageQuote> stages(JobSpec spec) {
+        java.util.List<JobExpander.Stage> stages = JobExpander.stages(spec);
+        if (stages.size() < 2) {
+            return java.util.List.of();
+        }
+        return stages.stream().map(s -> new SubmitResult.StageQuote(s.name(), s.tasks(), stageSeconds(spec, s))).toList();
+    }
+
+    private java.util.Map<String, Double> byDevice(JobSpec spec) {
+        java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+        for (JobExpander.Stage s : JobExpander.stages(spec)) {
+            if (s.steps() > 0) {
+                view.estimateSecondsByDevice(spec.getModel(), s.tasks(), s.steps(), s.width(), s.height()).forEach((d, v) -> out.merge(d, v, Double::sum));
+            }
+        }
+        return out;
     }
 
     private SubmitResult create(String tenant, JobRequest request, String idempotencyKey, String requestSha, boolean dryRun) {
@@ -163,10 +185,10 @@ public final class JobSubmitter {
         JobSpec spec = validated.spec();
         requireServed(spec);
         long count = JobExpander.taskCount(spec);
-        double estimate = view.estimateSeconds(spec.getModel(), count, spec.getSteps(), spec.getWidth(), spec.getHeight());
+        double estimate = estimate(spec);
         if (dryRun) {
             return new SubmitResult("", false, count, estimate, validated.missingImages().size(), JobExpander.textToImage(spec))
-                    .withEstimatesByDevice(byDevice(spec, count));
+                    .withEstimatesByDevice(byDevice(spec)).withStages(stages(spec));
         }
         String jobId = idempotencyKey == null ? "job-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20)
                 : jobIdFor(tenant, idempotencyKey);
@@ -189,7 +211,7 @@ public final class JobSubmitter {
             // (a keyed job waits for the scheduler's record instead: see confirmed)
             view.applyJob(record);
         }
-        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec), now, byDevice(spec, count));
+        return new SubmitResult(jobId, true, count, estimate, 0, JobExpander.textToImage(spec), now, byDevice(spec)).withStages(stages(spec));
     }
 
     /** The id of the job an idempotency key names: the same for every coordinator. */

@@ -12,15 +12,31 @@ package dev.cnfarm.coordinator.jobs;
  * @param estimatedSecondsByDevice render time on one worker of each device that has rendered the model
  */
 public record SubmitResult(String jobId, boolean created, long taskCount, double estimatedGpuSeconds, int imagesToUpload,
-                           boolean textToImage, long submittedAtMs, java.util.Map<String, Double> estimatedSecondsByDevice) {
+                           boolean textToImage, long submittedAtMs, java.util.Map<String, Double> estimatedSecondsByDevice,
+                           java.util.List<StageQuote> stages) {
+
+    /** One stage of a staged job (base, hires, tiles, blend): its tasks and their estimated render time on one worker. */
+    public record StageQuote(String name, long taskCount, double estimatedGpuSeconds) {}
 
     public SubmitResult(String jobId, boolean created, long taskCount, double estimatedGpuSeconds, int imagesToUpload,
                         boolean textToImage) {
-        this(jobId, created, taskCount, estimatedGpuSeconds, imagesToUpload, textToImage, 0, java.util.Map.of());
+        this(jobId, created, taskCount, estimatedGpuSeconds, imagesToUpload, textToImage, 0, java.util.Map.of(), java.util.List.of());
+    }
+
+    public SubmitResult(String jobId, boolean created, long taskCount, double estimatedGpuSeconds, int imagesToUpload,
+                        boolean textToImage, long submittedAtMs, java.util.Map<String, Double> estimatedSecondsByDevice) {
+        this(jobId, created, taskCount, estimatedGpuSeconds, imagesToUpload, textToImage, submittedAtMs, estimatedSecondsByDevice,
+                java.util.List.of());
     }
 
     /** The same answer with the quote's figures by device. */
     public SubmitResult withEstimatesByDevice(java.util.Map<String, Double> byDevice) {
-        return new SubmitResult(jobId, created, taskCount, estimatedGpuSeconds, imagesToUpload, textToImage, submittedAtMs, byDevice);
+        return new SubmitResult(jobId, created, taskCount, estimatedGpuSeconds, imagesToUpload, textToImage, submittedAtMs, byDevice, stages);
+    }
+
+    /** The same answer with the quote of each stage. */
+    public SubmitResult withStages(java.util.List<StageQuote> perStage) {
+        return new SubmitResult(jobId, created, taskCount, estimatedGpuSeconds, imagesToUpload, textToImage, submittedAtMs,
+                estimatedSecondsByDevice, java.util.List.copyOf(perStage));
     }
 }

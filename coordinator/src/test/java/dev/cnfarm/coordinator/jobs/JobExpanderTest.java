@@ -87,5 +87,8 @@ class JobExpanderTest {
         assertThat(blend.getOverlap()).isEqualTo(32);
         assertThat(blend.getControlnetsCount()).isZero();
         assertThat(JobExpander.dependencies(spec, 10)).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(JobExpander.stages(spec)).as("what the quote prices: the steps each stage runs, at its size")
+                .containsExactly(new JobExpander.Stage("base", 1, 10, 64, 64), new JobExpander.Stage("tiles", 9, 3, 128, 128),
+                        new JobExpander.Stage("blend", 1, 0, 256, 256));
     }
 }
