@@ -243,7 +243,7 @@ public abstract class EndToEndContract {
                         store.get(job.get("tasks").get(26).get("output_key").asText())));
                 assertThat(img.getWidth()).isEqualTo(512);
                 assertThat(img.getHeight()).isEqualTo(512);
-                double ratio = SeamMetric.ratio(img, List.of(96, 128, 192, 224, 288, 320, 384, 416));
+                double ratio = dev.cnfarm.cli.eval.SeamMetric.ratio(img, List.of(96, 128, 192, 224, 288, 320, 384, 416));
                 Path out = Files.createDirectories(Path.of("target/tiled-upscale"));
                 javax.imageio.ImageIO.write(img, "png", out.resolve("final.png").toFile());
                 Files.writeString(out.resolve("seam-ratio.txt"), ratio + System.lineSeparator());

@@ -16,7 +16,6 @@ import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -161,32 +160,6 @@ public final class TiledUpscaleBenchmark {
 
     /** The seam metric at the borders of 128-pixel tiles overlapping by 32 over 512 pixels. */
     private static double seams(BufferedImage img) {
-        List<Integer> borders = new ArrayList<>(List.of(96, 128, 192, 224, 288, 320, 384, 416));
-        int w = img.getWidth();
-        int h = img.getHeight();
-        int[] rgb = img.getRGB(0, 0, w, h, null, 0, w);
-        double seam = 0;
-        double rest = 0;
-        long sn = 0;
-        long rn = 0;
-        for (int y = 0; y < h; y++) {
-            for (int x = 1; x < w; x++) {
-                for (int[] pair : new int[][] {{y * w + x, y * w + x - 1, x}, {x * w + y, (x - 1) * w + y, x}}) {
-                    int p = rgb[pair[0]];
-                    int q = rgb[pair[1]];
-                    double d = (Math.abs(((p >> 16) & 0xff) - ((q >> 16) & 0xff)) + Math.abs(((p >> 8) & 0xff) - ((q >> 8) & 0xff))
-                            + Math.abs((p & 0xff) - (q & 0xff))) / 3.0;
-                    final int at = pair[2];
-                    if (borders.contains(at)) {
-                        seam += d;
-                        sn++;
-                    } else if (borders.stream().allMatch(bd -> Math.abs(bd - at) >= 3)) {
-                        rest += d;
-                        rn++;
-                    }
-                }
-            }
-        }
-        return (seam / sn) / Math.max(1e-9, rest / rn);
+        return dev.cnfarm.cli.eval.SeamMetric.ratio(img, List.of(96, 128, 192, 224, 288, 320, 384, 416));
     }
 }
