@@ -56,6 +56,7 @@ public record ModelPreset(String name, UNetConfig unet, ControlNetConfig control
                 u.normEps(), u.flipSinToCos(), u.freqShift()), controlnet, textEncoder, vae);
     }
 
+    @com.fasterxml.jackson.annotation.JsonIgnore // derived from the UNet's channels, not a field of the written form
     public boolean isInpainting() {
         return unet.inChannels() == INPAINTING_CHANNELS;
     }
