@@ -84,6 +84,42 @@ class FarmFaultsIT {
     }
 
     /**
+     * A staged job loses nothing when a worker dies mid-tile: a tiled upscale (a base image, 9 tiles,
+     * a blend) on a worker process and an in-process one; the process is SIGKILLed while it renders
+     * a tile, the other worker takes the tile, the blend waits for it, and every task ends with one
+     * result, the blend the full size.
+     */
+    @Test
+    void workerKilledMidTileOfATiledUpscaleLosesNothing() throws Exception {
+        try (FaultFixture f = new FaultFixture(dir, Map.of());
+             CoordinatorService coordinator = CoordinatorService.start(f.config);
+             FarmProcess victim = FarmProcess.start("tiler", args(List.of("worker", "--id", "tiler"), f.processFlags(Map.of())));
+             WorkerService survivor = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "survivor"))) {
+            victim.awaitLine("ready", Duration.ofSeconds(120));
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> survivor.state() == WorkerState.WORKER_STATE_IDLE);
+            FarmClient client = f.client(coordinator.url(f.config));
+            String job = submit(client, "{\"name\": \"kill a tiler\", \"prompts\": [\"a fault test\"], \"control_images\": [\""
+                    + f.uploadSample("house.png") + "\"], \"seeds\": [1], \"steps\": 120, \"width\": 128, \"height\": 128, "
+                    + "\"model\": \"tiny\", \"upscale\": {\"scale\": 2, \"tile\": 128, \"overlap\": 32, \"strength\": 0.5}}");
+            awaitJob(client, job, s -> java.util.stream.IntStream.rangeClosed(1, 9).anyMatch(i -> runningOn(s, i, "tiler")),
+                    Duration.ofSeconds(120));
+            victim.kill();
+            JsonNode done = awaitJob(client, job, FaultFixture::ended, Duration.ofSeconds(240));
+            assertThat(done.at("/job/state").asText()).isEqualTo("succeeded");
+            assertThat(done.at("/job/task_count").asInt()).isEqualTo(11);
+            Map<Integer, Long> results = f.resultsPerTask(job);
+            assertThat(results).hasSize(11);
+            assertThat(results.values()).as("one result per task").containsOnly(1L);
+            f.assertOutputsIntact(done);
+            try (dev.cnfarm.common.storage.ObjectStore store = new dev.cnfarm.common.storage.MinioObjectStore(f.config.s3())) {
+                java.awt.image.BufferedImage blend = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                        store.get(done.at("/tasks/10/output_key").asText())));
+                assertThat(blend.getWidth()).isEqualTo(256);
+            }
+        }
+    }
+
+    /**
      * A worker paused past its lock (SIGSTOP) loses the task to another worker; resumed, its stale
      * attempt leaves nothing behind (it stops when it learns it was fenced, or its objects are
      * removed once its result is dropped), and the job's output folder holds exactly the recorded

@@ -488,6 +488,15 @@ public final class TaskProcessor {
         if (t.getGuessMode()) {
             s.append(", Guess mode: true");
         }
+        if (t.hasCrop()) {
+            s.append(", Tile: ").append(t.getCrop().getX()).append(',').append(t.getCrop().getY()).append(" of ")
+                    .append(t.getCrop().getFullWidth()).append('x').append(t.getCrop().getFullHeight());
+        } else if (t.getStage() == 1 && t.getDependsOnCount() == 1) {
+            s.append(", Hires pass of task: ").append(t.getDependsOn(0));
+        }
+        if (t.getTilesCount() > 0) {
+            s.append(", Blend of tiles: ").append(t.getTilesCount()).append(", Tile overlap: ").append(t.getOverlap());
+        }
         if (t.hasInitImage()) {
             s.append(", Denoising strength: ").append(t.getStrength()); // A1111's names for img2img's settings
             if (t.hasMaskImage()) {

@@ -26,4 +26,20 @@ class PngParametersTest {
         RenderTask tagged = t.toBuilder().setPrompt("a house <lora:ink wash:0.8>").build();
         assertThat(TaskProcessor.parameters(tagged)).startsWith("a house <lora:ink wash:0.8> <lora:grain:-0.25>\n");
     }
+
+    @Test
+    void stagesSayWhatTheyAreAndImg2imgItsStrength() {
+        RenderTask t = RenderTask.newBuilder().setPrompt("a house").setSteps(20).setScheduler("euler").setGuidanceScale(7f).setSeed(3)
+                .setWidth(128).setHeight(128).setModel("shapes").build();
+        RenderTask tile = t.toBuilder().setStage(1).addDependsOn(0).setStrength(0.35f)
+                .setInitImage(dev.cnfarm.proto.v1.ObjectRef.newBuilder().setKey("outputs/x"))
+                .setCrop(dev.cnfarm.proto.v1.TileCrop.newBuilder().setX(96).setY(0).setFullWidth(256).setFullHeight(256)).build();
+        assertThat(TaskProcessor.parameters(tile)).endsWith(", Tile: 96,0 of 256x256, Denoising strength: 0.35");
+        RenderTask hires = tile.toBuilder().clearCrop().build();
+        assertThat(TaskProcessor.parameters(hires)).endsWith(", Hires pass of task: 0, Denoising strength: 0.35");
+        RenderTask blend = t.toBuilder().setStage(2).setOverlap(32)
+                .addTiles(dev.cnfarm.proto.v1.TilePlacement.getDefaultInstance()).addTiles(dev.cnfarm.proto.v1.TilePlacement.getDefaultInstance())
+                .build();
+        assertThat(TaskProcessor.parameters(blend)).endsWith(", Blend of tiles: 2, Tile overlap: 32");
+    }
 }
