@@ -91,7 +91,10 @@ class FarmFaultsIT {
      */
     @Test
     void workerKilledMidTileOfATiledUpscaleLosesNothing() throws Exception {
-        try (FaultFixture f = new FaultFixture(dir, Map.of());
+        // a lock longer than a tile's render: with the fixture's 3 s lock, lock renewals during renders poll the share group and
+        // raise the delivery counts of the queued tiles until one is dead-lettered unrendered (decision 0015, issue 19's open item);
+        // this test is about the staged job, not that
+        try (FaultFixture f = new FaultFixture(dir, Map.of("kafka.task-lock-ms", "15000"));
              CoordinatorService coordinator = CoordinatorService.start(f.config);
              FarmProcess victim = FarmProcess.start("tiler", args(List.of("worker", "--id", "tiler"), f.processFlags(Map.of())));
              WorkerService survivor = WorkerService.start(f.config.with(ConfigKeys.WORKER_ID, "survivor"))) {
@@ -105,7 +108,7 @@ class FarmFaultsIT {
                     Duration.ofSeconds(120));
             victim.kill();
             JsonNode done = awaitJob(client, job, FaultFixture::ended, Duration.ofSeconds(240));
-            assertThat(done.at("/job/state").asText()).isEqualTo("succeeded");
+            assertThat(done.at("/job/state").asText()).as("job %s", done.get("tasks")).isEqualTo("succeeded");
             assertThat(done.at("/job/task_count").asInt()).isEqualTo(11);
             Map<Integer, Long> results = f.resultsPerTask(job);
             assertThat(results).hasSize(11);

@@ -424,7 +424,7 @@ public final class Scheduler {
     private sealed interface Inputs permits Inputs.Ready, Inputs.Blocked {
         record Ready(RenderTask task) implements Inputs {}
 
-        record Blocked(TaskPhase phase, String reason) implements Inputs {}
+        record Blocked(TaskPhase phase, FailureCause cause, String reason) implements Inputs {}
     }
 
     private Inputs inputs(SchedulerJob job, RenderTask task) {
@@ -434,7 +434,7 @@ public final class Scheduler {
             TaskStateRecord dep = store.task(JobExpander.taskId(job.getRecord().getJobId(), d)).orElseThrow();
             if (dep.getPhase() != TaskPhase.TASK_PHASE_SUCCEEDED) {
                 boolean cancelled = dep.getPhase() == TaskPhase.TASK_PHASE_CANCELLED;
-                return new Inputs.Blocked(cancelled ? TaskPhase.TASK_PHASE_CANCELLED : TaskPhase.TASK_PHASE_FAILED, "task " + d
+                return new Inputs.Blocked(cancelled ? TaskPhase.TASK_PHASE_CANCELLED : TaskPhase.TASK_PHASE_FAILED, dep.getLastCause(), "task " + d
                         + ", whose output this task refines, " + (cancelled ? "was cancelled" : "failed: " + dep.getLastError()));
             }
             if (task.getTilesCount() > 0) {
@@ -472,7 +472,7 @@ public final class Scheduler {
             // never released: it ends as its dependency did, with the reason, and counts as such
             SchedulerJob advanced = next.setInFlight(job.getInFlight()).build();
             putJob(advanced);
-            putTask(state.toBuilder().setPhase(blocked.phase()).setLastError(blocked.reason()).build());
+            putTask(state.toBuilder().setPhase(blocked.phase()).setLastCause(blocked.cause()).setLastError(blocked.reason()).build());
             JobRecord.Builder counts = advanced.getRecord().toBuilder();
             if (blocked.phase() == TaskPhase.TASK_PHASE_CANCELLED) {
                 counts.setCancelledCount(counts.getCancelledCount() + 1);

@@ -343,6 +343,7 @@ class SchedulerTest {
         assertThat(releases()).as("task 5 is never released").isEmpty();
         assertThat(lastState("h-5").getPhase()).isEqualTo(TaskPhase.TASK_PHASE_FAILED);
         assertThat(lastState("h-5").getLastError()).contains("task 2", "failed: undecodable");
+        assertThat(lastState("h-5").getLastCause()).as("the base task's cause").isEqualTo(FailureCause.FAILURE_CAUSE_BAD_INPUT);
         finish("h", 3);
         finish("h", 4);
         assertThat(jobs()).last().satisfies(j -> {
