@@ -470,17 +470,15 @@ public final class Scheduler {
         Inputs inputs = inputs(job, task);
         if (inputs instanceof Inputs.Blocked blocked) {
             // never released: it ends as its dependency did, with the reason, and counts as such
-            SchedulerJob advanced = next.setInFlight(job.getInFlight()).build();
-            putJob(advanced);
-            putTask(state.toBuilder().setPhase(blocked.phase()).setLastCause(blocked.cause()).setLastError(blocked.reason()).build());
-            JobRecord.Builder counts = advanced.getRecord().toBuilder();
+            JobRecord.Builder counts = next.getRecord().toBuilder();
             if (blocked.phase() == TaskPhase.TASK_PHASE_CANCELLED) {
                 counts.setCancelledCount(counts.getCancelledCount() + 1);
             } else {
                 counts.setFailedCount(counts.getFailedCount() + 1);
             }
-            advanced = advanced.toBuilder().setRecord(counts).build();
+            SchedulerJob advanced = next.setInFlight(job.getInFlight()).setRecord(counts).build();
             putJob(advanced);
+            putTask(state.toBuilder().setPhase(blocked.phase()).setLastCause(blocked.cause()).setLastError(blocked.reason()).build());
             finishIfDone(advanced);
             return;
         }

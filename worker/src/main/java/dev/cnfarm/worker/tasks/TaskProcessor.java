@@ -276,8 +276,8 @@ public final class TaskProcessor {
     }
 
     /**
-     * A tile's part of a map made at the enlarged size: its crop of the CHW values (the PNG kept
-     * beside the output stays the whole map the tile was cut from).
+     * A tile's part of a map made at the enlarged size: its crop of the CHW values, and that crop as
+     * the PNG kept beside the tile's output (not the whole enlarged map again with every tile).
      */
     private static ControlMaps.ControlMap cropped(ControlMaps.ControlMap full, RenderTask task) {
         var crop = task.getCrop();
@@ -295,7 +295,7 @@ public final class TaskProcessor {
                 System.arraycopy(full.chw(), c * fw * fh + (crop.getY() + y) * fw + crop.getX(), out, c * w * h + y * w, w);
             }
         }
-        return new ControlMaps.ControlMap(full.png(), out, full.key(), full.cached());
+        return new ControlMaps.ControlMap(PngEncoder.encode(out, w, h, ""), out, full.key(), full.cached());
     }
 
     /**
